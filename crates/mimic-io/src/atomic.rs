@@ -1,0 +1,200 @@
+//! The one way this project writes an output file.
+//!
+//! Every output goes to a temporary file in the destination directory, is
+//! fsynced, and is renamed over the final name only when it is complete. A run
+//! that fails or is killed therefore never leaves a file that looks finished
+//! but is not, and never touches a file the user had until the new one is
+//! whole. Temporary names share one recognisable prefix so the next run can
+//! remove what a killed run left behind ([`remove_stale_temps`]).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Prefix of every temporary file this project creates next to an output.
+pub const TEMP_PREFIX: &str = ".symile-tmp.";
+
+/// Errors of the atomic writer; each names the path involved.
+#[derive(Debug, thiserror::Error)]
+pub enum AtomicError {
+    /// The temporary file could not be created.
+    #[error("cannot create a temporary file in {dir}: {source}")]
+    Create { dir: PathBuf, source: io::Error },
+    /// Writing, flushing or syncing failed.
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: io::Error },
+    /// The final rename failed.
+    #[error("cannot move the finished file into place as {path}: {source}")]
+    Rename { path: PathBuf, source: io::Error },
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A file being written; it becomes visible under its final name only on
+/// [`AtomicFile::commit`]. Dropping it without committing deletes the temporary.
+#[derive(Debug)]
+pub struct AtomicFile {
+    file: Option<File>,
+    temp: PathBuf,
+    dest: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts writing `dest`; the parent directory must exist.
+    pub fn create(dest: impl AsRef<Path>) -> Result<Self, AtomicError> {
+        let dest = dest.as_ref().to_path_buf();
+        let dir = match dest.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!("{TEMP_PREFIX}{}.{n}.{name}", std::process::id()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(|source| AtomicError::Create { dir: dir.clone(), source })?;
+        Ok(Self { file: Some(file), temp, dest })
+    }
+
+    /// The open temporary file, for positioned writes (`FileExt::write_all_at`)
+    /// or `set_len`.
+    pub fn file(&self) -> &File {
+        self.file.as_ref().expect("file is present until commit")
+    }
+
+    /// The final path this file will have.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+
+    /// The temporary path being written.
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Wraps an I/O error with the destination path.
+    pub fn write_error(&self, source: io::Error) -> AtomicError {
+        AtomicError::Write { path: self.dest.clone(), source }
+    }
+
+    /// Flushes, fsyncs and renames the file into place.
+    pub fn commit(mut self) -> Result<(), AtomicError> {
+        let file = self.file.take().expect("file is present until commit");
+        file.sync_all().map_err(|source| AtomicError::Write { path: self.dest.clone(), source })?;
+        drop(file);
+        fs::rename(&self.temp, &self.dest)
+            .map_err(|source| AtomicError::Rename { path: self.dest.clone(), source })?;
+        // Make the rename itself durable; failure here is not worth failing the run.
+        if let Some(dir) = self.dest.parent() {
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.as_mut().expect("file is present until commit").write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().expect("file is present until commit").flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes `bytes` to `dest` atomically.
+pub fn write_atomic(dest: impl AsRef<Path>, bytes: &[u8]) -> Result<(), AtomicError> {
+    let mut f = AtomicFile::create(dest)?;
+    f.write_all(bytes).map_err(|e| f.write_error(e))?;
+    f.commit()
+}
+
+/// Writes `dest` atomically through a buffered writer filled by `fill`.
+pub fn write_atomic_with<E>(
+    dest: impl AsRef<Path>,
+    fill: impl FnOnce(&mut BufWriter<&mut AtomicFile>) -> Result<(), E>,
+) -> Result<(), E>
+where
+    E: From<AtomicError> + From<io::Error>,
+{
+    let mut f = AtomicFile::create(dest)?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 20, &mut f);
+        fill(&mut w)?;
+        w.flush()?;
+    }
+    f.commit()?;
+    Ok(())
+}
+
+/// Removes temporary files left in `dir` by a run that was killed, returning
+/// their paths. Only names starting with [`TEMP_PREFIX`] are touched.
+pub fn remove_stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) && entry.file_type()?.is_file() {
+            fs::remove_file(entry.path())?;
+            removed.push(entry.path());
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_makes_file_visible_and_drop_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.csv");
+        fs::write(&dest, b"old").unwrap();
+        {
+            let mut f = AtomicFile::create(&dest).unwrap();
+            f.write_all(b"half").unwrap();
+            // dropped without commit: the old file is untouched, no temp remains
+        }
+        assert_eq!(fs::read(&dest).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        write_atomic(&dest, b"new").unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temps_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(format!("{TEMP_PREFIX}1.0.x.pt")), b"junk").unwrap();
+        fs::write(dir.path().join("user_notes.txt"), b"mine").unwrap();
+        let removed = remove_stale_temps(dir.path()).unwrap();
+        assert_eq!(removed.len(), 1);
+        assert!(dir.path().join("user_notes.txt").exists());
+    }
+
+    #[test]
+    fn missing_directory_is_a_named_error() {
+        let err = AtomicFile::create("/nonexistent-dir-xyz/out.csv").unwrap_err();
+        assert!(err.to_string().contains("/nonexistent-dir-xyz"), "{err}");
+    }
+}

@@ -1,0 +1,29 @@
+//! MIMIC inputs and the project's output primitives.
+//!
+//! This is the only crate that knows MIMIC file names, column names,
+//! timestamp formats, the WFDB record format and the folder layouts. The
+//! stage crates share nothing but what is here and the files on disk.
+//!
+//! - [`layout`]: file names, the 50 labs, CheXpert columns, path layouts.
+//! - [`table`]: streaming (gzip) CSV readers that find columns by header name.
+//! - [`wfdb`]: WFDB header parser and signal reader.
+//! - [`time`]: a compact naive timestamp.
+//! - [`paths`]: `safe_join` for every path that comes from a table.
+//! - [`progress`]: the trait long loops report through (the binary draws bars).
+//! - [`pandas`]: pandas dtype inference and cell printing.
+//! - [`atomic`]: the one atomic-write helper every output goes through.
+//! - [`pyfmt`]: Python `repr`/`json.dump` formatting for byte-identical outputs.
+
+pub mod atomic;
+pub mod layout;
+pub mod pandas;
+pub mod paths;
+pub mod progress;
+pub mod pyfmt;
+pub mod table;
+pub mod time;
+pub mod wfdb;
+
+pub use atomic::{AtomicFile, write_atomic};
+pub use paths::safe_join;
+pub use time::Timestamp;
