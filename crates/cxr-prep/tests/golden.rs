@@ -1,0 +1,234 @@
+//! End-to-end checks against the Python reference (Pillow 10.4 / torchvision 0.19):
+//! decoded pixels, resized pixels, crop offsets (incl. the torch RandomCrop replay) and final
+//! tensors, bit for bit.
+//!
+//! Two sources: the committed fixtures in `tests/data/` (always run: the 20 golden-set JPEGs,
+//! their `cxr_geometry.csv`, per-row sha256 of the reference tensors, one synthetic vector), and
+//! `/work/shared` (`<workspace>/../shared`; skipped with a note when absent) for the full
+//! reference tensors and the large synthetic vectors.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use cxr_prep::{
+    CropRng, CropSampler, CxrPrep, Image, center_crop_offsets, decode_jpeg_file, jpeg_dimensions, resize_bilinear,
+    resized_size, write_normalized,
+};
+use sha2::{Digest, Sha256};
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+fn shared_dir() -> Option<PathBuf> {
+    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
+    if p.is_dir() {
+        Some(p.to_path_buf())
+    } else {
+        eprintln!("SKIP: {} is absent; shared reference checks not run", p.display());
+        None
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn channel0(img: &Image) -> Vec<u8> {
+    img.data.iter().step_by(usize::from(img.channels)).copied().collect()
+}
+
+/// One row of `cxr_geometry.csv`.
+#[derive(Debug)]
+struct Geom {
+    split: String,
+    row: usize,
+    cxr_path: String,
+    orig: (u32, u32),
+    resized: (u32, u32),
+    crop: (u32, u32),
+    resize_noop: bool,
+    decoded_sha256: String,
+    resized_ch0_sha256: String,
+}
+
+fn read_geometry(path: &Path) -> Vec<Geom> {
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    let (split, row, cxr_path) = (col("split"), col("row"), col("cxr_path"));
+    let (ow, oh, rw, rh) = (col("orig_w"), col("orig_h"), col("resized_w"), col("resized_h"));
+    let (ct, cl, noop, dsha, rsha) =
+        (col("crop_top"), col("crop_left"), col("resize_noop"), col("decoded_sha256"), col("resized_ch0_sha256"));
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            let n = |i: usize| r[i].parse::<u32>().unwrap();
+            Geom {
+                split: r[split].to_string(),
+                row: r[row].parse().unwrap(),
+                cxr_path: r[cxr_path].to_string(),
+                orig: (n(ow), n(oh)),
+                resized: (n(rw), n(rh)),
+                crop: (n(ct), n(cl)),
+                resize_noop: &r[noop] == "True",
+                decoded_sha256: r[dsha].to_string(),
+                resized_ch0_sha256: r[rsha].to_string(),
+            }
+        })
+        .collect()
+}
+
+const SPLITS: [&str; 4] = ["train", "val", "val_retrieval", "test"];
+const SCALE: u32 = 64;
+const CROP: u32 = 64;
+const SEED: u64 = 70;
+
+/// Runs the full per-row pipeline over the geometry rows, checking every intermediate, and
+/// returns each row's tensor keyed by (split, row). `locate` maps a `cxr_path` to a file.
+fn run_pipeline(geoms: &[Geom], locate: impl Fn(&str) -> PathBuf) -> HashMap<(String, usize), Vec<f32>> {
+    let prep = CxrPrep { scale: SCALE, crop: CROP };
+    let mut sampler = CropSampler::new(&CropRng::Torch { seed: SEED });
+    let mut out = HashMap::new();
+    for split in SPLITS {
+        for g in geoms.iter().filter(|g| g.split == split) {
+            let path = locate(&g.cxr_path);
+            let ctx = format!("{split} row {} ({})", g.row, g.cxr_path);
+            let decoded = decode_jpeg_file(&path).unwrap();
+            assert_eq!((decoded.width, decoded.height), g.orig, "{ctx}: decoded size");
+            assert_eq!(decoded.channels, 1, "{ctx}: mode L");
+            assert_eq!(jpeg_dimensions(&path).unwrap(), g.orig, "{ctx}: header size");
+            assert_eq!(hex_sha256(&decoded.data), g.decoded_sha256, "{ctx}: decoded pixels");
+            let size = resized_size(decoded.width, decoded.height, SCALE);
+            assert_eq!(size, g.resized, "{ctx}: resized size");
+            assert_eq!(size == g.orig, g.resize_noop, "{ctx}: resize no-op flag");
+            let resized = prep.load_resized(&path).unwrap();
+            assert_eq!((resized.width, resized.height), g.resized, "{ctx}");
+            assert_eq!(hex_sha256(&channel0(&resized)), g.resized_ch0_sha256, "{ctx}: resized pixels");
+            let (top, left) = if split == "train" {
+                sampler.offsets(g.row as u64, resized.width, resized.height, CROP)
+            } else {
+                center_crop_offsets(resized.width, resized.height, CROP)
+            };
+            assert_eq!((top, left), g.crop, "{ctx}: crop offsets");
+            let mut t = vec![0f32; (3 * CROP * CROP) as usize];
+            write_normalized(&resized, top, left, CROP, &mut t);
+            out.insert((split.to_string(), g.row), t);
+        }
+    }
+    out
+}
+
+#[test]
+fn committed_golden_rows_are_bit_identical() {
+    let dir = data_dir().join("golden");
+    let geoms = read_geometry(&dir.join("cxr_geometry.csv"));
+    assert_eq!(geoms.len(), 37);
+    let tensors = run_pipeline(&geoms, |p| dir.join(Path::new(p).file_name().unwrap()));
+    let mut rdr = csv::Reader::from_path(dir.join("cxr_rows_sha256.csv")).unwrap();
+    let mut checked = 0;
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let key = (rec[0].to_string(), rec[1].parse::<usize>().unwrap());
+        let t = &tensors[&key];
+        assert_eq!(hex_sha256(&f32_bytes(t)), &rec[2], "{key:?}: tensor differs from reference");
+        checked += 1;
+    }
+    assert_eq!(checked, 37);
+}
+
+#[test]
+fn shared_reference_tensors_are_bit_identical() {
+    let Some(shared) = shared_dir() else { return };
+    let golden = shared.join("golden");
+    let geoms = read_geometry(&golden.join("expected/aux/cxr_geometry.csv"));
+    let input = golden.join("input/mimic-cxr-jpg");
+    // The geometry rows must follow the split CSVs' cxr_path column.
+    for split in SPLITS {
+        let mut rdr = csv::Reader::from_path(golden.join(format!("expected/{split}.csv"))).unwrap();
+        let pos = rdr.headers().unwrap().iter().position(|h| h == "cxr_path").unwrap();
+        let paths: Vec<String> = rdr.records().map(|r| r.unwrap()[pos].to_string()).collect();
+        let geo: Vec<&str> = geoms.iter().filter(|g| g.split == split).map(|g| g.cxr_path.as_str()).collect();
+        assert_eq!(paths, geo, "{split}: geometry rows vs split CSV");
+    }
+    let tensors = run_pipeline(&geoms, |p| input.join(p));
+    for split in SPLITS {
+        let bytes = std::fs::read(golden.join(format!("expected/tensors/{split}/cxr_{split}.safetensors"))).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let view = st.tensor(&format!("cxr_{split}")).unwrap();
+        assert_eq!(view.dtype(), safetensors::Dtype::F32);
+        let n = view.shape()[0];
+        assert_eq!(&view.shape()[1..], &[3, CROP as usize, CROP as usize]);
+        let row_bytes = (3 * CROP * CROP * 4) as usize;
+        for (i, want) in view.data().chunks_exact(row_bytes).enumerate() {
+            let got = f32_bytes(&tensors[&(split.to_string(), i)]);
+            let diff = got.chunks(4).zip(want.chunks(4)).filter(|(a, b)| a != b).count();
+            assert_eq!(diff, 0, "{split} row {i}: {diff} floats differ from the reference");
+        }
+        assert_eq!(n, tensors.keys().filter(|k| k.0 == split).count());
+    }
+}
+
+/// Parses a little-endian `<f4` C-order `.npy` file (what the vector generator wrote).
+fn read_npy_f32(path: &Path) -> (Vec<usize>, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let (hlen, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        _ => (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12),
+    };
+    let header = std::str::from_utf8(&bytes[start..start + hlen]).unwrap();
+    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"), "{header}");
+    let shape_txt = header.split("'shape': (").nth(1).unwrap().split(')').next().unwrap();
+    let shape = shape_txt.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().unwrap()).collect();
+    (shape, bytes[start + hlen..].to_vec())
+}
+
+/// The val/test path at scale 320 / crop 320 on one synthetic image.
+fn center_tensor(jpg: &Path) -> Vec<f32> {
+    let prep = CxrPrep { scale: 320, crop: 320 };
+    let img = prep.load_resized(jpg).unwrap();
+    let (top, left) = center_crop_offsets(img.width, img.height, prep.crop);
+    let mut out = vec![0f32; 3 * 320 * 320];
+    write_normalized(&img, top, left, prep.crop, &mut out);
+    out
+}
+
+#[test]
+fn committed_synthetic_vector_is_bit_identical() {
+    // sha256 of synthetic_320x333.center.f32.npy's payload (3x320x320 little-endian f32).
+    let t = center_tensor(&data_dir().join("synthetic_320x333.jpg"));
+    assert_eq!(hex_sha256(&f32_bytes(&t)), "09653826737e988819d6eb285b72174cccb6718bccbd7078d1ec45ec59fe1a8f");
+}
+
+#[test]
+fn shared_synthetic_vectors_are_bit_identical() {
+    let Some(shared) = shared_dir() else { return };
+    let dir = shared.join("vectors/golden/cxr");
+    let mut seen = 0;
+    for name in ["320x333", "333x1000", "641x793", "853x653", "2544x3056"] {
+        let (shape, want) = read_npy_f32(&dir.join(format!("synthetic_{name}.center.f32.npy")));
+        assert_eq!(shape, vec![3, 320, 320]);
+        let got = f32_bytes(&center_tensor(&dir.join(format!("synthetic_{name}.jpg"))));
+        let diff = got.chunks(4).zip(want.chunks(4)).filter(|(a, b)| a != b).count();
+        assert_eq!(diff, 0, "synthetic_{name}: {diff} floats differ");
+        seen += 1;
+    }
+    assert_eq!(seen, 5);
+}
+
+#[test]
+fn resize_of_full_size_image_keeps_geometry() {
+    let Some(shared) = shared_dir() else { return };
+    let path = shared.join("vectors/golden/cxr/synthetic_2544x3056.jpg");
+    assert_eq!(jpeg_dimensions(&path).unwrap(), (2544, 3056));
+    let img = decode_jpeg_file(&path).unwrap();
+    let t0 = std::time::Instant::now();
+    let r = resize_bilinear(&img, 320, 384);
+    eprintln!("full-size resize: {:?}", t0.elapsed());
+    assert_eq!((r.width, r.height, r.channels, r.data.len()), (320, 384, 1, 320 * 384));
+}
