@@ -1,0 +1,110 @@
+//! The reference's percentiles and `labs_means.json`, recomputed from the raw
+//! lab values of its own train/val/test outputs: the small golden set (train
+//! < 128 rows) and the published-size set (10 000 train rows: every branch of
+//! numpy's pairwise sum). Skipped with a note when `shared/` is absent.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use labs_ecdf::{Ecdf, pandas_mean};
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
+    if p.is_dir() {
+        Some(p.to_path_buf())
+    } else {
+        eprintln!("SKIP: {} is absent; golden tests need it", p.display());
+        None
+    }
+}
+
+/// A CSV held in memory (decompressed in memory when gzipped; nothing is
+/// written anywhere).
+struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn read(path: &Path) -> Self {
+        let mut bytes = Vec::new();
+        let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if path.extension().is_some_and(|e| e == "gz") {
+            flate2::read::MultiGzDecoder::new(f).read_to_end(&mut bytes).unwrap();
+        } else {
+            std::io::BufReader::new(f).read_to_end(&mut bytes).unwrap();
+        }
+        let mut r = csv::Reader::from_reader(bytes.as_slice());
+        let headers = r.headers().unwrap().iter().map(str::to_string).collect();
+        let rows = r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect();
+        Self { headers, rows }
+    }
+
+    fn column(&self, name: &str) -> Vec<Option<f64>> {
+        let i = self.headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+        self.rows.iter().map(|r| if r[i].is_empty() { None } else { Some(r[i].parse().unwrap()) }).collect()
+    }
+}
+
+/// `(key, value)` pairs of a flat `json.dump(indent=4)` object of floats.
+fn read_means(path: &Path) -> Vec<(String, f64)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .filter_map(|l| l.trim().strip_suffix(',').or(Some(l.trim())).and_then(|l| l.split_once(": ")))
+        .map(|(k, v)| (k.trim_matches('"').to_string(), v.parse().unwrap()))
+        .collect()
+}
+
+/// Rebuilds each lab's ECDF from train, checks every split's percentiles
+/// bit for bit, and the train means against `labs_means.json`.
+fn check(dir: &Path, suffix: &str, means_path: &Path, expect_train_rows: usize) -> usize {
+    let train = Table::read(&dir.join(format!("train.csv{suffix}")));
+    assert_eq!(train.rows.len(), expect_train_rows);
+    let others =
+        [Table::read(&dir.join(format!("val.csv{suffix}"))), Table::read(&dir.join(format!("test.csv{suffix}")))];
+    let means = read_means(means_path);
+    assert_eq!(means.len(), 50);
+    let mut quirk_hits = 0;
+    for (key, want_mean) in &means {
+        let lab = key.strip_suffix("_percentile").unwrap();
+        let ecdf = Ecdf::new(&train.column(lab)).unwrap();
+        for t in std::iter::once(&train).chain(&others) {
+            let raw = t.column(lab);
+            let pct = t.column(key);
+            // Positives only for the count (negatives repeat val/test rows).
+            let positive: Vec<bool> = match t.headers.iter().position(|h| h == "label") {
+                Some(i) => t.rows.iter().map(|r| r[i] == "1").collect(),
+                None => vec![true; t.rows.len()],
+            };
+            for (row, (v, p)) in raw.iter().zip(&pct).enumerate() {
+                let got = ecdf.pct(*v);
+                match p {
+                    Some(p) => assert_eq!(got.to_bits(), p.to_bits(), "{key} row {row}: raw {v:?}"),
+                    None => assert!(got.is_nan(), "{key} row {row}: got {got}, want missing"),
+                }
+                if v.is_none() && p.is_some() && positive[row] {
+                    quirk_hits += 1;
+                }
+            }
+        }
+        let got_mean = pandas_mean(&train.column(key)).unwrap();
+        assert_eq!(got_mean.to_bits(), want_mean.to_bits(), "{key}: mean {got_mean:?} vs {want_mean:?}");
+    }
+    eprintln!("{}: {quirk_hits} missing values mapped to 1.0 (no missing train value)", dir.display());
+    quirk_hits
+}
+
+#[test]
+fn small_golden_set() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("golden/expected");
+    // The golden README counts 4 missing val/test values written as 1.0.
+    assert_eq!(check(&dir, "", &dir.join("labs_means.json"), 13), 4);
+}
+
+#[test]
+fn published_size_set() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("golden-splits-scale/expected");
+    assert_eq!(check(&dir, ".gz", &dir.join("labs_means.json"), 10_000), 0);
+}

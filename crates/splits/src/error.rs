@@ -1,0 +1,142 @@
+//! Errors of stage 2, each naming the flag or column and the numbers involved.
+
+use std::path::PathBuf;
+
+use mimic_io::atomic::AtomicError;
+use mimic_io::table::TableError;
+
+use crate::numpy_rng::RngError;
+
+/// Why `splits` refused to run or failed; nothing is written when this is returned
+/// before the output phase (every check happens before the first file is created).
+#[derive(Debug, thiserror::Error)]
+pub enum SplitsError {
+    /// `--seed` outside numpy's `RandomState` range.
+    #[error("--seed {seed} is outside 0..=4294967295 (numpy's RandomState seed range)")]
+    SeedOutOfRange {
+        /// The rejected seed.
+        seed: u64,
+    },
+    /// `--use_seed false` but the OS random source failed.
+    #[error("--use_seed false: cannot draw a seed from the OS: {message}")]
+    OsSeed {
+        /// The OS error.
+        message: String,
+    },
+    /// `--train_n` outside `1..rows` (sklearn's `train_test_split` rejects it).
+    #[error(
+        "--train_n {train_n} must be at least 1 and less than the {rows} rows of the cohort {path} (rows must be left \
+         for val and test)"
+    )]
+    TrainN {
+        /// The flag's value.
+        train_n: usize,
+        /// Rows in the cohort.
+        rows: usize,
+        /// The cohort file.
+        path: PathBuf,
+    },
+    /// `--val_n` outside `1..left` where `left` is what remains after train and its subject filter.
+    #[error(
+        "--val_n {val_n} must be at least 1 and less than the {left} rows left for val and test (the cohort has {rows} \
+         rows; --train_n {train_n} took {train_n} and {dropped} more were dropped for a train subject)"
+    )]
+    ValN {
+        /// The flag's value.
+        val_n: usize,
+        /// `--train_n`.
+        train_n: usize,
+        /// Rows in the cohort.
+        rows: usize,
+        /// Rows of the rest-set dropped for a train subject.
+        dropped: usize,
+        /// Rows left for val + test.
+        left: usize,
+    },
+    /// `--candidate_n 0` (every query is its own first candidate).
+    #[error("--candidate_n 0 must be at least 1 (the query itself is one of its candidates)")]
+    CandidateNZero,
+    /// `--candidate_n` above an evaluation split's size.
+    #[error(
+        "--candidate_n {candidate_n} must be at least 1 and at most the number of rows of each evaluation split; the \
+         {split} split has {rows} rows"
+    )]
+    CandidateN {
+        /// The flag's value.
+        candidate_n: usize,
+        /// `val` or `test`.
+        split: &'static str,
+        /// Rows of that split.
+        rows: usize,
+    },
+    /// The cohort CSV could not be read, lacks columns, or has a malformed field.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// A column name appears twice in the cohort header.
+    #[error("{path}: column {column:?} appears more than once in the header")]
+    DuplicateColumn {
+        /// The cohort file.
+        path: PathBuf,
+        /// The repeated name.
+        column: String,
+    },
+    /// Two rows share a `hadm_id`.
+    #[error(
+        "{path}: hadm_id {hadm_id} appears on line {first_line} and again on line {line}; admissions must be unique"
+    )]
+    DuplicateHadm {
+        /// The cohort file.
+        path: PathBuf,
+        /// The repeated id.
+        hadm_id: i64,
+        /// Line of the first occurrence.
+        first_line: u64,
+        /// Line of the repetition.
+        line: u64,
+    },
+    /// A lab column with no observed training value (the reference divides by zero).
+    #[error(
+        "lab column {column:?} has no observed value among the {train_rows} train rows: its percentiles are undefined \
+         (the reference raises ZeroDivisionError)"
+    )]
+    NoTrainValues {
+        /// The lab column (itemid).
+        column: String,
+        /// Train rows.
+        train_rows: usize,
+    },
+    /// Two splits share a subject or admission (the reference's `run_assertions`).
+    #[error("{column} {id} is in both the {a} and {b} splits; splits must be disjoint")]
+    Overlap {
+        /// `subject_id` or `hadm_id`.
+        column: &'static str,
+        /// The shared id.
+        id: i64,
+        /// First split.
+        a: &'static str,
+        /// Second split.
+        b: &'static str,
+    },
+    /// A numpy-exact draw could not be made.
+    #[error("{what}: {source}")]
+    Rng {
+        /// Which draw.
+        what: &'static str,
+        /// The generator's error.
+        source: RngError,
+    },
+    /// The output directory could not be created.
+    #[error("cannot create --save_dir {path}: {source}")]
+    SaveDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Writing an output failed.
+    #[error(transparent)]
+    Write(#[from] AtomicError),
+    /// Serialising the report failed.
+    #[error("cannot serialise splits_report.json: {0}")]
+    Report(#[from] serde_json::Error),
+}

@@ -1,0 +1,521 @@
+//! Stage 2 of the Symile-MIMIC build: patient-disjoint splits, lab
+//! percentiles and retrieval candidates, reproducing `create_dataset_splits.py`.
+//!
+//! [`run`] reads the cohort CSV, splits it exactly like sklearn's
+//! `train_test_split` on numpy's legacy `RandomState` ([`numpy_rng`]), drops
+//! rows whose subject already sits in an earlier split, adds the 50
+//! `<itemid>_percentile` columns from train-set ECDFs (`labs-ecdf`), writes the
+//! mean training percentiles, and expands val and test into retrieval sets
+//! with `candidate_n − 1` negatives per query ([`negatives`]).
+//!
+//! Every check (flags, columns, ids, sizes, empty lab columns) runs before the
+//! first output is created, and all outputs are staged as temporary files and
+//! renamed into place only once all of them are complete: a failed run leaves
+//! `--save_dir` as it was.
+
+pub mod error;
+mod input;
+pub mod negatives;
+pub mod numpy_rng;
+
+use std::collections::HashSet;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use labs_ecdf::{Ecdf, EcdfError, pandas_mean};
+use mimic_io::atomic::AtomicFile;
+use mimic_io::layout::LABS;
+use mimic_io::pandas::{ColumnKind, is_na, push_cell};
+use mimic_io::pyfmt::{PyJsonValue, push_py_float, py_json_object};
+use rand_chacha::ChaCha12Rng;
+use rand_core::SeedableRng;
+use serde::Serialize;
+
+pub use error::SplitsError;
+pub use input::COLS_TO_DROP;
+use input::Cohort;
+use numpy_rng::RandomState;
+
+/// How retrieval negatives are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Negatives {
+    /// numpy-exact, reproduces the reference's rows: a full `permutation(n − 1)`
+    /// per query from the global legacy generator (O(n²) per split).
+    #[default]
+    Reference,
+    /// Opt-in O(n·k) Floyd sampling on ChaCha12 seeded from the seed. Same
+    /// distribution, but NOT the reference's rows.
+    Fast,
+}
+
+/// What the `splits` subcommand asks for (the reference's flags).
+#[derive(Debug, Clone)]
+pub struct SplitsConfig {
+    /// `--dataset_path`: the stage-1 cohort CSV (`symile_mimic_data.csv`, may be gzipped).
+    pub dataset_path: PathBuf,
+    /// `--save_dir`: where the outputs go (created if missing).
+    pub save_dir: PathBuf,
+    /// `--train_n`.
+    pub train_n: usize,
+    /// `--val_n`.
+    pub val_n: usize,
+    /// `--candidate_n`: candidates per query, the query itself included.
+    pub candidate_n: usize,
+    /// `--seed`; `None` means `--use_seed false`: a seed is drawn from the OS,
+    /// used exactly as `--seed` would be, and reported so the run can be
+    /// repeated. (The reference with `--use_seed false` instead splits from
+    /// numpy's unseeded global generator, which no seed reproduces.)
+    pub seed: Option<u64>,
+    /// How negatives are drawn.
+    pub negatives: Negatives,
+}
+
+/// Where the seed came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedSource {
+    /// `--seed`.
+    Flag,
+    /// Drawn from the OS (`--use_seed false`).
+    Os,
+}
+
+/// What a run did; written as `splits_report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitsReport {
+    /// The cohort CSV.
+    pub dataset_path: PathBuf,
+    /// The output directory.
+    pub save_dir: PathBuf,
+    /// The seed actually used (repeat the run with `--seed` this value).
+    pub seed: u64,
+    /// Whether the seed came from the flag or the OS.
+    pub seed_source: SeedSource,
+    /// How negatives were drawn.
+    pub negatives: Negatives,
+    /// `--train_n`.
+    pub train_n: usize,
+    /// `--val_n`.
+    pub val_n: usize,
+    /// `--candidate_n`.
+    pub candidate_n: usize,
+    /// Rows in the cohort.
+    pub cohort_rows: usize,
+    /// Rows in train.csv.
+    pub train_rows: usize,
+    /// Rows left after train, before the train-subject filter.
+    pub rest_rows: usize,
+    /// Rows of the rest dropped because their subject is in train.
+    pub rest_dropped_train_subjects: usize,
+    /// Rows in val.csv (queries of val_retrieval.csv).
+    pub val_rows: usize,
+    /// Test rows dropped because their subject is in val.
+    pub test_dropped_val_subjects: usize,
+    /// Test queries (positives of test.csv).
+    pub test_queries: usize,
+    /// Rows in val_retrieval.csv.
+    pub val_retrieval_rows: usize,
+    /// Rows in test.csv.
+    pub test_retrieval_rows: usize,
+    /// Lab columns whose train values include a missing one (their missing
+    /// values get NaN percentiles; the others get 1.0).
+    pub labs_with_missing_train_values: usize,
+    /// Files written, in `save_dir`.
+    pub files: Vec<String>,
+    /// Wall-clock seconds of the negatives sampling (printed by `summary`, not
+    /// written to the JSON, which must be identical across identical runs).
+    #[serde(skip)]
+    pub negatives_seconds: f64,
+}
+
+impl SplitsReport {
+    /// A few lines for the command line.
+    pub fn summary(&self) -> String {
+        let seed_from = match self.seed_source {
+            SeedSource::Flag => "--seed",
+            SeedSource::Os => "the OS; rerun with --seed to repeat",
+        };
+        let negatives = match self.negatives {
+            Negatives::Reference => "reference (numpy-exact)",
+            Negatives::Fast => "fast (ChaCha12, not reference rows)",
+        };
+        format!(
+            "splits: {} cohort rows -> train {}, val {}, test {} queries\n\
+             subject filters: {} of {} remaining rows dropped for a train subject, {} test rows dropped for a val subject\n\
+             retrieval: candidate_n {} -> val_retrieval {} rows, test {} rows; negatives {} in {:.3} s\n\
+             seed {} (from {})\n\
+             wrote {} to {}",
+            self.cohort_rows,
+            self.train_rows,
+            self.val_rows,
+            self.test_queries,
+            self.rest_dropped_train_subjects,
+            self.rest_rows,
+            self.test_dropped_val_subjects,
+            self.candidate_n,
+            self.val_retrieval_rows,
+            self.test_retrieval_rows,
+            negatives,
+            self.negatives_seconds,
+            self.seed,
+            seed_from,
+            self.files.join(", "),
+            self.save_dir.display(),
+        )
+    }
+}
+
+/// Output file names.
+pub const OUTPUT_FILES: [&str; 6] =
+    ["train.csv", "val.csv", "val_retrieval.csv", "test.csv", "labs_means.json", "splits_report.json"];
+
+/// The three splits as row positions in the cohort, in output order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Splits {
+    train: Vec<usize>,
+    val: Vec<usize>,
+    test: Vec<usize>,
+    rest_rows: usize,
+    rest_dropped: usize,
+    test_dropped: usize,
+}
+
+/// sklearn `train_test_split(rows, train_size=train_n, shuffle=True,
+/// random_state=seed)`: `(train, rest)` with a fresh `RandomState(seed)`.
+fn train_test_split(rows: &[usize], train_n: usize, seed: u64) -> Result<(Vec<usize>, Vec<usize>), SplitsError> {
+    let mut rng = RandomState::new(seed).map_err(|source| SplitsError::Rng { what: "train_test_split", source })?;
+    let p = rng.permutation(rows.len()).map_err(|source| SplitsError::Rng { what: "train_test_split", source })?;
+    let n_test = rows.len() - train_n;
+    let rest = p[..n_test].iter().map(|&i| rows[i]).collect();
+    let train = p[n_test..].iter().map(|&i| rows[i]).collect();
+    Ok((train, rest))
+}
+
+fn make_splits(cohort: &Cohort, cfg: &SplitsConfig, seed: u64) -> Result<Splits, SplitsError> {
+    let n = cohort.rows();
+    if cfg.train_n == 0 || cfg.train_n >= n {
+        return Err(SplitsError::TrainN { train_n: cfg.train_n, rows: n, path: cohort.path.clone() });
+    }
+    let all: Vec<usize> = (0..n).collect();
+    let (train, rest) = train_test_split(&all, cfg.train_n, seed)?;
+    let train_subjects: HashSet<i64> = train.iter().map(|&r| cohort.subject[r]).collect();
+    let rest_rows = rest.len();
+    let rest: Vec<usize> = rest.into_iter().filter(|&r| !train_subjects.contains(&cohort.subject[r])).collect();
+    let rest_dropped = rest_rows - rest.len();
+    if cfg.val_n == 0 || cfg.val_n >= rest.len() {
+        return Err(SplitsError::ValN {
+            val_n: cfg.val_n,
+            train_n: cfg.train_n,
+            rows: n,
+            dropped: rest_dropped,
+            left: rest.len(),
+        });
+    }
+    let (val, test) = train_test_split(&rest, cfg.val_n, seed)?;
+    let val_subjects: HashSet<i64> = val.iter().map(|&r| cohort.subject[r]).collect();
+    let before = test.len();
+    let test: Vec<usize> = test.into_iter().filter(|&r| !val_subjects.contains(&cohort.subject[r])).collect();
+    let test_dropped = before - test.len();
+    let splits = Splits { train, val, test, rest_rows, rest_dropped, test_dropped };
+    check_disjoint(cohort, &splits)?;
+    Ok(splits)
+}
+
+/// The reference's `run_assertions`: subjects and admissions disjoint across splits.
+fn check_disjoint(cohort: &Cohort, s: &Splits) -> Result<(), SplitsError> {
+    let named = [("train", &s.train), ("val", &s.val), ("test", &s.test)];
+    for (column, ids) in [("subject_id", &cohort.subject), ("hadm_id", &cohort.hadm)] {
+        for a in 0..3 {
+            let set: HashSet<i64> = named[a].1.iter().map(|&r| ids[r]).collect();
+            for b in named.iter().skip(a + 1) {
+                if let Some(&r) = b.1.iter().find(|&&r| set.contains(&ids[r])) {
+                    return Err(SplitsError::Overlap { column, id: ids[r], a: named[a].0, b: b.0 });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One ECDF per lab, from the train rows.
+fn build_ecdfs(cohort: &Cohort, train: &[usize]) -> Result<Vec<Ecdf>, SplitsError> {
+    LABS.iter()
+        .enumerate()
+        .map(|(l, itemid)| {
+            let values = &cohort.labs[l];
+            let built = if cohort.lab_kinds[l] == ColumnKind::Int {
+                let ints: Vec<i64> = train.iter().map(|&r| values[r].map_or(0, |v| v as i64)).collect();
+                Ecdf::new_int(&ints)
+            } else {
+                let col: Vec<Option<f64>> = train.iter().map(|&r| values[r]).collect();
+                Ecdf::new(&col)
+            };
+            built.map_err(|EcdfError::NoObservedValue { .. }| SplitsError::NoTrainValues {
+                column: itemid.to_string(),
+                train_rows: train.len(),
+            })
+        })
+        .collect()
+}
+
+/// Resolves `--seed` / `--use_seed false`.
+fn resolve_seed(seed: Option<u64>) -> Result<(u64, SeedSource), SplitsError> {
+    match seed {
+        Some(s) if s > u64::from(u32::MAX) => Err(SplitsError::SeedOutOfRange { seed: s }),
+        Some(s) => Ok((s, SeedSource::Flag)),
+        None => getrandom::u32()
+            .map(|s| (u64::from(s), SeedSource::Os))
+            .map_err(|e| SplitsError::OsSeed { message: e.to_string() }),
+    }
+}
+
+/// Appends a field with Python csv's QUOTE_MINIMAL rules.
+fn push_csv_field(out: &mut String, field: &str) {
+    if field.contains([',', '"', '\n', '\r']) {
+        out.push('"');
+        out.push_str(&field.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}
+
+/// Renders a cohort row's kept cells and its 50 percentiles (no line end).
+fn render_row(cohort: &Cohort, pcts: &[Vec<f64>], r: usize, out: &mut String, scratch: &mut String) {
+    for (c, &kind) in cohort.kinds.iter().enumerate() {
+        if c > 0 {
+            out.push(',');
+        }
+        scratch.clear();
+        let raw = cohort.cell(r, c);
+        // Float columns print what pandas parsed (not always the correctly rounded value).
+        let pandas_value = if kind == ColumnKind::Float && !is_na(raw) { mimic_io::pandas::parse_float(raw) } else { None };
+        match pandas_value {
+            Some(v) => push_py_float(scratch, v),
+            None => push_cell(scratch, kind, raw),
+        }
+        push_csv_field(out, scratch);
+    }
+    for col in pcts {
+        out.push(',');
+        let p = col[r];
+        if !p.is_nan() {
+            push_py_float(out, p);
+        }
+    }
+}
+
+fn header(cohort: &Cohort, labels: bool) -> String {
+    let mut h = String::new();
+    for (i, name) in cohort.headers.iter().enumerate() {
+        if i > 0 {
+            h.push(',');
+        }
+        push_csv_field(&mut h, name);
+    }
+    for id in LABS {
+        h.push_str(&format!(",{id}_percentile"));
+    }
+    if labels {
+        h.push_str(",label_hadm_id,label");
+    }
+    h.push('\n');
+    h
+}
+
+/// Creates `dir/name` as an uncommitted atomic file filled by `fill`.
+fn stage_file(
+    dir: &Path,
+    name: &str,
+    fill: impl FnOnce(&mut BufWriter<&mut AtomicFile>) -> std::io::Result<()>,
+) -> Result<AtomicFile, SplitsError> {
+    let mut f = AtomicFile::create(dir.join(name))?;
+    let res = {
+        let mut w = BufWriter::with_capacity(1 << 20, &mut f);
+        fill(&mut w).and_then(|()| w.flush())
+    };
+    match res {
+        Ok(()) => Ok(f),
+        Err(e) => Err(f.write_error(e).into()),
+    }
+}
+
+/// Writes one retrieval CSV: positives, then each query's negatives.
+fn write_retrieval(
+    w: &mut impl Write,
+    head: &str,
+    rows: &[usize],
+    negs: &[u32],
+    per_query: usize,
+    text: &[String],
+    hadm: &[i64],
+) -> std::io::Result<()> {
+    w.write_all(head.as_bytes())?;
+    for &r in rows {
+        writeln!(w, "{},{},1", text[r], hadm[r])?;
+    }
+    if per_query > 0 {
+        for (q, chunk) in negs.chunks(per_query).enumerate() {
+            let label = hadm[rows[q]];
+            for &pos in chunk {
+                writeln!(w, "{},{label},0", text[rows[pos as usize]])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs stage 2 (see the crate doc). Nothing is written unless every check passes.
+pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
+    let (seed, seed_source) = resolve_seed(cfg.seed)?;
+    if cfg.candidate_n == 0 {
+        return Err(SplitsError::CandidateNZero);
+    }
+    let started = Instant::now();
+    let cohort = Cohort::read(&cfg.dataset_path)?;
+    let splits = make_splits(&cohort, cfg, seed)?;
+    for (split, rows) in [("val", splits.val.len()), ("test", splits.test.len())] {
+        if rows > 0 && cfg.candidate_n > rows {
+            return Err(SplitsError::CandidateN { candidate_n: cfg.candidate_n, split, rows });
+        }
+    }
+    if splits.test.is_empty() {
+        tracing::warn!("the test split is empty after the val-subject filter; test.csv will have only a header");
+    }
+    let ecdfs = build_ecdfs(&cohort, &splits.train)?;
+    // Percentiles of every cohort row, one lab at a time (each lookup table stays in cache).
+    let pcts: Vec<Vec<f64>> =
+        ecdfs.iter().enumerate().map(|(l, e)| cohort.labs[l].iter().map(|&v| e.pct(v)).collect()).collect();
+    tracing::debug!(elapsed = ?started.elapsed(), "read, split and built ECDFs");
+
+    // labs_means.json: pandas mean of each train percentile column, LABS order.
+    let means: Vec<(String, PyJsonValue)> = LABS
+        .iter()
+        .enumerate()
+        .map(|(l, id)| {
+            let col: Vec<Option<f64>> =
+                splits.train.iter().map(|&r| Some(pcts[l][r]).filter(|p| !p.is_nan())).collect();
+            (format!("{id}_percentile"), PyJsonValue::Float(pandas_mean(&col).unwrap_or(f64::NAN)))
+        })
+        .collect();
+
+    // Negatives from ONE stream seeded once: val first, then test.
+    let neg_started = Instant::now();
+    let (val_negs, test_negs) = match cfg.negatives {
+        Negatives::Reference => {
+            let mut rng = RandomState::new(seed).map_err(|source| SplitsError::Rng { what: "negatives", source })?;
+            let v = negatives::reference(&mut rng, splits.val.len(), cfg.candidate_n);
+            let v = v.map_err(|source| SplitsError::Rng { what: "val negatives", source })?;
+            let t = negatives::reference(&mut rng, splits.test.len(), cfg.candidate_n);
+            (v, t.map_err(|source| SplitsError::Rng { what: "test negatives", source })?)
+        }
+        Negatives::Fast => {
+            let mut rng = ChaCha12Rng::seed_from_u64(seed);
+            let v = negatives::fast(&mut rng, splits.val.len(), cfg.candidate_n);
+            let v = v.map_err(|source| SplitsError::Rng { what: "val negatives", source })?;
+            let t = negatives::fast(&mut rng, splits.test.len(), cfg.candidate_n);
+            (v, t.map_err(|source| SplitsError::Rng { what: "test negatives", source })?)
+        }
+    };
+    let negatives_seconds = neg_started.elapsed().as_secs_f64();
+    tracing::debug!(negatives_seconds, "drew negatives");
+
+    // Render every row of a split once.
+    let mut text = vec![String::new(); cohort.rows()];
+    let mut scratch = String::new();
+    for &r in splits.train.iter().chain(&splits.val).chain(&splits.test) {
+        render_row(&cohort, &pcts, r, &mut text[r], &mut scratch);
+    }
+
+    let per_query = cfg.candidate_n - 1;
+    let files: Vec<String> = OUTPUT_FILES.iter().map(|s| s.to_string()).collect();
+    let report = SplitsReport {
+        dataset_path: cfg.dataset_path.clone(),
+        save_dir: cfg.save_dir.clone(),
+        seed,
+        seed_source,
+        negatives: cfg.negatives,
+        train_n: cfg.train_n,
+        val_n: cfg.val_n,
+        candidate_n: cfg.candidate_n,
+        cohort_rows: cohort.rows(),
+        train_rows: splits.train.len(),
+        rest_rows: splits.rest_rows,
+        rest_dropped_train_subjects: splits.rest_dropped,
+        val_rows: splits.val.len(),
+        test_dropped_val_subjects: splits.test_dropped,
+        test_queries: splits.test.len(),
+        val_retrieval_rows: splits.val.len() * cfg.candidate_n,
+        test_retrieval_rows: splits.test.len() * cfg.candidate_n,
+        labs_with_missing_train_values: ecdfs.iter().filter(|e| e.pct(None).is_nan()).count(),
+        files,
+        negatives_seconds,
+    };
+    let report_json = serde_json::to_string_pretty(&report)? + "\n";
+
+    // Output phase: stage all six files, then rename them into place.
+    std::fs::create_dir_all(&cfg.save_dir)
+        .map_err(|source| SplitsError::SaveDir { path: cfg.save_dir.clone(), source })?;
+    let dir = cfg.save_dir.as_path();
+    let head_train = header(&cohort, false);
+    let head_eval = header(&cohort, true);
+    let hadm = &cohort.hadm;
+    let staged = vec![
+        stage_file(dir, OUTPUT_FILES[0], |w| {
+            w.write_all(head_train.as_bytes())?;
+            for &r in &splits.train {
+                writeln!(w, "{}", text[r])?;
+            }
+            Ok(())
+        })?,
+        stage_file(dir, OUTPUT_FILES[1], |w| {
+            w.write_all(head_eval.as_bytes())?;
+            for &r in &splits.val {
+                writeln!(w, "{},{},1", text[r], hadm[r])?;
+            }
+            Ok(())
+        })?,
+        stage_file(dir, OUTPUT_FILES[2], |w| {
+            write_retrieval(w, &head_eval, &splits.val, &val_negs, per_query, &text, hadm)
+        })?,
+        stage_file(dir, OUTPUT_FILES[3], |w| {
+            write_retrieval(w, &head_eval, &splits.test, &test_negs, per_query, &text, hadm)
+        })?,
+        stage_file(dir, OUTPUT_FILES[4], |w| w.write_all(py_json_object(&means).as_bytes()))?,
+        stage_file(dir, OUTPUT_FILES[5], |w| w.write_all(report_json.as_bytes()))?,
+    ];
+    for f in staged {
+        f.commit()?;
+    }
+    tracing::info!(elapsed = ?started.elapsed(), "stage 2 wrote {}", dir.display());
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_quoting_is_minimal() {
+        let mut s = String::new();
+        push_csv_field(&mut s, "plain text");
+        s.push('|');
+        push_csv_field(&mut s, "a,b");
+        s.push('|');
+        push_csv_field(&mut s, "say \"hi\"");
+        s.push('|');
+        push_csv_field(&mut s, "two\nlines");
+        assert_eq!(s, "plain text|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"");
+    }
+
+    #[test]
+    fn seed_resolution() {
+        assert_eq!(resolve_seed(Some(7)).unwrap(), (7, SeedSource::Flag));
+        assert!(matches!(resolve_seed(Some(1 << 32)), Err(SplitsError::SeedOutOfRange { seed }) if seed == 1 << 32));
+        let (s, src) = resolve_seed(None).unwrap();
+        assert_eq!(src, SeedSource::Os);
+        assert!(s <= u64::from(u32::MAX));
+    }
+}
