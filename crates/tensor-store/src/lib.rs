@@ -388,7 +388,13 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// torch's reader does), `data.pkl` names the storage record.
 fn read_pt_header(path: &Path, file: File) -> Result<(TensorSpec, u64), StoreError> {
     let zerr = |e: zip::result::ZipError| malformed(path, format!("invalid torch zip archive: {e}"));
-    let mut zip = zip::ZipArchive::new(file).map_err(zerr)?;
+    // Torch archives start at byte 0. Saying so matters: the zip crate's
+    // offset detection guesses `eocd - cd_size` and, with the ZIP64 end records
+    // torch (and we) write between the central directory and the EOCD, lands on
+    // the wrong entry when the first central entry is exactly 76 bytes long
+    // (a tensor name of 21 characters, e.g. `hadm_id_val_retrieval`).
+    let config = zip::read::Config { archive_offset: zip::read::ArchiveOffset::Known(0) };
+    let mut zip = zip::ZipArchive::with_config(config, file).map_err(zerr)?;
     let first = zip.by_index(0).map_err(zerr)?.name().map_err(zerr)?.into_owned();
     let Some((folder, _)) = first.split_once('/') else {
         return Err(malformed(path, format!("record {first:?} is not inside a folder, as torch archives are")));

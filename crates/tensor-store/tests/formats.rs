@@ -401,3 +401,18 @@ fn tensor_file_is_send_and_sync() {
     assert_send_sync::<TensorFile>();
     assert_send_sync::<StoreError>();
 }
+
+/// Every output name reads back from `.pt`, including the 21-character one
+/// whose first central-directory entry is exactly as long as the ZIP64 end
+/// records (it once fooled the zip crate's archive-offset detection).
+#[test]
+fn pt_names_of_every_length_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["label_test", "hadm_id_val_retrieval", "label_hadm_id_val_retrieval", "x"] {
+        let data = i64_bytes(0..9);
+        let path = write_shuffled(dir.path(), spec(name, DType::I64, &[9]), Format::Pt, &data, 2);
+        let back = read_tensor(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back.spec.shape, vec![9], "{name}");
+        assert_eq!(back.data, data, "{name}");
+    }
+}
