@@ -1,0 +1,87 @@
+//! The errors of stage 3.
+//!
+//! Every variant names what the user has to look at: the flag, the file, and
+//! for anything that comes from a split CSV the table and the 1-based line of
+//! the (first) row that refers to it, because the same image or record is
+//! usually shared by several rows.
+
+use std::io;
+use std::path::PathBuf;
+
+use mimic_io::atomic::AtomicError;
+use mimic_io::paths::UnsafePath;
+use mimic_io::table::TableError;
+
+/// An error of [`crate::run`]. When `run` returns one, no tensor file and no
+/// `metadata.json` of this run has been put in place.
+#[derive(Debug, thiserror::Error)]
+pub enum TensorsError {
+    /// `--cxr_crop` larger than `--cxr_scale`: the crop would not fit in the
+    /// resized image (the shorter edge is exactly `cxr_scale`).
+    #[error("--cxr_crop {crop} is larger than --cxr_scale {scale}: the crop must fit in the resized image")]
+    CropLargerThanScale { crop: u32, scale: u32 },
+    /// `--cxr_scale` or `--cxr_crop` is zero.
+    #[error("--cxr_scale ({scale}) and --cxr_crop ({crop}) must both be at least 1")]
+    ZeroSize { scale: u32, crop: u32 },
+    /// A split CSV could not be read, lacks columns or has a bad field.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// `labs_means.json` is unreadable, not a flat JSON object of numbers, or
+    /// does not have exactly the 50 `<itemid>_percentile` keys.
+    #[error("{path}: {message}")]
+    LabsMeans { path: PathBuf, message: String },
+    /// A split CSV has no data row (the reference cannot stack an empty split).
+    #[error("{table}: the split has no rows (expected at least one: the reference cannot stack an empty split)")]
+    EmptySplit { table: PathBuf },
+    /// A `cxr_path`/`ecg_path` value that is absolute or leaves its data root.
+    #[error(transparent)]
+    UnsafePath(#[from] UnsafePath),
+    /// An image or ECG header a row refers to does not exist.
+    #[error("{table}:{line}: {what} {path} does not exist")]
+    MissingInput { table: PathBuf, line: u64, what: &'static str, path: PathBuf },
+    /// An image could not be read, decoded or resized.
+    #[error("{table}:{line}: {source}")]
+    Cxr { table: PathBuf, line: u64, source: cxr_prep::CxrError },
+    /// The resized image does not have the size its JPEG header promised
+    /// (train crop offsets were drawn for that size).
+    #[error(
+        "{table}:{line}: {path}: resized image is {got_w}x{got_h}, but its JPEG header gives {want_w}x{want_h} after resizing"
+    )]
+    CxrSize { table: PathBuf, line: u64, path: PathBuf, got_w: u32, got_h: u32, want_w: u32, want_h: u32 },
+    /// An ECG record could not be read (boxed: the WFDB error is large).
+    #[error("{table}:{line}: {source}")]
+    Ecg { table: PathBuf, line: u64, source: Box<ecg_prep::EcgError> },
+    /// An ECG record whose shape differs from the split's first record.
+    #[error(
+        "{table}:{line}: ECG record {record} has {samples} samples x {leads} leads, but the split's first record \
+         ({first}) has {want_samples} x {want_leads}; every record of a split must have the same shape"
+    )]
+    EcgShape {
+        table: PathBuf,
+        line: u64,
+        record: String,
+        samples: usize,
+        leads: usize,
+        first: String,
+        want_samples: usize,
+        want_leads: usize,
+    },
+    /// With `strict`: ECG records whose normalised signal is NaN (flat or
+    /// containing NaN samples).
+    #[error(
+        "{table}: {count} ECG record(s) normalise to NaN (flat signal or NaN samples) and strict mode is on: {records:?}"
+    )]
+    BadEcg { table: PathBuf, count: usize, records: Vec<String> },
+    /// Writing a tensor file failed.
+    #[error(transparent)]
+    Store(#[from] tensor_store::StoreError),
+    /// Writing `metadata.json` failed.
+    #[error(transparent)]
+    Atomic(#[from] AtomicError),
+    /// A directory could not be created or cleaned.
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    /// An invariant of this crate was broken (a bug, not bad input).
+    #[error("internal error: {0}")]
+    Internal(String),
+}

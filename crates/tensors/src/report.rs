@@ -1,0 +1,123 @@
+//! What a run did, for the CLI to print and log.
+
+use serde::Serialize;
+
+/// One split's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitReport {
+    /// `train`, `val`, `val_retrieval` or `test`.
+    pub split: String,
+    /// Rows written to every tensor of the split.
+    pub rows: usize,
+    /// Distinct images decoded and resized (each once).
+    pub unique_images: usize,
+    /// Distinct ECG records read (each once).
+    pub unique_ecgs: usize,
+    /// `(samples, leads)` of the split's ECG records.
+    pub ecg_shape: (usize, usize),
+    /// ECG records (CSV `ecg_path`) whose signal is flat (max = min): their
+    /// rows are NaN, as in the reference.
+    pub flat_ecg_records: Vec<String>,
+    /// ECG records with NaN samples: their rows are NaN, as in the reference.
+    pub nan_ecg_records: Vec<String>,
+    /// Rows whose ECG tensor is NaN (flat or NaN records, counted per row).
+    pub nan_ecg_rows: usize,
+    /// The tensor files written.
+    pub files: Vec<String>,
+    /// Wall time of the split (decode, resize, write), in seconds.
+    pub seconds: f64,
+}
+
+/// The outcome of [`crate::run`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TensorsReport {
+    /// Per split, in processing order.
+    pub splits: Vec<SplitReport>,
+    /// Path of `metadata.json`.
+    pub metadata: String,
+    /// Temporary files of an earlier, killed run that were removed.
+    pub stale_temps_removed: Vec<String>,
+    /// Time spent reading and checking the inputs before writing, in seconds.
+    pub check_seconds: f64,
+    /// Total wall time, in seconds.
+    pub total_seconds: f64,
+}
+
+impl TensorsReport {
+    /// Names of the ECG records that normalise to NaN (flat or NaN), over all
+    /// splits, each once per split it appears in.
+    pub fn bad_ecg_records(&self) -> Vec<String> {
+        self.splits.iter().flat_map(|s| s.flat_ecg_records.iter().chain(&s.nan_ecg_records).cloned()).collect()
+    }
+
+    /// A short human-readable summary, one line per split.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for s in &self.splits {
+            let rate = if s.seconds > 0.0 { s.unique_images as f64 / s.seconds } else { 0.0 };
+            out.push_str(&format!(
+                "{:<13} {:>7} rows, {:>7} images, {:>7} ECGs decoded in {:.2} s ({:.1} images/s)",
+                s.split, s.rows, s.unique_images, s.unique_ecgs, s.seconds, rate
+            ));
+            let bad = s.flat_ecg_records.len() + s.nan_ecg_records.len();
+            if bad > 0 {
+                out.push_str(&format!(
+                    "; {bad} ECG record(s) are NaN after normalisation ({} flat, {} with NaN samples, {} rows)",
+                    s.flat_ecg_records.len(),
+                    s.nan_ecg_records.len(),
+                    s.nan_ecg_rows
+                ));
+            }
+            out.push('\n');
+        }
+        if !self.stale_temps_removed.is_empty() {
+            out.push_str(&format!(
+                "removed {} temporary file(s) left by an interrupted run\n",
+                self.stale_temps_removed.len()
+            ));
+        }
+        out.push_str(&format!(
+            "wrote {} in {:.2} s ({:.2} s checking inputs)\n",
+            self.metadata, self.total_seconds, self.check_seconds
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_mentions_bad_ecgs_and_totals() {
+        let s = SplitReport {
+            split: "test".into(),
+            rows: 12,
+            unique_images: 4,
+            unique_ecgs: 4,
+            ecg_shape: (5000, 12),
+            flat_ecg_records: vec!["files/p1/s2/2".into()],
+            nan_ecg_records: vec![],
+            nan_ecg_rows: 3,
+            files: vec![],
+            seconds: 2.0,
+        };
+        let r = TensorsReport {
+            splits: vec![s],
+            metadata: "/d/metadata.json".into(),
+            stale_temps_removed: vec![],
+            check_seconds: 0.5,
+            total_seconds: 3.0,
+        };
+        let text = r.summary();
+        assert!(text.contains("12 rows") && text.contains("(2.0 images/s)"), "{text}");
+        assert!(
+            text.contains("1 ECG record(s) are NaN") && text.contains("1 flat") && text.contains("3 rows"),
+            "{text}"
+        );
+        assert!(text.contains("wrote /d/metadata.json in 3.00 s"), "{text}");
+        assert_eq!(r.bad_ecg_records(), vec!["files/p1/s2/2".to_string()]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["splits"][0]["flat_ecg_records"][0], "files/p1/s2/2");
+    }
+}
