@@ -1,0 +1,249 @@
+//! Stage 1.2: the chest X-ray 24–72 h after admission, and its CheXpert labels.
+//!
+//! Only AP/PA rows of the metadata are kept, grouped by subject and sorted by
+//! (StudyDateTime, file order), so an admission's window is two binary
+//! searches. The reference drops images missing on disk *before* choosing;
+//! choosing the first candidate that exists, in that order, is the same
+//! result while touching the file system only for candidates, each at most
+//! once (cached) even when two admissions share one.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use mimic_io::Timestamp;
+use mimic_io::pandas::{ColumnKind, KindInference};
+use mimic_io::progress::Progress;
+use mimic_io::table::TableReader;
+use mimic_io::time::HOUR;
+use rayon::prelude::*;
+
+use crate::CohortError;
+use crate::admissions::Admissions;
+use crate::raw::{RawColumns, StrArena};
+
+/// Metadata columns the reference reads or drops by name.
+const META_REQUIRED: [&str; 9] = [
+    "dicom_id",
+    "subject_id",
+    "study_id",
+    "ViewPosition",
+    "StudyDate",
+    "StudyTime",
+    "ViewCodeSequence_CodeMeaning",
+    "ProcedureCodeSequence_CodeMeaning",
+    "PatientOrientationCodeSequence_CodeMeaning",
+];
+
+/// AP/PA images of the metadata table and the CheXpert table.
+#[derive(Debug)]
+pub(crate) struct Cxr {
+    pub meta_rows: usize,
+    pub subject: Vec<i64>,
+    pub study: Vec<i64>,
+    pub time: Vec<Timestamp>,
+    pub dicom: StrArena,
+    pub view: StrArena,
+    pub meaning: StrArena,
+    pub meaning_kind: ColumnKind,
+    /// Kept rows sorted by (subject, time, file order).
+    order: Vec<u32>,
+    /// Range of `order` per subject.
+    by_subject: HashMap<i64, (u32, u32)>,
+    /// CheXpert columns except `subject_id`, in file order.
+    pub chex: RawColumns,
+    pub chex_by_study: HashMap<i64, u32>,
+    pub chex_rows: usize,
+}
+
+/// The chosen image of one admission.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CxrChoice {
+    /// Kept metadata row.
+    pub row: u32,
+    /// CheXpert row of its study, if any.
+    pub chexpert: Option<u32>,
+}
+
+/// Result of the CXR step over all admissions.
+#[derive(Debug)]
+pub(crate) struct CxrSelection {
+    pub chosen: Vec<Option<CxrChoice>>,
+    /// Candidate images whose file does not exist.
+    pub absent: usize,
+    /// Candidate images whose existence was checked.
+    pub checked: usize,
+}
+
+fn parse_study_date(b: &[u8]) -> Option<(i64, u32, u32)> {
+    let v = mimic_io::pandas::parse_int(b)?;
+    if !(10_000_101..=99_991_231).contains(&v) {
+        return None;
+    }
+    Some((v / 10_000, ((v / 100) % 100) as u32, (v % 100) as u32))
+}
+
+/// `StudyTime.astype(int)` then zero-padded `HHMMSS`.
+fn parse_study_time(b: &[u8]) -> Option<(u32, u32, u32)> {
+    let f = mimic_io::pandas::parse_float(b)?;
+    if !(0.0..1_000_000.0).contains(&f) {
+        return None;
+    }
+    let t = f.trunc() as u32;
+    Some((t / 10_000, (t / 100) % 100, t % 100))
+}
+
+/// Reads the metadata and CheXpert tables.
+pub(crate) fn read(cxr_dir: &Path, progress: &dyn Progress) -> Result<Cxr, CohortError> {
+    let meta_path = cxr_dir.join(mimic_io::layout::CXR_METADATA);
+    let chex_path = cxr_dir.join(mimic_io::layout::CXR_CHEXPERT);
+    progress.start("CXR metadata", None);
+    let mut t = TableReader::open(&meta_path)?;
+    let c = t.require(&META_REQUIRED)?;
+    let [c_dicom, c_subj, c_study, c_view, c_date, c_time, c_meaning] = [c[0], c[1], c[2], c[3], c[4], c[5], c[6]];
+    let mut cxr = Cxr {
+        meta_rows: 0,
+        subject: Vec::new(),
+        study: Vec::new(),
+        time: Vec::new(),
+        dicom: StrArena::default(),
+        view: StrArena::default(),
+        meaning: StrArena::default(),
+        meaning_kind: ColumnKind::Text,
+        order: Vec::new(),
+        by_subject: HashMap::new(),
+        chex: RawColumns::default(),
+        chex_by_study: HashMap::new(),
+        chex_rows: 0,
+    };
+    let mut meaning_inf = KindInference::default();
+    let mut dicoms: HashMap<Vec<u8>, u64> = HashMap::new();
+    let mut rec = csv::ByteRecord::new();
+    while t.next_record(&mut rec)? {
+        cxr.meta_rows += 1;
+        let subject = t.parse_i64(&rec, c_subj)?;
+        let study = t.parse_i64(&rec, c_study)?;
+        let dicom = rec.get(c_dicom).unwrap_or_default();
+        if let Some(&first_line) = dicoms.get(dicom) {
+            return Err(CohortError::Duplicate {
+                path: meta_path,
+                line: t.line(),
+                first_line,
+                column: "dicom_id",
+                value: String::from_utf8_lossy(dicom).into_owned(),
+            });
+        }
+        dicoms.insert(dicom.to_vec(), t.line());
+        // The reference computes StudyDateTime for every row before filtering views.
+        let date_b = rec.get(c_date).unwrap_or_default();
+        let (y, mo, d) =
+            parse_study_date(date_b).ok_or_else(|| t.field_error(c_date, date_b, "a date YYYYMMDD (integer)"))?;
+        let time_b = rec.get(c_time).unwrap_or_default();
+        let (h, mi, s) = parse_study_time(time_b)
+            .ok_or_else(|| t.field_error(c_time, time_b, "a time HHMMSS[.fff] (number below 240000)"))?;
+        let ts = Timestamp::from_parts(y, mo, d, h, mi, s)
+            .ok_or_else(|| t.field_error(c_time, time_b, "a valid StudyDate + StudyTime"))?;
+        let meaning = rec.get(c_meaning).unwrap_or_default();
+        meaning_inf.observe(meaning);
+        let view = rec.get(c_view).unwrap_or_default();
+        if view != b"AP" && view != b"PA" {
+            continue;
+        }
+        cxr.subject.push(subject);
+        cxr.study.push(study);
+        cxr.time.push(ts);
+        cxr.dicom.push(dicom);
+        cxr.view.push(view);
+        cxr.meaning.push(meaning);
+    }
+    drop(dicoms);
+    cxr.meaning_kind = meaning_inf.kind();
+    let mut order: Vec<u32> = (0..cxr.subject.len() as u32).collect();
+    order.sort_by_key(|&i| (cxr.subject[i as usize], cxr.time[i as usize], i));
+    let mut start = 0;
+    while start < order.len() {
+        let s = cxr.subject[order[start] as usize];
+        let mut end = start;
+        while end < order.len() && cxr.subject[order[end] as usize] == s {
+            end += 1;
+        }
+        cxr.by_subject.insert(s, (start as u32, end as u32));
+        start = end;
+    }
+    cxr.order = order;
+    progress.finish();
+
+    progress.start("CheXpert labels", None);
+    let mut t = TableReader::open(&chex_path)?;
+    let c = t.require(&["subject_id", "study_id"])?;
+    let (mut names, mut idx) = (Vec::new(), Vec::new());
+    for (i, h) in t.headers().iter().enumerate() {
+        if i != c[0] {
+            names.push(h.clone());
+            idx.push(i);
+        }
+    }
+    let mut chex = RawColumns::new(names, idx);
+    let mut lines: HashMap<i64, u64> = HashMap::new();
+    while t.next_record(&mut rec)? {
+        let study = t.parse_i64(&rec, c[1])?;
+        if let Some(&first_line) = lines.get(&study) {
+            return Err(CohortError::Duplicate {
+                path: chex_path,
+                line: t.line(),
+                first_line,
+                column: "study_id",
+                value: study.to_string(),
+            });
+        }
+        lines.insert(study, t.line());
+        cxr.chex_by_study.insert(study, cxr.chex_rows as u32);
+        cxr.chex_rows += 1;
+        chex.push(&rec);
+    }
+    cxr.chex = chex;
+    progress.finish();
+    tracing::debug!(metadata = cxr.meta_rows, ap_pa = cxr.subject.len(), chexpert = cxr.chex_rows, "CXR tables read");
+    Ok(cxr)
+}
+
+impl Cxr {
+    /// Relative image path of kept row `i` (built, so safe by construction).
+    pub fn rel_path(&self, i: u32) -> String {
+        let i_us = i as usize;
+        mimic_io::layout::cxr_rel_path(self.subject[i_us], self.study[i_us], &self.dicom.text(i))
+    }
+
+    /// For every admission, the earliest AP/PA image on disk with
+    /// 24 h < StudyDateTime − admittime ≤ 72 h (tie → metadata order), and the
+    /// CheXpert row of its study.
+    pub fn select(&self, adm: &Admissions, cxr_dir: &Path, progress: &dyn Progress) -> CxrSelection {
+        let exists: Vec<OnceLock<bool>> = (0..self.subject.len()).map(|_| OnceLock::new()).collect();
+        progress.start("CXR 24-72 h", Some(adm.len() as u64));
+        let chosen: Vec<Option<CxrChoice>> = (0..adm.len())
+            .into_par_iter()
+            .map(|a| {
+                let found = self
+                    .candidates(adm.subject[a], adm.admit[a])
+                    .iter()
+                    .copied()
+                    .find(|&row| *exists[row as usize].get_or_init(|| cxr_dir.join(self.rel_path(row)).exists()));
+                progress.inc(1);
+                found.map(|row| CxrChoice { row, chexpert: self.chex_by_study.get(&self.study[row as usize]).copied() })
+            })
+            .collect();
+        progress.finish();
+        let checked = exists.iter().filter(|e| e.get().is_some()).count();
+        let absent = exists.iter().filter(|e| e.get() == Some(&false)).count();
+        CxrSelection { chosen, absent, checked }
+    }
+
+    /// Kept rows of `subject` in the window, in (time, file order).
+    fn candidates(&self, subject: i64, admit: Timestamp) -> &[u32] {
+        let Some(&(s, e)) = self.by_subject.get(&subject) else { return &[] };
+        let rows = &self.order[s as usize..e as usize];
+        let lo = rows.partition_point(|&r| self.time[r as usize].0 <= admit.0 + 24 * HOUR);
+        let hi = rows.partition_point(|&r| self.time[r as usize].0 <= admit.0 + 72 * HOUR);
+        &rows[lo..hi.max(lo)]
+    }
+}

@@ -1,0 +1,95 @@
+//! Errors of the cohort stage; each names the file, flag or record involved.
+
+use std::path::PathBuf;
+
+use mimic_io::atomic::AtomicError;
+use mimic_io::paths::UnsafePath;
+use mimic_io::table::TableError;
+
+/// Why the cohort could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CohortError {
+    /// An input file the stage needs does not exist.
+    #[error("{flag}: input file {path} does not exist")]
+    MissingInput {
+        /// The command-line flag whose directory should contain the file.
+        flag: &'static str,
+        /// The path that was looked for.
+        path: PathBuf,
+    },
+    /// A table could not be read, lacks columns, or has a malformed field.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// A relative path from a table is absolute or leaves its root.
+    #[error(transparent)]
+    UnsafePath(#[from] UnsafePath),
+    /// A key that must be unique appears twice (the reference would silently
+    /// duplicate output rows).
+    #[error(
+        "{path}:{line}: duplicate {column} {value} (first on line {first_line}); the reference would silently duplicate rows"
+    )]
+    Duplicate {
+        /// The table.
+        path: PathBuf,
+        /// Line of the second occurrence.
+        line: u64,
+        /// Line of the first occurrence.
+        first_line: u64,
+        /// The key column.
+        column: &'static str,
+        /// The repeated value.
+        value: String,
+    },
+    /// A column has a type the reference cannot work with.
+    #[error("{path}: {message}")]
+    BadColumn {
+        /// The table.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A candidate ECG record could not be read.
+    #[error(
+        "ECG record {record} ({table}:{line}, candidate for hadm_id {hadm_id}) cannot be read: {message}; \
+         pass --skip-unreadable-ecg to count it as invalid and go on"
+    )]
+    UnreadableEcg {
+        /// The record path without extension.
+        record: PathBuf,
+        /// record_list.csv.
+        table: PathBuf,
+        /// Line of the record in record_list.csv.
+        line: u64,
+        /// The admission that needed it.
+        hadm_id: i64,
+        /// The reader's error.
+        message: String,
+    },
+    /// A filter left no admission.
+    #[error("the cohort is empty: {filter} left no admission ({before} admission(s) before it)")]
+    EmptyCohort {
+        /// The filter that emptied the cohort.
+        filter: &'static str,
+        /// Admissions that reached the filter.
+        before: usize,
+    },
+    /// A file-system operation on an output or input path failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Writing an output failed.
+    #[error(transparent)]
+    Atomic(#[from] AtomicError),
+    /// The Parquet encoder failed.
+    #[error("{path}: cannot write Parquet: {message}")]
+    Parquet {
+        /// The output file.
+        path: PathBuf,
+        /// The encoder's error.
+        message: String,
+    },
+}

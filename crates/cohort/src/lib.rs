@@ -1,0 +1,442 @@
+//! Stage 1 of Symile-MIMIC: the cohort (`process_mimic_data.py` → `symile_mimic_data.csv`).
+//!
+//! One row per admission that has, at once, an AP/PA chest X-ray 24–72 h after
+//! admission (with CheXpert labels), a valid ECG within ±24 h, and at least one
+//! of the 50 labs within ±24 h. The output is byte-identical to the reference's
+//! CSV (pandas dtype and formatting quirks included), plus a typed Parquet copy
+//! and a JSON report of the attrition at every step.
+//!
+//! The reference is O(admissions × table rows) and reads every ECG; here each
+//! table is read once, events are grouped per subject and sorted by (time,
+//! file order) so windows are binary searches, CXR files are checked for
+//! existence and ECG records for validity only when they are candidates (in
+//! time order, stopping at the first that qualifies, each at most once), and
+//! `labevents` is one streaming pass restricted to the admissions still in
+//! play. Work is parallel across admissions but every per-admission answer
+//! depends only on that admission, so outputs do not depend on the thread count.
+
+mod admissions;
+mod cxr;
+mod ecg;
+mod error;
+mod labs;
+mod output;
+mod raw;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use mimic_io::atomic::AtomicFile;
+use mimic_io::layout::LABS;
+use mimic_io::progress::Progress;
+use serde::Serialize;
+
+pub use error::CohortError;
+
+use admissions::AdmCol;
+use output::{Data, OutCol};
+
+/// Name of the cohort CSV in `save_dir`.
+pub const COHORT_CSV: &str = "symile_mimic_data.csv";
+/// Name of the Parquet copy in `save_dir`.
+pub const COHORT_PARQUET: &str = "symile_mimic_data.parquet";
+/// Name of the JSON report in `save_dir`.
+pub const COHORT_REPORT: &str = "cohort_report.json";
+
+/// Inputs and options of the cohort stage (the CLI's flags).
+#[derive(Debug, Clone)]
+pub struct CohortConfig {
+    /// `--mimiciv_hosp_dir`: patients, admissions, labevents.
+    pub hosp_dir: PathBuf,
+    /// `--cxr_data_dir`: CXR metadata, CheXpert labels, `files/…jpg`.
+    pub cxr_dir: PathBuf,
+    /// `--ecg_data_dir`: `record_list.csv` and WFDB records.
+    pub ecg_dir: PathBuf,
+    /// `--save_dir`: where the outputs go (created if missing).
+    pub save_dir: PathBuf,
+    /// Count an unreadable candidate ECG as invalid (and list it) instead of failing.
+    pub skip_unreadable_ecg: bool,
+}
+
+/// Admissions left after each filter, in the order they are applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Attrition {
+    /// Rows of admissions.csv.gz.
+    pub admissions_read: usize,
+    /// With an AP/PA image on disk 24 h < Δ ≤ 72 h.
+    pub with_cxr_in_window: usize,
+    /// Whose chosen image's study has CheXpert labels.
+    pub after_chexpert_join: usize,
+    /// With at least one ECG record within ±24 h (validity not yet checked).
+    pub with_ecg_candidate: usize,
+    /// With at least one of the 50 labs within ±24 h.
+    pub with_labs: usize,
+    /// With a valid ECG (no NaN, not all zero) within ±24 h.
+    pub with_valid_ecg: usize,
+    /// Rows written.
+    pub final_rows: usize,
+}
+
+/// Rows read from each input table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InputRows {
+    pub patients: usize,
+    pub admissions: usize,
+    pub labevents: u64,
+    pub cxr_metadata: usize,
+    pub cxr_metadata_ap_pa: usize,
+    pub cxr_chexpert: usize,
+    pub ecg_record_list: usize,
+}
+
+/// What the cohort stage did; also written as `save_dir/cohort_report.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct CohortReport {
+    pub attrition: Attrition,
+    /// Distinct subject_id among the final rows.
+    pub unique_subjects: usize,
+    /// CXR candidates whose file existence was checked.
+    pub cxr_candidates_checked: usize,
+    /// CXR candidates absent on disk.
+    pub cxr_candidates_absent: usize,
+    /// ECG records opened to decide validity.
+    pub ecg_records_opened: usize,
+    /// Opened ECG records whose signal has a NaN.
+    pub ecg_invalid_nan: usize,
+    /// Opened ECG records whose signal is all zero.
+    pub ecg_invalid_all_zero: usize,
+    /// Unreadable candidate ECG records counted as invalid (`skip_unreadable_ecg`).
+    pub ecg_unreadable_skipped: Vec<String>,
+    /// labevents rows inside the ±24 h window of a target admission.
+    pub labevents_rows_in_window: u64,
+    pub input_rows: InputRows,
+    /// Some admission's subject is missing from patients (patients ints print as floats).
+    pub patients_join_gap: bool,
+    /// Some admission has no valid ECG in its window (ecg_adm prints as a float).
+    pub ecg_adm_float: bool,
+    /// Output files written.
+    pub outputs: Vec<PathBuf>,
+    /// Wall time of the stage in seconds.
+    pub wall_seconds: f64,
+}
+
+impl CohortReport {
+    /// A short human-readable summary for the CLI.
+    pub fn summary(&self) -> String {
+        let a = &self.attrition;
+        let i = &self.input_rows;
+        let mut s = String::new();
+        s.push_str(&format!(
+            "inputs: {} patients, {} admissions, {} lab events, {} CXR images ({} AP/PA), {} CheXpert studies, {} ECG records\n",
+            i.patients, i.admissions, i.labevents, i.cxr_metadata, i.cxr_metadata_ap_pa, i.cxr_chexpert, i.ecg_record_list
+        ));
+        s.push_str(&format!("admissions read               {:>9}\n", a.admissions_read));
+        s.push_str(&format!("  with a CXR 24-72 h          {:>9}\n", a.with_cxr_in_window));
+        s.push_str(&format!("  after the CheXpert join     {:>9}\n", a.after_chexpert_join));
+        s.push_str(&format!("  with an ECG candidate ±24 h {:>9}\n", a.with_ecg_candidate));
+        s.push_str(&format!("  with labs ±24 h             {:>9}\n", a.with_labs));
+        s.push_str(&format!("  with a valid ECG            {:>9}\n", a.with_valid_ecg));
+        s.push_str(&format!("final rows                    {:>9} ({} subjects)\n", a.final_rows, self.unique_subjects));
+        s.push_str(&format!(
+            "CXR candidates checked {} (absent on disk {}); ECG records opened {} (NaN {}, all-zero {}, unreadable skipped {})\n",
+            self.cxr_candidates_checked,
+            self.cxr_candidates_absent,
+            self.ecg_records_opened,
+            self.ecg_invalid_nan,
+            self.ecg_invalid_all_zero,
+            self.ecg_unreadable_skipped.len()
+        ));
+        s.push_str(&format!("wall time {:.1} s", self.wall_seconds));
+        s
+    }
+}
+
+/// Builds the cohort from the MIMIC inputs named in `cfg` and writes
+/// `symile_mimic_data.csv`, `symile_mimic_data.parquet` and `cohort_report.json`
+/// to `cfg.save_dir`.
+pub fn run(cfg: &CohortConfig, progress: &dyn Progress) -> Result<CohortReport, CohortError> {
+    let checker = |p: &Path| ecg_prep::check_validity(p).map_err(|e| e.to_string());
+    run_with_checker(cfg, progress, &checker)
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CohortError + '_ {
+    move |source| CohortError::Io { path: path.to_path_buf(), source }
+}
+
+/// Fails with the flag and path of the first missing input file.
+fn check_inputs(cfg: &CohortConfig) -> Result<(), CohortError> {
+    use mimic_io::layout as l;
+    let needed = [
+        ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::PATIENTS)),
+        ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::ADMISSIONS)),
+        ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::LABEVENTS)),
+        ("--cxr_data_dir", cfg.cxr_dir.join(l::CXR_METADATA)),
+        ("--cxr_data_dir", cfg.cxr_dir.join(l::CXR_CHEXPERT)),
+        ("--ecg_data_dir", cfg.ecg_dir.join(l::ECG_RECORD_LIST)),
+    ];
+    for (flag, path) in needed {
+        if !path.is_file() {
+            return Err(CohortError::MissingInput { flag, path });
+        }
+    }
+    Ok(())
+}
+
+fn nonempty(n: usize, filter: &'static str, before: usize) -> Result<(), CohortError> {
+    if n == 0 { Err(CohortError::EmptyCohort { filter, before }) } else { Ok(()) }
+}
+
+/// [`run`] with the ECG validity check passed in (it is the only part that
+/// reads WFDB records, and the only part worth parallelising).
+pub(crate) fn run_with_checker(
+    cfg: &CohortConfig,
+    progress: &dyn Progress,
+    checker: ecg::Checker<'_>,
+) -> Result<CohortReport, CohortError> {
+    let started = Instant::now();
+    check_inputs(cfg)?;
+    let save = &cfg.save_dir;
+    std::fs::create_dir_all(save).map_err(io_err(save))?;
+    // Outputs are replaced only by a complete run (atomic rename at the end):
+    // a failed run leaves whatever the directory held untouched.
+
+    let adm = admissions::read(&cfg.hosp_dir, progress)?;
+    nonempty(adm.len(), "admissions.csv.gz (it has no rows)", 0)?;
+    let cxr = cxr::read(&cfg.cxr_dir, progress)?;
+    let ecgs = ecg::read(&cfg.ecg_dir, progress)?;
+    let mut rep = CohortReport {
+        input_rows: InputRows {
+            patients: adm.pat_rows,
+            admissions: adm.len(),
+            labevents: 0,
+            cxr_metadata: cxr.meta_rows,
+            cxr_metadata_ap_pa: cxr.subject.len(),
+            cxr_chexpert: cxr.chex_rows,
+            ecg_record_list: ecgs.len(),
+        },
+        patients_join_gap: adm.gap,
+        ..CohortReport::default()
+    };
+    rep.attrition.admissions_read = adm.len();
+
+    // CXR 24–72 h, then the CheXpert inner join.
+    let sel = cxr.select(&adm, &cfg.cxr_dir, progress);
+    rep.cxr_candidates_checked = sel.checked;
+    rep.cxr_candidates_absent = sel.absent;
+    rep.attrition.with_cxr_in_window = sel.chosen.iter().flatten().count();
+    nonempty(rep.attrition.with_cxr_in_window, "the CXR window (an AP/PA image on disk, 24 h < Δ ≤ 72 h)", adm.len())?;
+    let with_chex: Vec<usize> =
+        (0..adm.len()).filter(|&a| sel.chosen[a].is_some_and(|c| c.chexpert.is_some())).collect();
+    rep.attrition.after_chexpert_join = with_chex.len();
+    nonempty(
+        with_chex.len(),
+        "the CheXpert join (the chosen image's study has no CheXpert row)",
+        rep.attrition.with_cxr_in_window,
+    )?;
+
+    // ECG candidates (validity decided later, only for admissions that also have labs).
+    let with_cand: Vec<usize> =
+        with_chex.iter().copied().filter(|&a| !ecgs.candidates(adm.subject[a], adm.admit[a]).is_empty()).collect();
+    rep.attrition.with_ecg_candidate = with_cand.len();
+    nonempty(with_cand.len(), "the ECG window (a record within ±24 h)", with_chex.len())?;
+
+    // Labs: one pass over labevents for the admissions still in play.
+    let labs = labs::scan(&cfg.hosp_dir, &adm, &with_cand, progress)?;
+    rep.input_rows.labevents = labs.rows;
+    rep.labevents_rows_in_window = labs.rows_in_window;
+    let with_labs: Vec<(usize, usize)> = with_cand
+        .iter()
+        .enumerate()
+        .filter(|&(slot, _)| labs.of(slot).iter().any(Option::is_some))
+        .map(|(slot, &a)| (a, slot))
+        .collect();
+    rep.attrition.with_labs = with_labs.len();
+    nonempty(with_labs.len(), "the labs window (one of the 50 labs within ±24 h)", with_cand.len())?;
+
+    // ECG validity, lazily, only for admissions that have everything else.
+    let which: Vec<usize> = with_labs.iter().map(|&(a, _)| a).collect();
+    let chosen_ecg = ecgs.select(&adm, &which, cfg.skip_unreadable_ecg, checker, progress)?;
+    let rows: Vec<(usize, usize, u32)> =
+        with_labs.iter().zip(&chosen_ecg).filter_map(|(&(a, slot), e)| e.map(|e| (a, slot, e))).collect();
+    rep.attrition.with_valid_ecg = rows.len();
+    rep.attrition.final_rows = rows.len();
+    nonempty(rows.len(), "ECG validity (a record with no NaN that is not all zero)", with_labs.len())?;
+
+    // pandas makes ecg_adm float when *any* admission read lacks a valid ECG.
+    rep.ecg_adm_float = if (0..adm.len()).any(|a| ecgs.candidates(adm.subject[a], adm.admit[a]).is_empty())
+        || chosen_ecg.iter().any(Option::is_none)
+    {
+        true
+    } else {
+        let all: Vec<usize> = (0..adm.len()).collect();
+        ecgs.select(&adm, &all, cfg.skip_unreadable_ecg, checker, progress)?.iter().any(Option::is_none)
+    };
+    let counts = ecgs.counts();
+    rep.ecg_records_opened = counts.opened;
+    rep.ecg_invalid_nan = counts.has_nan;
+    rep.ecg_invalid_all_zero = counts.all_zero;
+    rep.ecg_unreadable_skipped = counts.unreadable;
+    rep.unique_subjects = rows.iter().map(|&(a, ..)| adm.subject[a]).collect::<HashSet<_>>().len();
+
+    let cols = build_columns(&adm, &cxr, &sel, &ecgs, &labs, &rows, rep.ecg_adm_float);
+    write_outputs(save, &cols, rows.len())?;
+    rep.outputs = vec![save.join(COHORT_CSV), save.join(COHORT_PARQUET), save.join(COHORT_REPORT)];
+    rep.wall_seconds = started.elapsed().as_secs_f64();
+    let json = serde_json::to_vec_pretty(&rep).map_err(|e| io_err(save)(e.into()))?;
+    mimic_io::atomic::write_atomic(save.join(COHORT_REPORT), &json)?;
+    tracing::info!(rows = rows.len(), seconds = rep.wall_seconds, "cohort written");
+    Ok(rep)
+}
+
+/// Assembles the output columns in the reference's order for the final rows
+/// `(admission, lab slot, ECG record)`.
+fn build_columns(
+    adm: &admissions::Admissions,
+    cxr: &cxr::Cxr,
+    sel: &cxr::CxrSelection,
+    ecgs: &ecg::Ecgs,
+    labs: &labs::LabValues,
+    rows: &[(usize, usize, u32)],
+    ecg_adm_float: bool,
+) -> Vec<OutCol> {
+    let adms = || rows.iter().map(|&(a, ..)| a);
+    let cxr_row = |a: usize| sel.chosen[a].expect("final rows have a CXR").row;
+    let chex_row = |a: usize| sel.chosen[a].and_then(|c| c.chexpert).expect("final rows have CheXpert labels");
+    let mut cols = Vec::new();
+    let mut extras = Vec::new();
+    let suffixed =
+        |name: &str, extra: bool, suffix: &str| if extra { format!("{name}{suffix}") } else { name.to_string() };
+    let pat_cells =
+        |col: usize| adms().map(move |a| adm.patient[a].map(|p| adm.pat_raw.cell(p as usize, col))).collect::<Vec<_>>();
+    for (name, c) in &adm.columns {
+        let col = match *c {
+            AdmCol::Subject => OutCol::new(name, Data::Int(adms().map(|a| Some(adm.subject[a])).collect())),
+            AdmCol::Hadm => OutCol::new(name, Data::Int(adms().map(|a| Some(adm.hadm[a])).collect())),
+            AdmCol::Admittime => OutCol::new(name, Data::Time(adms().map(|a| Some(adm.admit[a])).collect())),
+            AdmCol::Dischtime => OutCol::new(name, Data::Time(adms().map(|a| adm.disch[a]).collect())),
+            AdmCol::Deathtime => OutCol::new(name, Data::Time(adms().map(|a| adm.death[a]).collect())),
+            AdmCol::AdmRaw { col, extra } => {
+                let make = |suffix| {
+                    OutCol::from_raw(
+                        suffixed(name, extra, suffix),
+                        adm.adm_raw.kind(col),
+                        false,
+                        adms().map(|a| Some(adm.adm_raw.cell(a, col))),
+                    )
+                };
+                if extra {
+                    extras.push(make("_y"));
+                }
+                make("_x")
+            }
+            AdmCol::PatRaw { col, extra } => {
+                let kind = adm.pat_raw.kind(col);
+                let cells = pat_cells(col);
+                let make =
+                    |suffix| OutCol::from_raw(suffixed(name, extra, suffix), kind, adm.gap, cells.iter().copied());
+                if extra {
+                    extras.push(make("_y"));
+                }
+                make("_x")
+            }
+            AdmCol::AdmittimeYear => OutCol::new(name, Data::Int(adms().map(|a| Some(adm.admit[a].year())).collect())),
+            AdmCol::Age => {
+                let parts = |a: usize| {
+                    adm.patient[a].and_then(|p| {
+                        let p = p as usize;
+                        Some((adm.anchor_age[p]?, adm.anchor_year[p]?, adm.admit[a].year()))
+                    })
+                };
+                if adm.age_is_int() {
+                    let v = adms().map(|a| parts(a).map(|(g, y, yr)| g as i64 + (yr - y as i64))).collect();
+                    OutCol { name: name.clone(), data: Data::Int(v), int_as_float: adm.gap }
+                } else {
+                    let v = adms().map(|a| parts(a).map(|(g, y, yr)| g + (yr as f64 - y))).collect();
+                    OutCol::new(name, Data::Float(v))
+                }
+            }
+        };
+        cols.push(col);
+    }
+
+    // CXR columns, then CheXpert (every column but subject_id, in file order).
+    let dicom = |a: usize| Some(cxr.dicom.text(cxr_row(a)).into_owned());
+    cols.push(OutCol::new("cxr_24_72_hr", Data::Text(adms().map(dicom).collect())));
+    cols.push(OutCol::new("cxr_dicom_id", Data::Text(adms().map(dicom).collect())));
+    cols.push(OutCol::new("cxr_study_id", Data::Int(adms().map(|a| Some(cxr.study[cxr_row(a) as usize])).collect())));
+    cols.push(OutCol::new(
+        "cxr_ViewPosition",
+        Data::Text(adms().map(|a| Some(cxr.view.text(cxr_row(a)).into_owned())).collect()),
+    ));
+    cols.push(OutCol::from_raw(
+        "cxr_ViewCodeSequence_CodeMeaning",
+        cxr.meaning_kind,
+        false,
+        adms().map(|a| Some(cxr.meaning.get(cxr_row(a)))),
+    ));
+    cols.push(OutCol::new(
+        "cxr_StudyDateTime",
+        Data::Time(adms().map(|a| Some(cxr.time[cxr_row(a) as usize])).collect()),
+    ));
+    cols.push(OutCol::new("cxr_path", Data::Text(adms().map(|a| Some(cxr.rel_path(cxr_row(a)))).collect())));
+    for (c, name) in cxr.chex.names.iter().enumerate() {
+        cols.push(OutCol::from_raw(
+            name.clone(),
+            cxr.chex.kind(c),
+            false,
+            adms().map(|a| Some(cxr.chex.cell(chex_row(a) as usize, c))),
+        ));
+    }
+
+    // Columns the reference does not know appear again from the ECG frame (pandas `_y`).
+    cols.extend(extras);
+
+    // ECG.
+    let ecg_rows = || rows.iter().map(|&(.., e)| e);
+    cols.push(OutCol {
+        name: "ecg_adm".into(),
+        data: Data::Int(ecg_rows().map(|e| Some(ecgs.study[e as usize])).collect()),
+        int_as_float: ecg_adm_float,
+    });
+    cols.push(OutCol::new("ecg_study_id", Data::Int(ecg_rows().map(|e| Some(ecgs.study[e as usize])).collect())));
+    cols.push(OutCol::from_raw(
+        "ecg_file_name",
+        ecgs.file_name_kind,
+        false,
+        ecg_rows().map(|e| Some(ecgs.file_name.get(e))),
+    ));
+    cols.push(OutCol::new("ecg_time", Data::Time(ecg_rows().map(|e| ecgs.time[e as usize]).collect())));
+    cols.push(OutCol::from_raw("ecg_path", ecgs.path_kind, false, ecg_rows().map(|e| Some(ecgs.rel.get(e)))));
+
+    // Labs, in LABS order, then labs_all_nan (0: every row has a lab).
+    for (i, itemid) in LABS.iter().enumerate() {
+        cols.push(OutCol::new(
+            itemid.to_string(),
+            Data::Float(rows.iter().map(|&(_, slot, _)| labs.of(slot)[i]).collect()),
+        ));
+    }
+    cols.push(OutCol::new("labs_all_nan", Data::Int(vec![Some(0); rows.len()])));
+    cols
+}
+
+/// Writes the CSV and the Parquet file; both become visible only when both are complete.
+fn write_outputs(save: &Path, cols: &[OutCol], rows: usize) -> Result<(), CohortError> {
+    let csv_path = save.join(COHORT_CSV);
+    let pq_path = save.join(COHORT_PARQUET);
+    let mut csv_file = AtomicFile::create(&csv_path)?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut csv_file);
+        output::write_csv(cols, rows, &mut w).map_err(io_err(&csv_path))?;
+        w.flush().map_err(io_err(&csv_path))?;
+    }
+    let mut pq_file = AtomicFile::create(&pq_path)?;
+    output::write_parquet(cols, &mut pq_file, &pq_path)?;
+    csv_file.commit()?;
+    if let Err(e) = pq_file.commit() {
+        let _ = std::fs::remove_file(&csv_path);
+        return Err(e.into());
+    }
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! Parity: `run` on the shared golden inputs writes exactly the reference's CSV.
+
+use std::path::PathBuf;
+
+use cohort::{COHORT_CSV, CohortConfig, run};
+use mimic_io::progress::NoProgress;
+
+fn golden() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/golden"));
+    if p.join("input").is_dir() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} is absent; golden parity not checked", p.display());
+        None
+    }
+}
+
+#[test]
+fn golden_csv_is_byte_identical() {
+    let Some(g) = golden() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = CohortConfig {
+        hosp_dir: g.join("input/mimiciv/hosp"),
+        cxr_dir: g.join("input/mimic-cxr-jpg"),
+        ecg_dir: g.join("input/mimic-iv-ecg"),
+        save_dir: dir.path().join("out"),
+        skip_unreadable_ecg: false,
+    };
+    let rep = run(&cfg, &NoProgress).unwrap();
+    let got = std::fs::read_to_string(cfg.save_dir.join(COHORT_CSV)).unwrap();
+    let want = std::fs::read_to_string(g.join("expected/symile_mimic_data.csv")).unwrap();
+    if got != want {
+        let (g, w): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+        let first = g.iter().zip(&w).position(|(a, b)| a != b);
+        panic!("CSV differs: {} vs {} lines; first differing line {:?}", g.len(), w.len(), first.map(|i| (g[i], w[i])));
+    }
+    let a = &rep.attrition;
+    assert_eq!(a.admissions_read, 62);
+    assert_eq!(a.final_rows, 24);
+    assert!(a.with_cxr_in_window >= a.after_chexpert_join && a.after_chexpert_join >= a.with_ecg_candidate);
+    assert!(a.with_ecg_candidate >= a.with_labs && a.with_labs >= a.with_valid_ecg);
+    assert!(rep.ecg_adm_float && !rep.patients_join_gap);
+    assert_eq!(rep.input_rows.labevents, 3380);
+    assert_eq!(rep.input_rows.cxr_metadata, 179);
+    assert_eq!(rep.input_rows.ecg_record_list, 86);
+    assert!(rep.ecg_records_opened >= 24 && rep.ecg_records_opened < 86, "lazy: {}", rep.ecg_records_opened);
+    assert!(cfg.save_dir.join("symile_mimic_data.parquet").is_file());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(cfg.save_dir.join("cohort_report.json")).unwrap()).unwrap();
+    assert_eq!(report["attrition"]["final_rows"], 24);
+    eprintln!("{}", rep.summary());
+}
