@@ -1,0 +1,352 @@
+//! All three stages in a row, resumable.
+//!
+//! Each stage writes `<out>/.symile-build/<stage>.json`: the tool version,
+//! the stage's flags, the size and modification time of each input table and
+//! of each output it wrote. A rerun skips a stage whose manifest still
+//! matches and redoes one that does not (and everything after it); `--force`
+//! redoes everything. Image and ECG record files are not listed: there can be
+//! a million of them, and stages read them only through the tables, which are.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use mimic_io::layout;
+use mimic_io::progress::Progress;
+use serde::{Deserialize, Serialize};
+
+/// Flags of `symile-mimic build`. Defaults are the published release's settings.
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// A MIMIC download holding mimiciv/ (or mimiciv/2.2/) with hosp/, mimic-cxr-jpg/ (or mimic-cxr-jpg/2.0.0/) and
+    /// mimic-iv-ecg/ (or mimic-iv-ecg/1.0/). Alternatively give the three directories.
+    #[arg(long = "mimic-root", alias = "mimic_root")]
+    pub mimic_root: Option<PathBuf>,
+    #[arg(long = "mimiciv_hosp_dir", visible_alias = "mimiciv-hosp-dir")]
+    pub mimiciv_hosp_dir: Option<PathBuf>,
+    #[arg(long = "cxr_data_dir", visible_alias = "cxr-data-dir")]
+    pub cxr_data_dir: Option<PathBuf>,
+    #[arg(long = "ecg_data_dir", visible_alias = "ecg-data-dir")]
+    pub ecg_data_dir: Option<PathBuf>,
+    /// Output directory: the cohort CSV, the split CSVs and the tensors.
+    #[arg(long = "out", alias = "save_dir", default_value = "symile-mimic-data")]
+    pub out: PathBuf,
+    /// Training rows [default: 10000, the published value, when the cohort has at least 11,000 rows; otherwise 60 % of it].
+    #[arg(long = "train_n", visible_alias = "train-n")]
+    pub train_n: Option<usize>,
+    /// Validation rows [default: 750 with the published train_n; otherwise 12 % of the cohort].
+    #[arg(long = "val_n", visible_alias = "val-n")]
+    pub val_n: Option<usize>,
+    #[arg(long = "candidate_n", visible_alias = "candidate-n", default_value_t = 10)]
+    pub candidate_n: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long = "cxr_scale", visible_alias = "cxr-scale", default_value_t = 320)]
+    pub cxr_scale: u32,
+    #[arg(long = "cxr_crop", visible_alias = "cxr-crop", default_value_t = 320)]
+    pub cxr_crop: u32,
+    /// Tensor format: safetensors, npy or pt.
+    #[arg(long, default_value = "safetensors")]
+    pub format: String,
+    /// Train-crop generator: chacha or torch.
+    #[arg(long = "crop-rng", default_value = "chacha", value_parser = ["chacha", "torch"])]
+    pub crop_rng: String,
+    /// Count unreadable candidate ECGs as invalid instead of failing.
+    #[arg(long = "skip-unreadable-ecg")]
+    pub skip_unreadable_ecg: bool,
+    /// Redo every stage even when its manifest matches.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The three input directories of a build.
+#[derive(Debug, Clone)]
+pub struct InputDirs {
+    pub hosp: PathBuf,
+    pub cxr: PathBuf,
+    pub ecg: PathBuf,
+}
+
+impl BuildArgs {
+    /// Resolves `--mimic-root` or the three directory flags.
+    pub fn input_dirs(&self) -> Result<InputDirs> {
+        if let Some(root) = &self.mimic_root {
+            let pick = |candidates: &[&str], what: &str| -> Result<PathBuf> {
+                candidates
+                    .iter()
+                    .map(|c| root.join(c))
+                    .find(|p| p.is_dir())
+                    .with_context(|| format!("--mimic-root {}: no {what} directory (looked for {candidates:?})", root.display()))
+            };
+            return Ok(InputDirs {
+                hosp: pick(&["mimiciv/hosp", "mimiciv/2.2/hosp", "hosp"], "MIMIC-IV hosp")?,
+                cxr: pick(&["mimic-cxr-jpg", "mimic-cxr-jpg/2.0.0"], "MIMIC-CXR-JPG")?,
+                ecg: pick(&["mimic-iv-ecg", "mimic-iv-ecg/1.0"], "MIMIC-IV-ECG")?,
+            });
+        }
+        match (&self.mimiciv_hosp_dir, &self.cxr_data_dir, &self.ecg_data_dir) {
+            (Some(h), Some(c), Some(e)) => Ok(InputDirs { hosp: h.clone(), cxr: c.clone(), ecg: e.clone() }),
+            _ => bail!("give --mimic-root DIR, or all of --mimiciv_hosp_dir, --cxr_data_dir and --ecg_data_dir"),
+        }
+    }
+}
+
+/// What a build produced, for the caller to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildSummary {
+    pub out: PathBuf,
+    pub cohort_rows: Option<u64>,
+    pub stages_run: Vec<String>,
+    pub stages_skipped: Vec<String>,
+    pub reports: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct FileStamp {
+    path: PathBuf,
+    size: u64,
+    mtime_ns: u128,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct StageManifest {
+    tool_version: String,
+    flags: serde_json::Value,
+    inputs: Vec<FileStamp>,
+    outputs: Vec<FileStamp>,
+}
+
+fn stamp(path: &Path) -> Result<FileStamp> {
+    let meta = fs::metadata(path).with_context(|| format!("cannot stat {}", path.display()))?;
+    let mtime_ns = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    Ok(FileStamp { path: path.to_path_buf(), size: meta.len(), mtime_ns })
+}
+
+fn stamps(paths: &[PathBuf]) -> Result<Vec<FileStamp>> {
+    paths.iter().map(|p| stamp(p)).collect()
+}
+
+/// Runs `stage` unless its manifest shows identical flags, inputs and outputs.
+struct Stages<'a> {
+    dir: PathBuf,
+    force: bool,
+    dirty: bool,
+    summary: &'a mut BuildSummary,
+}
+
+impl Stages<'_> {
+    fn run(
+        &mut self,
+        name: &str,
+        flags: serde_json::Value,
+        inputs: &[PathBuf],
+        outputs: impl Fn() -> Vec<PathBuf>,
+        work: impl FnOnce() -> Result<String>,
+    ) -> Result<()> {
+        let manifest_path = self.dir.join(format!("{name}.json"));
+        let current_inputs = stamps(inputs)?;
+        let old: Option<StageManifest> =
+            fs::read_to_string(&manifest_path).ok().and_then(|text| serde_json::from_str(&text).ok());
+        if let Some(old) = old.filter(|_| !self.force && !self.dirty) {
+            let same_outputs = stamps(&outputs()).is_ok_and(|o| o == old.outputs);
+            if old.tool_version == env!("CARGO_PKG_VERSION")
+                && old.flags == flags
+                && old.inputs == current_inputs
+                && same_outputs
+            {
+                tracing::info!("{name}: up to date (manifest {}), skipped", manifest_path.display());
+                self.summary.stages_skipped.push(name.to_string());
+                return Ok(());
+            }
+        }
+        // Anything after a stage that runs must run too.
+        self.dirty = true;
+        let _ = fs::remove_file(&manifest_path);
+        let report = work()?;
+        self.summary.reports.push(report);
+        let manifest = StageManifest {
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            flags,
+            inputs: current_inputs,
+            outputs: stamps(&outputs())?,
+        };
+        fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
+        mimic_io::write_atomic(&manifest_path, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+        self.summary.stages_run.push(name.to_string());
+        Ok(())
+    }
+}
+
+const SPLITS: [&str; 4] = ["train", "val", "val_retrieval", "test"];
+
+fn tensor_outputs(out: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v = vec![out.join("metadata.json")];
+    for split in SPLITS {
+        let mut names = vec!["cxr", "ecg", "labs_percentiles", "labs_missingness", "hadm_id"];
+        if split == "val_retrieval" || split == "test" {
+            names.extend(["label_hadm_id", "label"]);
+        }
+        for n in names {
+            v.push(out.join(split).join(format!("{n}_{split}.{ext}")));
+        }
+    }
+    v
+}
+
+/// Runs cohort → splits → tensors into `args.out`, skipping stages whose
+/// manifests still match.
+pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> {
+    let dirs = args.input_dirs()?;
+    let format: tensor_store::Format = args.format.parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?;
+    fs::create_dir_all(&args.out).with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    let out = &args.out;
+    let mut summary = BuildSummary {
+        out: out.clone(),
+        cohort_rows: None,
+        stages_run: vec![],
+        stages_skipped: vec![],
+        reports: vec![],
+    };
+    let mut stages = Stages { dir: out.join(".symile-build"), force: args.force, dirty: false, summary: &mut summary };
+
+    let cohort_csv = out.join("symile_mimic_data.csv");
+    let cohort_inputs = vec![
+        dirs.hosp.join(layout::PATIENTS),
+        dirs.hosp.join(layout::ADMISSIONS),
+        dirs.hosp.join(layout::LABEVENTS),
+        dirs.cxr.join(layout::CXR_METADATA),
+        dirs.cxr.join(layout::CXR_CHEXPERT),
+        dirs.ecg.join(layout::ECG_RECORD_LIST),
+    ];
+    stages.run(
+        "cohort",
+        serde_json::json!({"hosp": dirs.hosp, "cxr": dirs.cxr, "ecg": dirs.ecg, "skip_unreadable_ecg": args.skip_unreadable_ecg}),
+        &cohort_inputs,
+        || vec![cohort_csv.clone(), out.join("symile_mimic_data.parquet")],
+        || {
+            let report = cohort::run(
+                &cohort::CohortConfig {
+                    hosp_dir: dirs.hosp.clone(),
+                    cxr_dir: dirs.cxr.clone(),
+                    ecg_dir: dirs.ecg.clone(),
+                    save_dir: out.clone(),
+                    skip_unreadable_ecg: args.skip_unreadable_ecg,
+                },
+                progress,
+            )?;
+            Ok(report.summary())
+        },
+    )?;
+
+    let rows = count_rows(&cohort_csv)?;
+    let (train_n, val_n) = split_sizes(rows, args.train_n, args.val_n);
+    let split_csvs: Vec<PathBuf> = SPLITS.iter().map(|s| out.join(format!("{s}.csv"))).collect();
+    let labs_means = out.join("labs_means.json");
+    stages.run(
+        "splits",
+        serde_json::json!({"train_n": train_n, "val_n": val_n, "candidate_n": args.candidate_n, "seed": args.seed}),
+        std::slice::from_ref(&cohort_csv),
+        || {
+            let mut v = split_csvs.clone();
+            v.push(labs_means.clone());
+            v
+        },
+        || {
+            let report = splits::run(&splits::SplitsConfig {
+                dataset_path: cohort_csv.clone(),
+                save_dir: out.clone(),
+                train_n,
+                val_n,
+                candidate_n: args.candidate_n,
+                seed: Some(args.seed),
+                negatives: splits::Negatives::Reference,
+            })?;
+            Ok(report.summary())
+        },
+    )?;
+
+    let mut tensor_inputs = split_csvs.clone();
+    tensor_inputs.push(labs_means.clone());
+    let crop_rng = match args.crop_rng.as_str() {
+        "torch" => cxr_prep::CropRng::Torch { seed: args.seed },
+        _ => cxr_prep::CropRng::ChaCha { seed: args.seed },
+    };
+    stages.run(
+        "tensors",
+        serde_json::json!({"cxr": dirs.cxr, "ecg": dirs.ecg, "cxr_scale": args.cxr_scale, "cxr_crop": args.cxr_crop,
+                           "format": args.format, "crop_rng": args.crop_rng, "seed": args.seed}),
+        &tensor_inputs,
+        || tensor_outputs(out, format.extension()),
+        || {
+            let report = tensors::run(
+                &tensors::TensorsConfig {
+                    data_dir: out.clone(),
+                    ecg_dir: dirs.ecg.clone(),
+                    cxr_dir: dirs.cxr.clone(),
+                    labs_means: PathBuf::from("labs_means.json"),
+                    train_csv: PathBuf::from("train.csv"),
+                    val_csv: PathBuf::from("val.csv"),
+                    val_retrieval_csv: PathBuf::from("val_retrieval.csv"),
+                    test_csv: PathBuf::from("test.csv"),
+                    cxr_scale: args.cxr_scale,
+                    cxr_crop: args.cxr_crop,
+                    format,
+                    crop_rng,
+                    strict: false,
+                },
+                progress,
+            )?;
+            Ok(report.summary())
+        },
+    )?;
+    drop(stages);
+    summary.cohort_rows = Some(rows);
+    Ok(summary)
+}
+
+/// The published sizes (10,000 / 750) when the cohort is the published size
+/// or larger, else 60 % / 12 % of the rows so a small cohort (a demo, a MIMIC
+/// subset) still yields all three splits. Explicit flags always win.
+pub fn split_sizes(rows: u64, train_n: Option<usize>, val_n: Option<usize>) -> (usize, usize) {
+    let rows = rows as usize;
+    let published = rows >= 11_000;
+    let train = train_n.unwrap_or(if published { 10_000 } else { rows * 6 / 10 });
+    let val = val_n.unwrap_or(if published && train_n.is_none() { 750 } else { (rows * 12 / 100).max(1) });
+    if train_n.is_none() || val_n.is_none() {
+        tracing::info!("cohort has {rows} rows: using --train_n {train} --val_n {val}");
+    }
+    (train, val)
+}
+
+/// Data rows of a CSV (lines after the header), for the summary.
+pub fn count_rows(path: &Path) -> Result<u64> {
+    let mut t = mimic_io::table::TableReader::open(path)?;
+    let mut rec = csv::ByteRecord::new();
+    let mut n = 0;
+    while t.next_record(&mut rec)? {
+        n += 1;
+    }
+    Ok(n)
+}
+
+impl BuildSummary {
+    /// A human summary: stage reports, then where everything is.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for r in &self.reports {
+            s.push_str(r);
+            s.push('\n');
+        }
+        if !self.stages_skipped.is_empty() {
+            s.push_str(&format!("up to date, not rerun: {}\n", self.stages_skipped.join(", ")));
+        }
+        let o = self.out.display();
+        s.push_str(&format!(
+            "outputs in {o}:\n  cohort   {o}/symile_mimic_data.csv (+ .parquet, cohort_report.json){}\n  splits   {o}/{{train,val,val_retrieval,test}}.csv, labs_means.json, splits_report.json\n  tensors  {o}/{{train,val,val_retrieval,test}}/, metadata.json\n",
+            self.cohort_rows.map(|n| format!(", {n} rows")).unwrap_or_default()
+        ));
+        s
+    }
+}
