@@ -74,11 +74,9 @@ impl BuildArgs {
     pub fn input_dirs(&self) -> Result<InputDirs> {
         if let Some(root) = &self.mimic_root {
             let pick = |candidates: &[&str], what: &str| -> Result<PathBuf> {
-                candidates
-                    .iter()
-                    .map(|c| root.join(c))
-                    .find(|p| p.is_dir())
-                    .with_context(|| format!("--mimic-root {}: no {what} directory (looked for {candidates:?})", root.display()))
+                candidates.iter().map(|c| root.join(c)).find(|p| p.is_dir()).with_context(|| {
+                    format!("--mimic-root {}: no {what} directory (looked for {candidates:?})", root.display())
+                })
             };
             return Ok(InputDirs {
                 hosp: pick(&["mimiciv/hosp", "mimiciv/2.2/hosp", "hosp"], "MIMIC-IV hosp")?,
@@ -200,7 +198,8 @@ fn tensor_outputs(out: &Path, ext: &str) -> Vec<PathBuf> {
 pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> {
     let dirs = args.input_dirs()?;
     let format: tensor_store::Format = args.format.parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?;
-    fs::create_dir_all(&args.out).with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
     let out = &args.out;
     let mut summary = BuildSummary {
         out: out.clone(),

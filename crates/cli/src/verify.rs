@@ -126,7 +126,10 @@ fn read_i64_tensor(path: &Path, spec: &TensorSpec, offset: u64) -> Result<Vec<i6
 pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
     let dir = &args.dir;
     let mut rep = VerifyReport::default();
-    let tensor_root = if dir.join("data_npy").is_dir() { dir.join("data_npy") } else { dir.clone() };
+    // Ours: <dir>/<split>/; the PhysioNet release: <dir>/data_npy/<split>/;
+    // a golden set: <dir>/tensors/<split>/.
+    let tensor_root =
+        ["data_npy", "tensors"].iter().map(|d| dir.join(d)).find(|p| p.is_dir()).unwrap_or_else(|| dir.clone());
     let metadata: Option<serde_json::Value> = std::fs::read(dir.join("metadata.json"))
         .or_else(|_| std::fs::read(tensor_root.join("metadata.json")))
         .ok()
@@ -157,7 +160,10 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
         let n_csv = csv.map(|c| c.hadm.len());
         if let (Some(m), Some(n)) = (&metadata, n_csv) {
             let want = m[meta_key(split)].as_u64();
-            rep.check(want == Some(n as u64), format!("metadata.json {:?} = {want:?} matches {split}.csv rows ({n})", meta_key(split)));
+            rep.check(
+                want == Some(n as u64),
+                format!("metadata.json {:?} = {want:?} matches {split}.csv rows ({n})", meta_key(split)),
+            );
         }
         let mut names = vec!["cxr", "ecg", "labs_percentiles", "labs_missingness", "hadm_id"];
         if split == "val_retrieval" || split == "test" {
@@ -166,7 +172,8 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
         let mut labels: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
         for name in names {
             let stem = format!("{name}_{split}");
-            let Some(path) = EXTS.iter().map(|e| tensor_root.join(split).join(format!("{stem}.{e}"))).find(|p| p.is_file())
+            let Some(path) =
+                EXTS.iter().map(|e| tensor_root.join(split).join(format!("{stem}.{e}"))).find(|p| p.is_file())
             else {
                 rep.check(false, format!("{split}/{stem}.{{safetensors,npy,pt}} missing"));
                 continue;
@@ -192,7 +199,10 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
             let shape_ok = spec.shape.len() == tail.len() + 1
                 && spec.shape[1..].iter().zip(&tail).all(|(&d, want)| want.is_none_or(|w| w == d))
                 && (name != "cxr" || spec.shape[2] == spec.shape[3]);
-            rep.check(spec.dtype == dtype && shape_ok, format!("{split}/{stem}: dtype {:?} shape {:?}", spec.dtype, spec.shape));
+            rep.check(
+                spec.dtype == dtype && shape_ok,
+                format!("{split}/{stem}: dtype {:?} shape {:?}", spec.dtype, spec.shape),
+            );
             if !shape_ok || spec.dtype != dtype {
                 continue;
             }
@@ -204,7 +214,10 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
                             bad.push(row);
                         }
                     })?;
-                    rep.check(bad.is_empty(), format!("{split}/{stem}: every value finite in [-1, 1] (bad rows {bad:?})"));
+                    rep.check(
+                        bad.is_empty(),
+                        format!("{split}/{stem}: every value finite in [-1, 1] (bad rows {bad:?})"),
+                    );
                 }
                 "labs_percentiles" => {
                     let mut bad = Vec::new();
@@ -251,7 +264,8 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
             }
         }
         // Candidate blocks: n positives, then candidate_n - 1 negatives per query.
-        if let (Some(h), Some(lh), Some(l)) = (labels.get("hadm_id"), labels.get("label_hadm_id"), labels.get("label")) {
+        if let (Some(h), Some(lh), Some(l)) = (labels.get("hadm_id"), labels.get("label_hadm_id"), labels.get("label"))
+        {
             let positives = l.iter().take_while(|&&x| x == 1).count();
             let total = l.len();
             let ok_layout = positives > 0 && total % positives == 0;
@@ -279,9 +293,19 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
                         break;
                     }
                 }
-                rep.check(bad.is_none(), format!("{split}: every query has 1 positive and {} negatives{}", k - 1, bad.map(|b| format!(": {b}")).unwrap_or_default()));
+                rep.check(
+                    bad.is_none(),
+                    format!(
+                        "{split}: every query has 1 positive and {} negatives{}",
+                        k - 1,
+                        bad.map(|b| format!(": {b}")).unwrap_or_default()
+                    ),
+                );
                 if let Some(v) = (split == "val_retrieval").then(|| csvs.get("val")).flatten() {
-                    rep.check(v.hadm[..] == h[..positives.min(h.len())], format!("{split}: positives are val.csv's rows in order"));
+                    rep.check(
+                        v.hadm[..] == h[..positives.min(h.len())],
+                        format!("{split}: positives are val.csv's rows in order"),
+                    );
                 }
             }
         }
@@ -289,9 +313,14 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
 
     // Disjointness across train / val / test.
     let sets = |key: fn(&SplitCsv) -> &Vec<i64>| -> Vec<(&str, HashSet<i64>)> {
-        ["train", "val", "test"].iter().filter_map(|s| csvs.get(s).map(|c| (*s, key(c).iter().copied().collect()))).collect()
+        ["train", "val", "test"]
+            .iter()
+            .filter_map(|s| csvs.get(s).map(|c| (*s, key(c).iter().copied().collect())))
+            .collect()
     };
-    for (what, key) in [("subject_id", (|c: &SplitCsv| &c.subject) as fn(&SplitCsv) -> &Vec<i64>), ("hadm_id", |c| &c.hadm)] {
+    for (what, key) in
+        [("subject_id", (|c: &SplitCsv| &c.subject) as fn(&SplitCsv) -> &Vec<i64>), ("hadm_id", |c| &c.hadm)]
+    {
         let s = sets(key);
         for i in 0..s.len() {
             for j in i + 1..s.len() {
@@ -307,7 +336,10 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
         rep.check(count("train") == Some(10_000), format!("published: train has 10,000 rows ({:?})", count("train")));
         rep.check(count("val") == Some(750), format!("published: val has 750 rows ({:?})", count("val")));
         rep.check(queries("test") == Some(464), format!("published: test has 464 queries ({:?})", queries("test")));
-        rep.check(count("val_retrieval") == Some(7_500), format!("published: val_retrieval has 7,500 rows ({:?})", count("val_retrieval")));
+        rep.check(
+            count("val_retrieval") == Some(7_500),
+            format!("published: val_retrieval has 7,500 rows ({:?})", count("val_retrieval")),
+        );
         rep.check(count("test") == Some(4_640), format!("published: test has 4,640 rows ({:?})", count("test")));
         if let Ok(n) = crate::build::count_rows(&dir.join("symile_mimic_data.csv")) {
             rep.check(n == 11_622, format!("published: symile_mimic_data.csv has 11,622 rows ({n})"));
