@@ -15,7 +15,11 @@ use clap::{Args, Parser, Subcommand};
 use symile_mimic::{BuildArgs, build, progress::Bars};
 
 #[derive(Debug, Parser)]
-#[command(name = "symile-mimic", version, about = "Build the Symile-MIMIC dataset (CXR + ECG + labs per admission) from MIMIC")]
+#[command(
+    name = "symile-mimic",
+    version,
+    about = "Build the Symile-MIMIC dataset (CXR + ECG + labs per admission) from MIMIC"
+)]
 struct Cli {
     /// Worker threads (default: all cores). Outputs are identical for any value.
     #[arg(long, global = true)]

@@ -86,8 +86,7 @@ impl AtomicFile {
         let file = self.file.take().expect("file is present until commit");
         file.sync_all().map_err(|source| AtomicError::Write { path: self.dest.clone(), source })?;
         drop(file);
-        fs::rename(&self.temp, &self.dest)
-            .map_err(|source| AtomicError::Rename { path: self.dest.clone(), source })?;
+        fs::rename(&self.temp, &self.dest).map_err(|source| AtomicError::Rename { path: self.dest.clone(), source })?;
         // Make the rename itself durable; failure here is not worth failing the run.
         if let Some(dir) = self.dest.parent() {
             let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };

@@ -98,9 +98,7 @@ pub fn py_json_object(entries: &[(String, PyJsonValue)]) -> String {
         match value {
             PyJsonValue::Int(v) => write!(out, "{v}").expect("writing to a String cannot fail"),
             PyJsonValue::Float(v) if v.is_nan() => out.push_str("NaN"),
-            PyJsonValue::Float(v) if v.is_infinite() => {
-                out.push_str(if *v > 0.0 { "Infinity" } else { "-Infinity" })
-            }
+            PyJsonValue::Float(v) if v.is_infinite() => out.push_str(if *v > 0.0 { "Infinity" } else { "-Infinity" }),
             PyJsonValue::Float(v) => push_py_float(&mut out, *v),
             PyJsonValue::Str(s) => push_json_str(&mut out, s),
         }

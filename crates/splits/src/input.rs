@@ -132,7 +132,10 @@ impl Cohort {
                     None
                 } else {
                     // pandas' own (not correctly rounded) float parser: the reference ranks these values.
-                    Some(mimic_io::pandas::parse_float(v).ok_or_else(|| reader.field_error(c, v, "a number or an empty field"))?)
+                    Some(
+                        mimic_io::pandas::parse_float(v)
+                            .ok_or_else(|| reader.field_error(c, v, "a number or an empty field"))?,
+                    )
                 };
                 labs[l].push(parsed);
             }

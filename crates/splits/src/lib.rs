@@ -291,7 +291,8 @@ fn render_row(cohort: &Cohort, pcts: &[Vec<f64>], r: usize, out: &mut String, sc
         scratch.clear();
         let raw = cohort.cell(r, c);
         // Float columns print what pandas parsed (not always the correctly rounded value).
-        let pandas_value = if kind == ColumnKind::Float && !is_na(raw) { mimic_io::pandas::parse_float(raw) } else { None };
+        let pandas_value =
+            if kind == ColumnKind::Float && !is_na(raw) { mimic_io::pandas::parse_float(raw) } else { None };
         match pandas_value {
             Some(v) => push_py_float(scratch, v),
             None => push_cell(scratch, kind, raw),
