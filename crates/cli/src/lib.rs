@@ -21,3 +21,31 @@ pub fn init_logging() {
         .with_target(false)
         .try_init();
 }
+
+/// An error and its causes on one line, `a: b: c`, leaving out a cause whose
+/// text its parent already printed (library errors name their cause in their
+/// own message *and* expose it as `source()`, so `{:#}` would repeat it).
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn causes_already_printed_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let err = anyhow::Error::new(io).context("cannot open x.csv: No such file").context("reading the cohort");
+        assert_eq!(super::error_chain(&err), "reading the cohort: cannot open x.csv: No such file");
+    }
+}

@@ -154,7 +154,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", symile_mimic::error_chain(&err));
             ExitCode::from(2)
         }
     }

@@ -22,7 +22,7 @@ const ADMISSIONS: usize = 120;
 
 fn fx() -> &'static Fixture {
     static FX: OnceLock<Fixture> = OnceLock::new();
-    FX.get_or_init(|| Fixture::new(ADMISSIONS, true))
+    FX.get_or_init(|| Fixture::new(ADMISSIONS, SCALE))
 }
 
 /// A save dir holding a file the tool did not write.
@@ -197,7 +197,11 @@ fn cohort_extra_and_reordered_columns_work() {
         for (name, values) in &want {
             assert_eq!(got.get(name), Some(values), "{file}: column {name}");
         }
-        assert!(got.keys().any(|k| k.starts_with("zz_extra")), "{file}: the extra column is not carried: {:?}", got.keys());
+        assert!(
+            got.keys().any(|k| k.starts_with("zz_extra")),
+            "{file}: the extra column is not carried: {:?}",
+            got.keys()
+        );
     }
 }
 
@@ -274,7 +278,12 @@ fn cohort_duplicate_keys_are_named() {
 }
 
 /// Inputs with the chosen cohort ECG's header edited by `edit` (or its `.dat` replaced).
-fn ecg_record_case(case: &str, ecg_path: &str, hea: Option<&dyn Fn(&str) -> String>, dat: Option<Option<Vec<u8>>>) -> Inputs {
+fn ecg_record_case(
+    case: &str,
+    ecg_path: &str,
+    hea: Option<&dyn Fn(&str) -> String>,
+    dat: Option<Option<Vec<u8>>>,
+) -> Inputs {
     let mut i = fx().inputs.clone();
     let new = fx().scratch(&format!("in-{case}"));
     let base = fx().inputs.ecg.join(ecg_path);
@@ -381,10 +390,7 @@ fn cohort_only_checks_that_images_exist() {
     let save = user_dir("out-cxr-zero");
     run(cohort_args(&i, &save)).ok();
     for f in COHORT_DATA {
-        assert!(
-            std::fs::read(save.join(f)).unwrap() == std::fs::read(fx().cohort_dir.join(f)).unwrap(),
-            "{f} differs"
-        );
+        assert!(std::fs::read(save.join(f)).unwrap() == std::fs::read(fx().cohort_dir.join(f)).unwrap(), "{f} differs");
     }
 }
 
@@ -519,7 +525,8 @@ fn tensors_extra_and_reordered_columns_work() {
     run(tensors_args(&d, &fx().inputs)).ok();
     let want = read_tree(&fx().data_dir);
     let got = read_tree(&d);
-    let outputs: Vec<&PathBuf> = want.keys().filter(|k| k.components().count() > 1 || *k == Path::new("metadata.json")).collect();
+    let outputs: Vec<&PathBuf> =
+        want.keys().filter(|k| k.components().count() > 1 || *k == Path::new("metadata.json")).collect();
     assert!(outputs.len() >= 10, "{outputs:?}");
     for k in outputs {
         assert!(got.get(k) == want.get(k), "{} differs", k.display());
@@ -616,4 +623,126 @@ fn tensors_unwritable_data_dir_is_named() {
     let before = snapshot(&d);
     let r = run(tensors_args(&file, &fx().inputs));
     assert_clean_failure(&r, &["a-file"], &d, &before);
+}
+
+#[test]
+fn cohort_failure_keeps_an_earlier_runs_outputs() {
+    // Issue #7: a failed run changes nothing in the output dir, so an earlier
+    // successful run's cohort must still be there afterwards.
+    let save = user_dir("out-earlier-cohort");
+    for f in COHORT_DATA.iter().chain(&["cohort_report.json"]) {
+        std::fs::copy(fx().cohort_dir.join(f), save.join(f)).unwrap();
+    }
+    let before = snapshot(&save);
+    let i = inputs_with_table("earlier-dup", "hosp", layout::ADMISSIONS, |rows| {
+        let c = col(rows, "hadm_id");
+        rows[9][c] = rows[3][c].clone();
+    });
+    let r = run(cohort_args(&i, &save));
+    assert_clean_failure(&r, &[layout::ADMISSIONS, "duplicate hadm_id"], &save, &before);
+}
+
+#[test]
+fn splits_keeps_user_files_and_refuses_an_unwritable_save_dir() {
+    let save = user_dir("splits-user-ok");
+    let before = snapshot(&save);
+    run(splits_args(&fx().cohort_csv(), &save, fx().sizes)).ok();
+    let after = snapshot(&save);
+    for (k, v) in &before {
+        assert_eq!(after.get(k), Some(v), "{} changed", k.display());
+    }
+    for f in SPLIT_INPUTS {
+        assert!(std::fs::read(save.join(f)).unwrap() == std::fs::read(fx().data_dir.join(f)).unwrap(), "{f} differs");
+    }
+    assert!(temp_files(&save).is_empty());
+
+    let d = fx().scratch("splits-unwritable");
+    let file = d.join("a-file");
+    std::fs::write(&file, b"plain file\n").unwrap();
+    let before = snapshot(&d);
+    let r = run(splits_args(&fx().cohort_csv(), &file.join("out"), fx().sizes));
+    assert_clean_failure(&r, &["--save_dir", "a-file"], &d, &before);
+}
+
+#[test]
+fn tensors_failure_keeps_an_earlier_runs_outputs() {
+    // A data dir holding a complete earlier run; the new run fails while
+    // writing (a val image is truncated): every earlier file must survive.
+    let d = fx().scratch("t-earlier");
+    for (rel, bytes) in read_tree(&fx().data_dir) {
+        std::fs::create_dir_all(d.join(&rel).parent().unwrap()).unwrap();
+        std::fs::write(d.join(&rel), bytes).unwrap();
+    }
+    let (cxr_path, line) = later_row("val.csv", "cxr_path");
+    let jpeg = std::fs::read(fx().inputs.cxr.join(&cxr_path)).unwrap();
+    let i = inputs_with("t-earlier", "cxr", &cxr_path, Some(&jpeg[..jpeg.len() / 2]));
+    tensors_fails(&d, &i, &[&format!("val.csv:{line}"), "truncated"]);
+}
+
+/// The `error:` text split at `": "`; a long segment seen twice means the
+/// cause was printed twice (an error that embeds `{source}` in its own
+/// message *and* reports it as its source, printed with `{:#}`).
+fn repeated_segment(stderr: &str) -> Option<String> {
+    let msg = stderr.lines().find_map(|l| l.strip_prefix("error: "))?;
+    let segs: Vec<&str> = msg.split(": ").collect();
+    segs.iter().enumerate().find(|(k, s)| s.len() >= 20 && segs[k + 1..].contains(s)).map(|(_, s)| s.to_string())
+}
+
+#[test]
+fn error_messages_do_not_repeat_their_cause() {
+    let mut repeated = Vec::new();
+    let mut check = |what: &str, r: Run| {
+        assert_eq!(r.code, Some(2), "{what}: {}", r.stderr);
+        if let Some(seg) = repeated_segment(&r.stderr) {
+            repeated.push(format!("{what}: {seg:?} is printed twice in: {}", r.stderr.trim_end()));
+        }
+    };
+    // tensors: a truncated train image, a short .dat, a missing split CSV.
+    let (cxr_path, _) = later_row("train.csv", "cxr_path");
+    let jpeg = std::fs::read(fx().inputs.cxr.join(&cxr_path)).unwrap();
+    let i = inputs_with("rep-jpeg", "cxr", &cxr_path, Some(&jpeg[..jpeg.len() / 2]));
+    check("tensors, truncated JPEG", run(tensors_args(&fx().copy_split_inputs("rep-jpeg"), &i)));
+    let (ecg_path, _) = later_row("test.csv", "ecg_path");
+    let i = ecg_record_case("rep-dat", &ecg_path, None, Some(Some(vec![0; 100])));
+    check("tensors, short .dat", run(tensors_args(&fx().copy_split_inputs("rep-dat"), &i)));
+    let d = fx().copy_split_inputs("rep-nocsv");
+    std::fs::remove_file(d.join("val.csv")).unwrap();
+    check("tensors, missing val.csv", run(tensors_args(&d, &fx().inputs)));
+    // splits: a missing cohort CSV.
+    let out = fx().scratch("rep-splits");
+    check("splits, missing cohort", run(splits_args(&out.join("nope.csv"), &out, fx().sizes)));
+    // cohort: a save dir below a regular file.
+    let f = fx().scratch("rep-cohort").join("a-file");
+    std::fs::write(&f, b"x").unwrap();
+    check("cohort, save dir below a file", run(cohort_args(&fx().inputs, &f.join("out"))));
+    assert!(repeated.is_empty(), "{} message(s) repeat their cause:\n{}", repeated.len(), repeated.join("\n"));
+}
+
+#[test]
+fn splits_extra_and_reordered_columns_work() {
+    // pandas keeps the file's column order and carries unknown columns, so the
+    // split CSVs are compared column by column; labs_means.json must be identical.
+    let d = fx().scratch("splits-extra");
+    let mut rows = csv_rows(&fx().cohort_csv());
+    for (k, r) in rows.iter_mut().enumerate() {
+        r.reverse();
+        r.push(if k == 0 { "zz_extra".into() } else { format!("x{k}") });
+    }
+    let cohort = d.join("cohort.csv");
+    std::fs::write(&cohort, csv_bytes(&rows)).unwrap();
+    let save = d.join("out");
+    run(splits_args(&cohort, &save, fx().sizes)).ok();
+    assert!(
+        std::fs::read(save.join("labs_means.json")).unwrap()
+            == std::fs::read(fx().data_dir.join("labs_means.json")).unwrap(),
+        "labs_means.json differs"
+    );
+    for f in &SPLIT_INPUTS[..4] {
+        let want = by_column(&csv_rows(&fx().data_dir.join(f)));
+        let got = by_column(&csv_rows(&save.join(f)));
+        for (name, values) in &want {
+            assert_eq!(got.get(name), Some(values), "{f}: column {name}");
+        }
+        assert!(got.contains_key("zz_extra"), "{f}: the extra column is not carried");
+    }
 }

@@ -76,14 +76,18 @@ impl ThreadedGz {
                     }
                 };
                 buf.truncate(filled);
-                let last = filled == 0 || result.is_err();
-                let msg = match result {
-                    Err(e) => Err(e),
-                    Ok(()) if filled == 0 => break,
-                    Ok(()) => Ok(buf),
-                };
-                if tx.send(msg).is_err() || last {
+                // Hand over what inflated cleanly before an error, so the parser
+                // reports the line where the data actually breaks off.
+                if filled > 0 && tx.send(Ok(buf)).is_err() {
                     break;
+                }
+                match result {
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                    Ok(()) if filled == 0 => break,
+                    Ok(()) => {}
                 }
             }
         });
@@ -384,6 +388,12 @@ mod tests {
             }
         };
         assert!(err.to_string().contains("t.csv.gz"), "{err}");
+        // The rows that inflated cleanly are read first: the error points at
+        // where the data breaks off, not at line 1.
+        match &err {
+            TableError::Read { line, .. } => assert!(*line > 1000, "{err}"),
+            other => panic!("expected a read error, got {other}"),
+        }
 
         std::fs::write(&p, b"a,b\n1,2\n").unwrap();
         let err = TableReader::open(&p).unwrap_err().to_string();

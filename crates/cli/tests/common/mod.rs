@@ -129,6 +129,11 @@ pub fn splits_args(dataset: &Path, save: &Path, s: Sizes) -> Vec<PathBuf> {
 
 /// `tensors` arguments (small images so that the tests stay fast).
 pub fn tensors_args(data_dir: &Path, i: &Inputs) -> Vec<PathBuf> {
+    tensors_args_at(data_dir, i, SCALE)
+}
+
+/// `tensors` arguments with `--cxr_scale` and `--cxr_crop` set to `scale`.
+pub fn tensors_args_at(data_dir: &Path, i: &Inputs, scale: &str) -> Vec<PathBuf> {
     vec![
         "tensors".into(),
         "--data_dir".into(),
@@ -138,9 +143,9 @@ pub fn tensors_args(data_dir: &Path, i: &Inputs) -> Vec<PathBuf> {
         "--cxr_data_dir".into(),
         i.cxr.clone(),
         "--cxr_scale".into(),
-        SCALE.into(),
+        scale.into(),
         "--cxr_crop".into(),
-        SCALE.into(),
+        scale.into(),
     ]
 }
 
@@ -158,12 +163,14 @@ pub struct Fixture {
     pub sizes: Sizes,
     /// `splits` output dir of the reference run (also its `tensors` data_dir).
     pub data_dir: PathBuf,
+    /// `--cxr_scale`/`--cxr_crop` of the reference `tensors` run.
+    pub scale: &'static str,
 }
 
 impl Fixture {
-    /// Generates `admissions` synthetic admissions and runs cohort and splits
-    /// (and tensors when `tensors` is set) on them.
-    pub fn new(admissions: usize, tensors: bool) -> Self {
+    /// Generates `admissions` synthetic admissions and runs cohort, splits
+    /// and tensors (images scaled to `scale`) on them.
+    pub fn new(admissions: usize, scale: &'static str) -> Self {
         let root = tempfile::tempdir().expect("tempdir");
         let input = root.path().join("input");
         let cfg = synth::SynthConfig { admissions: Some(admissions), ..synth::demo_config() };
@@ -179,10 +186,8 @@ impl Fixture {
         let sizes = Sizes::for_rows(cohort_rows);
         let data_dir = root.path().join("data");
         run(splits_args(&cohort_dir.join(COHORT_DATA[0]), &data_dir, sizes)).ok();
-        if tensors {
-            run(tensors_args(&data_dir, &inputs)).ok();
-        }
-        Self { root, inputs, manifest, cohort_dir, cohort_rows, sizes, data_dir }
+        run(tensors_args_at(&data_dir, &inputs, scale)).ok();
+        Self { root, inputs, manifest, cohort_dir, cohort_rows, sizes, data_dir, scale }
     }
 
     /// A fresh directory under the fixture root.
@@ -196,6 +201,11 @@ impl Fixture {
     /// The cohort CSV of the reference run.
     pub fn cohort_csv(&self) -> PathBuf {
         self.cohort_dir.join(COHORT_DATA[0])
+    }
+
+    /// `tensors` arguments at the fixture's scale.
+    pub fn tensors_args(&self, data_dir: &Path, i: &Inputs) -> Vec<PathBuf> {
+        tensors_args_at(data_dir, i, self.scale)
     }
 
     /// A copy of the split CSVs and `labs_means.json` in a new data dir.
@@ -266,11 +276,24 @@ pub fn read_tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// Files under `dir` whose name starts with the atomic writer's temp prefix.
+/// Only names are read, and entries that vanish meanwhile are skipped, so it
+/// can watch a directory a running process is writing.
 pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    snapshot(dir)
-        .into_keys()
-        .filter(|rel| rel.file_name().is_some_and(|n| n.to_string_lossy().starts_with(TEMP_PREFIX)))
-        .collect()
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if e.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 /// Asserts that a run failed cleanly: exit status 2, an `error:` line, no
@@ -285,6 +308,7 @@ pub fn assert_clean_failure(r: &Run, needles: &[&str], dir: &Path, before: &BTre
     for n in needles {
         assert!(r.stderr.contains(n), "stderr does not mention {n:?}\n{ctx}");
     }
+    eprintln!("--- {}\n{}", dir.display(), r.stderr.trim_end());
     let after = snapshot(dir);
     assert_eq!(&after, before, "the output dir {} changed\n{ctx}", dir.display());
 }
@@ -373,7 +397,8 @@ pub fn csv_rows_bytes(bytes: &[u8]) -> Vec<Vec<String>> {
 
 /// Writes rows as CSV (minimal quoting, `\n` line ends).
 pub fn csv_bytes(rows: &[Vec<String>]) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut w =
+        csv::WriterBuilder::new().flexible(true).terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
     for r in rows {
         w.write_record(r).unwrap();
     }
