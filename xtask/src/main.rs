@@ -53,6 +53,16 @@ pub fn workspace_root() -> PathBuf {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(bench::MEASURE_ARG) {
+        return match bench::measure_child(&args[2..]) {
+            Ok(code) => ExitCode::from(code as u8),
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let cli = Cli::parse();
     symile_mimic::init_logging();
     let result = match cli.command {
