@@ -249,3 +249,17 @@ fn reused_reader_gives_the_same_records() {
     assert!(reader.read(&data("test01_00s_frame")).is_err());
     assert_eq!(reader.read(&data("100_3chan")).unwrap(), wfdb::read_record(&data("100_3chan")).unwrap());
 }
+
+/// Found by the `wfdb_samples` fuzz target: a header stating an absurd length
+/// must be a "too short" error before anything is allocated for it (it used to
+/// abort on a 4 TB allocation or panic on a capacity overflow).
+#[test]
+fn absurd_stated_length_is_dat_too_short() {
+    let dir = tempfile::tempdir().unwrap();
+    for len in ["1099511627776", "18446744073709551615"] {
+        std::fs::write(dir.path().join("r.hea"), format!("r 1 500 {len}\nr.dat 16\n")).unwrap();
+        std::fs::write(dir.path().join("r.dat"), [0u8; 4]).unwrap();
+        let e = mimic_io::wfdb::read_record(&dir.path().join("r")).unwrap_err();
+        assert!(matches!(e, mimic_io::wfdb::WfdbError::DatTooShort { .. }), "{e}");
+    }
+}

@@ -19,14 +19,16 @@ use super::{Header, SampleFormat, WfdbError};
 /// bytes after its byte offset.
 pub fn required_bytes(format: SampleFormat, n: u64) -> u64 {
     match format {
+        // Saturating: a header may state any length, and the answer is only
+        // ever compared with a real file size.
         SampleFormat::F8 | SampleFormat::F80 => n,
-        SampleFormat::F16 | SampleFormat::F61 | SampleFormat::F160 => 2 * n,
-        SampleFormat::F24 => 3 * n,
-        SampleFormat::F32 => 4 * n,
-        SampleFormat::F212 => (3 * n).div_ceil(2),
+        SampleFormat::F16 | SampleFormat::F61 | SampleFormat::F160 => n.saturating_mul(2),
+        SampleFormat::F24 => n.saturating_mul(3),
+        SampleFormat::F32 => n.saturating_mul(4),
+        SampleFormat::F212 => n.saturating_mul(3).div_ceil(2),
         // wfdb-python rounds a trailing pair of 310 samples up to a whole 4-byte block.
-        SampleFormat::F310 if n % 3 == 2 => 4 * (n / 3) + 4,
-        SampleFormat::F310 | SampleFormat::F311 => (4 * n).div_ceil(3),
+        SampleFormat::F310 if n % 3 == 2 => (n / 3).saturating_mul(4).saturating_add(4),
+        SampleFormat::F310 | SampleFormat::F311 => n.saturating_mul(4).div_ceil(3),
     }
 }
 
@@ -139,6 +141,24 @@ pub(super) fn read_signals(
         sig_len = usize::try_from(frames).unwrap_or(usize::MAX);
         tracing::debug!(header = %hea.display(), sig_len, "signal length inferred from file size");
     }
+    // Every file must hold what the header promises before anything is
+    // allocated for it: a header can state an absurd length.
+    for ((g, data), path) in groups.iter().zip(&bufs.files).zip(&paths) {
+        let first = &header.signals[g.channels[0]];
+        let n = (sig_len as u64).saturating_mul(g.channels.len() as u64);
+        let expected = first.byte_offset.saturating_add(required_bytes(first.format, n));
+        if (data.len() as u64) < expected {
+            return Err(WfdbError::DatTooShort {
+                path: path.clone(),
+                header: hea.to_path_buf(),
+                format: first.format,
+                samples: n,
+                byte_offset: first.byte_offset,
+                expected,
+                actual: data.len() as u64,
+            });
+        }
+    }
     let total = sig_len
         .checked_mul(n_sig)
         .ok_or_else(|| unsupported(header, 0, format!("{sig_len} samples × {n_sig} signals")))?;
@@ -146,23 +166,13 @@ pub(super) fn read_signals(
     digital.resize(total, 0);
     let scratch = &mut bufs.scratch;
 
-    for ((g, data), path) in groups.iter().zip(&bufs.files).zip(&paths) {
+    for (g, data) in groups.iter().zip(&bufs.files) {
         let first = &header.signals[g.channels[0]];
         let format = first.format;
         let k = g.channels.len();
         let n = sig_len * k;
-        let expected = first.byte_offset.saturating_add(required_bytes(format, n as u64));
-        if (data.len() as u64) < expected {
-            return Err(WfdbError::DatTooShort {
-                path: path.clone(),
-                header: hea.to_path_buf(),
-                format,
-                samples: n as u64,
-                byte_offset: first.byte_offset,
-                expected,
-                actual: data.len() as u64,
-            });
-        }
+        // Checked above, before allocating.
+        let expected = first.byte_offset + required_bytes(format, n as u64);
         let bytes = &data[first.byte_offset as usize..expected as usize];
         let skewed = g.channels.iter().any(|&c| header.signals[c].skew > 0);
         let in_place = k == n_sig && !skewed && g.channels.iter().enumerate().all(|(j, &c)| j == c);
