@@ -14,7 +14,7 @@ mod synth_cmd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -80,36 +80,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Generates the embedded demo input under `target/demo/input` unless an
-/// identical one is already there, and returns its root.
-pub fn demo_input() -> Result<PathBuf> {
-    let root = workspace_root().join("target").join("demo");
-    let input = root.join("input");
-    let stamp_path = root.join("input.config");
-    let cfg = synth::demo_config();
-    let stamp = format!("{cfg:?}");
-    if input.is_dir() && std::fs::read_to_string(&stamp_path).is_ok_and(|s| s == stamp) {
-        eprintln!("demo input: {} (cached)", input.display());
-        return Ok(input);
-    }
-    if input.exists() {
-        std::fs::remove_dir_all(&input)
-            .with_context(|| format!("cannot clear the stale demo input {}", input.display()))?;
-    }
-    std::fs::create_dir_all(&root)?;
-    let t = std::time::Instant::now();
-    synth::generate(&input, &cfg).context("generating the demo input")?;
-    std::fs::write(&stamp_path, stamp)?;
-    eprintln!("demo input: {} (generated in {:.1}s)", input.display(), t.elapsed().as_secs_f64());
-    Ok(input)
-}
-
 fn build_dataset(mut args: BuildDatasetArgs) -> Result<()> {
     let b = &mut args.build;
-    let demo =
-        b.mimic_root.is_none() && b.mimiciv_hosp_dir.is_none() && b.cxr_data_dir.is_none() && b.ecg_data_dir.is_none();
-    if demo {
-        b.mimic_root = Some(demo_input()?);
+    if symile_mimic::demo::wants_demo(b) {
+        let input = workspace_root().join("target").join("demo").join("input");
+        b.mimic_root = Some(symile_mimic::demo::ensure_demo_input(&input)?);
         if b.out == Path::new("symile-mimic-data") {
             b.out = workspace_root().join("target").join("demo").join("output");
         }

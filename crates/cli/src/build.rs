@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Args)]
 pub struct BuildArgs {
     /// A MIMIC download holding mimiciv/ (or mimiciv/2.2/) with hosp/, mimic-cxr-jpg/ (or mimic-cxr-jpg/2.0.0/) and
-    /// mimic-iv-ecg/ (or mimic-iv-ecg/1.0/). Alternatively give the three directories.
+    /// mimic-iv-ecg/ (or mimic-iv-ecg/1.0/). Alternatively give the three directories; with none, the embedded
+    /// synthetic demo is generated and used.
     #[arg(long = "mimic-root", alias = "mimic_root")]
     pub mimic_root: Option<PathBuf>,
     #[arg(long = "mimiciv_hosp_dir", visible_alias = "mimiciv-hosp-dir")]

@@ -4,6 +4,7 @@
 //! directly.
 
 pub mod build;
+pub mod demo;
 pub mod floor;
 pub mod inspect;
 pub mod progress;

@@ -221,7 +221,11 @@ fn run(cli: Cli) -> Result<()> {
             )?;
             println!("{}", report.summary());
         }
-        Command::Build(args) => {
+        Command::Build(mut args) => {
+            if symile_mimic::demo::wants_demo(&args) {
+                // No MIMIC given: build the embedded synthetic demo, next to the outputs.
+                args.mimic_root = Some(symile_mimic::demo::ensure_demo_input(&args.out.join("demo-input"))?);
+            }
             let summary = build(&args, &bars)?;
             println!("{}", summary.text());
         }
