@@ -139,6 +139,22 @@ struct TensorsFlags {
     strict: bool,
 }
 
+/// Removes temporary files a killed earlier run left in `dir` (only names
+/// with the tool's temporary prefix; nothing else is touched).
+fn clean_stale_temps(dir: &std::path::Path) {
+    match mimic_io::atomic::remove_stale_temps(dir) {
+        Ok(removed) if !removed.is_empty() => {
+            tracing::info!(
+                "removed {} temporary file(s) left by an interrupted run in {}",
+                removed.len(),
+                dir.display()
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot clean temporary files in {}: {e}", dir.display()),
+    }
+}
+
 /// The reference's `str_to_bool`.
 fn parse_py_bool(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
@@ -170,6 +186,7 @@ fn run(cli: Cli) -> Result<()> {
     let bars = Bars::new(cli.quiet);
     match cli.command {
         Command::Cohort(f) => {
+            clean_stale_temps(&f.save_dir);
             let report = cohort::run(
                 &cohort::CohortConfig {
                     hosp_dir: f.mimiciv_hosp_dir,
@@ -183,6 +200,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", report.summary());
         }
         Command::Splits(f) => {
+            clean_stale_temps(&f.save_dir);
             let report = splits::run(&splits::SplitsConfig {
                 dataset_path: f.dataset_path,
                 save_dir: f.save_dir,

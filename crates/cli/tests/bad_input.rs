@@ -746,3 +746,21 @@ fn splits_extra_and_reordered_columns_work() {
         assert!(got.contains_key("zz_extra"), "{f}: the extra column is not carried");
     }
 }
+
+/// A killed run leaves `.symile-tmp.*` files; the next `cohort` run removes
+/// them and nothing else.
+#[test]
+fn cohort_cleans_temporaries_of_a_killed_run() {
+    let f = fx();
+    let save = f.scratch("stale_temps");
+    let stale = save.join(format!("{}1.0.symile_mimic_data.csv", mimic_io::atomic::TEMP_PREFIX));
+    std::fs::write(&stale, b"half a cohort").unwrap();
+    std::fs::write(save.join("notes.txt"), b"mine").unwrap();
+    run(cohort_args(&f.inputs, &save)).ok();
+    assert!(!stale.exists(), "the stale temporary must be removed");
+    assert_eq!(std::fs::read(save.join("notes.txt")).unwrap(), b"mine");
+    assert_eq!(
+        std::fs::read(save.join("symile_mimic_data.csv")).unwrap(),
+        std::fs::read(f.cohort_dir.join("symile_mimic_data.csv")).unwrap()
+    );
+}
