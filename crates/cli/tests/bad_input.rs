@@ -1,4 +1,4 @@
-//! The bad-input matrix of issue #7, run against the real `symile-mimic`
+//! The bad-input matrix, run against the real `symile-mimic`
 //! binary: every case must exit with status 2, print an `error:` that names
 //! the file (and line or record where there is one) and says what was
 //! expected, never panic, and leave the output directory exactly as it was
@@ -627,7 +627,7 @@ fn tensors_unwritable_data_dir_is_named() {
 
 #[test]
 fn cohort_failure_keeps_an_earlier_runs_outputs() {
-    // Issue #7: a failed run changes nothing in the output dir, so an earlier
+    // A failed run changes nothing in the output dir, so an earlier
     // successful run's cohort must still be there afterwards.
     let save = user_dir("out-earlier-cohort");
     for f in COHORT_DATA.iter().chain(&["cohort_report.json"]) {

@@ -1,5 +1,4 @@
-//! Interrupted runs and determinism of the real `symile-mimic` binary
-//! (issue #7).
+//! Interrupted runs and determinism of the real `symile-mimic` binary.
 //!
 //! - `symile-mimic tensors` is killed with SIGKILL at fixed and at seeded
 //!   random moments; after each kill every file under `data_dir` with a final
