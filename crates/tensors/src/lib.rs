@@ -16,7 +16,7 @@
 //!    succeeded; then they are renamed into place and `metadata.json` is
 //!    written last.
 //!
-//! Values follow `SPEC.md` stage 3 bit for bit; `cxr-prep`, `ecg-prep` and
+//! Values follow the reference's stage 3 bit for bit; `cxr-prep`, `ecg-prep` and
 //! `tensor-store` do the pixel, signal and file-format work.
 
 mod error;
