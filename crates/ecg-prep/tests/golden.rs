@@ -7,6 +7,7 @@
 //!   of every record in record_list.csv (wfdb-python 4.1.2's verdicts frozen
 //!   below), and every ECG row of the reference's tensors.
 
+#[path = "../../../testdata/npy_reader.rs"]
 mod npy_helper;
 
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! The large multi-file record s0010_re is only in /work/shared; those tests
 //! skip with a note when it is absent.
 
+#[path = "../../../testdata/npy_reader.rs"]
 mod npy_helper;
 
 use std::path::{Path, PathBuf};

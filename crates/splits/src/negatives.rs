@@ -29,14 +29,11 @@ fn pool_to_row(p: usize, query: usize) -> u32 {
     (if p < query { p } else { p + 1 }) as u32
 }
 
-/// The reference's negatives for a split of `n` rows, drawn from `rng` (the
-/// global generator, shared across splits: val first, then test).
-///
-/// Requires `1 <= candidate_n <= n` when `n > 0` (checked by the caller; an
-/// out-of-range request is an error here too).
-pub fn reference(rng: &mut RandomState, n: usize, candidate_n: usize) -> Result<Vec<u32>, RngError> {
+/// `(negatives per query, pool size)` for a split of `n` rows, `None` for an
+/// empty split; an error when the pool cannot supply `candidate_n − 1` rows.
+fn negatives_per_query(n: usize, candidate_n: usize) -> Result<Option<(usize, usize)>, RngError> {
     if n == 0 {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let k = candidate_n.saturating_sub(1);
     let pool = n - 1;
@@ -46,6 +43,18 @@ pub fn reference(rng: &mut RandomState, n: usize, candidate_n: usize) -> Result<
     if n > u32::MAX as usize {
         return Err(RngError::TooLarge { len: n });
     }
+    Ok(Some((k, pool)))
+}
+
+/// The reference's negatives for a split of `n` rows, drawn from `rng` (the
+/// global generator, shared across splits: val first, then test).
+///
+/// Requires `1 <= candidate_n <= n` when `n > 0` (checked by the caller; an
+/// out-of-range request is an error here too).
+pub fn reference(rng: &mut RandomState, n: usize, candidate_n: usize) -> Result<Vec<u32>, RngError> {
+    let Some((k, pool)) = negatives_per_query(n, candidate_n)? else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::with_capacity(n * k);
     let identity: Vec<u32> = (0..pool as u32).collect();
     let mut buf = identity.clone();
@@ -77,17 +86,9 @@ fn below(rng: &mut ChaCha12Rng, bound: u32) -> u32 {
 /// Deterministic for a given `rng` state (the caller seeds it once from the
 /// run's seed and uses it for val, then test).
 pub fn fast(rng: &mut ChaCha12Rng, n: usize, candidate_n: usize) -> Result<Vec<u32>, RngError> {
-    if n == 0 {
+    let Some((k, pool)) = negatives_per_query(n, candidate_n)? else {
         return Ok(Vec::new());
-    }
-    let k = candidate_n.saturating_sub(1);
-    let pool = n - 1;
-    if k > pool {
-        return Err(RngError::SampleLargerThanPopulation { k, n: pool });
-    }
-    if n > u32::MAX as usize {
-        return Err(RngError::TooLarge { len: n });
-    }
+    };
     let mut out = Vec::with_capacity(n * k);
     let mut chosen: Vec<u32> = Vec::with_capacity(k);
     let mut set: HashSet<u32> = HashSet::new();

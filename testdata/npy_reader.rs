@@ -1,4 +1,6 @@
-//! Minimal `.npy` reader for tests: little-endian `<f8`/`<f4`, C order only.
+//! Minimal `.npy` reader shared by the crates' tests (included with
+//! `#[path]`): little-endian `<f8`/`<f4`, C order only. The golden WFDB
+//! vectors are f64, which `tensor-store` (f32/i64 only) does not read.
 
 use std::path::Path;
 
