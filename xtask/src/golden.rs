@@ -199,6 +199,7 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
                 ecg_dir: input.join("mimic-iv-ecg"),
                 save_dir: work.clone(),
                 skip_unreadable_ecg: false,
+                checksums: durable::Checksums::Update,
             },
             &NoProgress,
         )?;
@@ -221,6 +222,7 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
         candidate_n,
         seed: Some(seed),
         negatives: splits::Negatives::Reference,
+        checksums: durable::Checksums::Update,
     })?;
     for f in ["train.csv", "val.csv", "val_retrieval.csv", "test.csv"] {
         match expected_file(&expected, f) {
@@ -248,6 +250,8 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
                 format: tensor_store::Format::Safetensors,
                 crop_rng: cxr_prep::CropRng::Torch { seed },
                 strict: false,
+                checksums: durable::Checksums::Update,
+                free_space: None,
             },
             &NoProgress,
         )?;

@@ -64,13 +64,22 @@ fn main() -> ExitCode {
         };
     }
     let cli = Cli::parse();
-    symile_mimic::init_logging();
+    symile_mimic::init_logging(matches!(&cli.command, Command::BuildDataset(a) if a.quiet));
+    if let Err(err) = symile_mimic::signals::install() {
+        eprintln!("error: {}", symile_mimic::error_chain(&err));
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Synth(args) => synth_cmd::run(&args),
         Command::BuildDataset(args) => build_dataset(args),
         Command::Golden(args) => golden::run(&args),
         Command::Bench(args) => bench::run(&args),
     };
+    if let Some(sig) = symile_mimic::signals::received() {
+        let what = result.err().map_or("the run had completed".to_string(), |e| symile_mimic::error_chain(&e));
+        eprintln!("interrupted by {}: {what}", symile_mimic::signals::name(sig));
+        return ExitCode::from(symile_mimic::signals::exit_status(sig));
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -81,18 +90,16 @@ fn main() -> ExitCode {
 }
 
 fn build_dataset(mut args: BuildDatasetArgs) -> Result<()> {
-    let b = &mut args.build;
-    if symile_mimic::demo::wants_demo(b) {
-        let input = workspace_root().join("target").join("demo").join("input");
-        b.mimic_root = Some(symile_mimic::demo::ensure_demo_input(&input)?);
-        if b.out == Path::new("symile-mimic-data") {
-            b.out = workspace_root().join("target").join("demo").join("output");
-        }
+    let demo = workspace_root().join("target").join("demo");
+    if symile_mimic::demo::wants_demo(&args.build) && args.build.out == Path::new("symile-mimic-data") {
+        args.build.out = demo.join("output");
     }
     let t = std::time::Instant::now();
     let bars = symile_mimic::progress::Bars::new(args.quiet);
-    let summary = symile_mimic::build(&args.build, &bars)?;
-    println!("{}", summary.text());
-    println!("done in {:.1}s", t.elapsed().as_secs_f64());
+    let summary = symile_mimic::build_or_demo(args.build, &demo.join("input"), &bars)?;
+    if !args.quiet {
+        println!("{}", summary.text());
+        println!("done in {:.1}s", t.elapsed().as_secs_f64());
+    }
     Ok(())
 }

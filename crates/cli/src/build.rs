@@ -6,6 +6,11 @@
 //! matches and redoes one that does not (and everything after it); `--force`
 //! redoes everything. Image and ECG record files are not listed: there can be
 //! a million of them, and stages read them only through the tables, which are.
+//!
+//! The output directory is locked for the whole build (one writer per
+//! directory); each stage commits its outputs, and `SHA256SUMS.txt` with
+//! them, all at once, so a build stopped at any point leaves complete stages
+//! and nothing half-written.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +18,7 @@ use std::time::UNIX_EPOCH;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use dataset_layout::{COHORT_CSV, COHORT_PARQUET, LABS_MEANS, Split};
 use mimic_io::layout;
 use mimic_io::progress::Progress;
 use serde::{Deserialize, Serialize};
@@ -60,6 +66,31 @@ pub struct BuildArgs {
     /// Redo every stage even when its manifest matches.
     #[arg(long)]
     pub force: bool,
+    /// Do not hash the outputs into <out>/SHA256SUMS.txt.
+    #[arg(long = "no-checksums", alias = "no_checksums")]
+    pub no_checksums: bool,
+    /// Free bytes to assume under --out instead of asking the filesystem.
+    #[arg(long = "assume-free-bytes", hide = true)]
+    pub assume_free_bytes: Option<u64>,
+}
+
+impl BuildArgs {
+    /// Parses `build`'s flags (without the command name), so that callers
+    /// other than the command line (tests, bindings) get exactly the
+    /// command's defaults from their one declaration.
+    pub fn from_flags<I, T>(flags: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            build: BuildArgs,
+        }
+        let argv = std::iter::once(std::ffi::OsString::from("build")).chain(flags.into_iter().map(Into::into));
+        Ok(<Flags as clap::Parser>::try_parse_from(argv)?.build)
+    }
 }
 
 /// The three input directories of a build.
@@ -133,6 +164,7 @@ struct Stages<'a> {
     force: bool,
     dirty: bool,
     summary: &'a mut BuildSummary,
+    progress: &'a dyn Progress,
 }
 
 impl Stages<'_> {
@@ -162,8 +194,16 @@ impl Stages<'_> {
         }
         // Anything after a stage that runs must run too.
         self.dirty = true;
+        let done = || {
+            let mut done = self.summary.stages_skipped.clone();
+            done.extend(self.summary.stages_run.iter().cloned());
+            if done.is_empty() { "none".to_string() } else { done.join(", ") }
+        };
+        if self.progress.cancelled() {
+            bail!("stopped before {name}; complete stages: {}", done());
+        }
         let _ = fs::remove_file(&manifest_path);
-        let report = work()?;
+        let report = work().with_context(|| format!("{name} did not complete; complete stages: {}", done()))?;
         self.summary.reports.push(report);
         let manifest = StageManifest {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -172,26 +212,24 @@ impl Stages<'_> {
             outputs: stamps(&outputs())?,
         };
         fs::create_dir_all(&self.dir).with_context(|| format!("cannot create {}", self.dir.display()))?;
-        mimic_io::write_atomic(&manifest_path, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
+        durable::write_atomic(&manifest_path, serde_json::to_string_pretty(&manifest)?.as_bytes())?;
         self.summary.stages_run.push(name.to_string());
         Ok(())
     }
 }
 
-const SPLITS: [&str; 4] = ["train", "val", "val_retrieval", "test"];
-
-fn tensor_outputs(out: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut v = vec![out.join("metadata.json")];
-    for split in SPLITS {
-        let mut names = vec!["cxr", "ecg", "labs_percentiles", "labs_missingness", "hadm_id"];
-        if split == "val_retrieval" || split == "test" {
-            names.extend(["label_hadm_id", "label"]);
-        }
-        for n in names {
-            v.push(out.join(split).join(format!("{n}_{split}.{ext}")));
-        }
+/// [`build`], first generating the embedded demo input into `demo_dir` when
+/// `args` names no input (MIMIC is credentialed; the demo is not). The output
+/// directory and the demo's parent are locked before anything is written.
+pub fn build_or_demo(mut args: BuildArgs, demo_dir: &Path, progress: &dyn Progress) -> Result<BuildSummary> {
+    let _out = durable::DirLock::acquire(&args.out)
+        .with_context(|| format!("cannot take the output directory {}", args.out.display()))?;
+    if crate::demo::wants_demo(&args) {
+        let parent = demo_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let _demo = durable::DirLock::acquire(parent)?;
+        args.mimic_root = Some(crate::demo::ensure_demo_input(demo_dir)?);
     }
-    v
+    build(&args, progress)
 }
 
 /// Runs cohort → splits → tensors into `args.out`, skipping stages whose
@@ -199,8 +237,9 @@ fn tensor_outputs(out: &Path, ext: &str) -> Vec<PathBuf> {
 pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> {
     let dirs = args.input_dirs()?;
     let format: tensor_store::Format = args.format.parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?;
-    fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create the output directory {}", args.out.display()))?;
+    let _lock = durable::DirLock::acquire(&args.out)
+        .with_context(|| format!("cannot take the output directory {}", args.out.display()))?;
+    let checksums = if args.no_checksums { durable::Checksums::Skip } else { durable::Checksums::Update };
     let out = &args.out;
     let mut summary = BuildSummary {
         out: out.clone(),
@@ -209,9 +248,15 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
         stages_skipped: vec![],
         reports: vec![],
     };
-    let mut stages = Stages { dir: out.join(".symile-build"), force: args.force, dirty: false, summary: &mut summary };
+    let mut stages = Stages {
+        dir: out.join(dataset_layout::BUILD_DIR),
+        force: args.force,
+        dirty: false,
+        summary: &mut summary,
+        progress,
+    };
 
-    let cohort_csv = out.join("symile_mimic_data.csv");
+    let cohort_csv = out.join(COHORT_CSV);
     let cohort_inputs = vec![
         dirs.hosp.join(layout::PATIENTS),
         dirs.hosp.join(layout::ADMISSIONS),
@@ -224,7 +269,7 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
         "cohort",
         serde_json::json!({"hosp": dirs.hosp, "cxr": dirs.cxr, "ecg": dirs.ecg, "skip_unreadable_ecg": args.skip_unreadable_ecg}),
         &cohort_inputs,
-        || vec![cohort_csv.clone(), out.join("symile_mimic_data.parquet")],
+        || vec![cohort_csv.clone(), out.join(COHORT_PARQUET)],
         || {
             let report = cohort::run(
                 &cohort::CohortConfig {
@@ -233,6 +278,7 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
                     ecg_dir: dirs.ecg.clone(),
                     save_dir: out.clone(),
                     skip_unreadable_ecg: args.skip_unreadable_ecg,
+                    checksums,
                 },
                 progress,
             )?;
@@ -242,8 +288,8 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
 
     let rows = count_rows(&cohort_csv)?;
     let (train_n, val_n) = split_sizes(rows, args.train_n, args.val_n);
-    let split_csvs: Vec<PathBuf> = SPLITS.iter().map(|s| out.join(format!("{s}.csv"))).collect();
-    let labs_means = out.join("labs_means.json");
+    let split_csvs: Vec<PathBuf> = Split::ALL.iter().map(|s| out.join(s.csv())).collect();
+    let labs_means = out.join(LABS_MEANS);
     stages.run(
         "splits",
         serde_json::json!({"train_n": train_n, "val_n": val_n, "candidate_n": args.candidate_n, "seed": args.seed}),
@@ -262,6 +308,7 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
                 candidate_n: args.candidate_n,
                 seed: Some(args.seed),
                 negatives: splits::Negatives::Reference,
+                checksums,
             })?;
             Ok(report.summary())
         },
@@ -278,26 +325,16 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
         serde_json::json!({"cxr": dirs.cxr, "ecg": dirs.ecg, "cxr_scale": args.cxr_scale, "cxr_crop": args.cxr_crop,
                            "format": args.format, "crop_rng": args.crop_rng, "seed": args.seed}),
         &tensor_inputs,
-        || tensor_outputs(out, format.extension()),
+        || dataset_layout::tensor_outputs(format).iter().map(|p| out.join(p)).collect(),
         || {
-            let report = tensors::run(
-                &tensors::TensorsConfig {
-                    data_dir: out.clone(),
-                    ecg_dir: dirs.ecg.clone(),
-                    cxr_dir: dirs.cxr.clone(),
-                    labs_means: PathBuf::from("labs_means.json"),
-                    train_csv: PathBuf::from("train.csv"),
-                    val_csv: PathBuf::from("val.csv"),
-                    val_retrieval_csv: PathBuf::from("val_retrieval.csv"),
-                    test_csv: PathBuf::from("test.csv"),
-                    cxr_scale: args.cxr_scale,
-                    cxr_crop: args.cxr_crop,
-                    format,
-                    crop_rng,
-                    strict: false,
-                },
-                progress,
-            )?;
+            let mut cfg = tensors::TensorsConfig::new(out, &dirs.ecg, &dirs.cxr);
+            cfg.cxr_scale = args.cxr_scale;
+            cfg.cxr_crop = args.cxr_crop;
+            cfg.format = format;
+            cfg.crop_rng = crop_rng;
+            cfg.checksums = checksums;
+            cfg.free_space = args.assume_free_bytes;
+            let report = tensors::run(&cfg, progress)?;
             Ok(report.summary())
         },
     )?;

@@ -31,8 +31,9 @@ pub struct FloorArgs {
 pub fn decode_floor(args: &FloorArgs) -> Result<(usize, u64)> {
     let mut decoded = 0;
     let mut bytes = 0u64;
-    for split in ["train", "val", "val_retrieval", "test"] {
-        let csv = args.data_dir.join(format!("{split}.csv"));
+    let dims = dataset_layout::Dims::mimic(args.cxr_crop as usize);
+    for split in dataset_layout::Split::ALL {
+        let csv = args.data_dir.join(split.csv());
         let mut t = TableReader::open(&csv)?;
         let col = t.require(&["cxr_path"])?[0];
         let mut rec = csv::ByteRecord::new();
@@ -48,8 +49,9 @@ pub fn decode_floor(args: &FloorArgs) -> Result<(usize, u64)> {
         }
         paths.par_iter().try_for_each(|p| cxr_prep::decode_jpeg_file(p).map(drop))?;
         decoded += paths.len();
-        let c = args.cxr_crop;
-        bytes += rows * (3 * c * c * 4 + 5000 * 12 * 4 + 50 * 4 + 50 * 8 + 3 * 8);
+        let row: usize =
+            split.tensors().iter().map(|t| t.row_shape(&dims).iter().product::<usize>() * t.dtype().size()).sum();
+        bytes += rows * row as u64;
     }
     write_zeros(&args.data_dir.join(".symile-floor.tmp"), bytes)?;
     Ok((decoded, bytes))

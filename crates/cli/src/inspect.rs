@@ -3,23 +3,25 @@
 //! as the model sees it (after crop, back in grey levels), the 12-lead ECG and
 //! the 50 lab percentiles with the imputed (missing) ones marked.
 //!
-//! Only the bytes of the requested row are read from each tensor file (at
-//! `data_offset + row * row_bytes`), so inspecting a row of a 12 GB train CXR
-//! tensor costs a few hundred kilobytes of I/O. The font is embedded (DejaVu
+//! Only the bytes of the requested row are read from each tensor file, so
+//! inspecting a row of a 12 GB train CXR tensor costs a few hundred
+//! kilobytes of I/O. Where the tensors are and what they hold comes from
+//! [`dataset_layout`]. The font is embedded (DejaVu
 //! Sans, see `assets/DejaVuSans.LICENSE`) so the picture looks the same on a
 //! machine without any system fonts.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use dataset_layout::{Split, Tensor};
 use mimic_io::layout::{ECG_LEADS, IMAGENET_MEAN, IMAGENET_STD, LABS};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use tensor_store::{DType, TensorSpec};
+use tensor_store::DType;
+
+use crate::rows::TensorReader;
 
 /// Flags of `symile-mimic inspect`.
 #[derive(Debug, Clone, Args)]
@@ -41,9 +43,6 @@ pub struct InspectArgs {
 pub const WIDTH: u32 = 1800;
 /// Height of the rendered PNG in pixels.
 pub const HEIGHT: u32 = 1000;
-
-/// The four splits a dataset directory holds.
-pub const SPLITS: [&str; 4] = ["train", "val", "val_retrieval", "test"];
 
 /// Sampling rate of MIMIC-IV-ECG records: the time axis is `sample / 500` seconds.
 pub const ECG_HZ: f64 = 500.0;
@@ -147,86 +146,40 @@ pub struct Sample {
 pub fn inspect(args: &InspectArgs) -> Result<PathBuf> {
     let sample = load_sample(&args.dir, &args.split, args.row)?;
     let png = render_png(&sample)?;
-    mimic_io::atomic::write_atomic(&args.out, &png)
-        .with_context(|| format!("cannot write the PNG {}", args.out.display()))?;
+    durable::write_atomic(&args.out, &png).with_context(|| format!("cannot write the PNG {}", args.out.display()))?;
     tracing::debug!(out = %args.out.display(), bytes = png.len(), "inspect PNG written");
     Ok(args.out.clone())
 }
 
-/// Where the tensor `<name>_<split>` of a split lives: the first existing of
-/// `<dir>/<split>/`, `<dir>/data_npy/<split>/` (published release) and
-/// `<dir>/tensors/<split>/` (the golden set's layout), each as
-/// `.safetensors`, `.npy` or `.pt`.
-pub fn tensor_path(dir: &Path, split: &str, name: &str) -> Result<PathBuf> {
-    let file = format!("{name}_{split}");
-    let roots = [dir.to_path_buf(), dir.join("data_npy"), dir.join("tensors")];
-    let mut tried = Vec::new();
-    for root in &roots {
-        for ext in ["safetensors", "npy", "pt"] {
-            let p = root.join(split).join(format!("{file}.{ext}"));
-            if p.is_file() {
-                return Ok(p);
-            }
-        }
-        tried.push(format!("{}.{{safetensors,npy,pt}}", root.join(split).join(&file).display()));
-    }
-    bail!("tensor {file} not found; tried {}", tried.join(", "))
+/// An opened tensor of the requested split.
+fn open(dir: &Path, split: Split, tensor: Tensor) -> Result<TensorReader> {
+    let path = dataset_layout::find_tensor(dir, split, tensor)?;
+    TensorReader::open(&path).with_context(|| format!("cannot read the tensor header of {}", path.display()))
 }
 
-/// An opened tensor: its path, spec and where its data starts.
-struct Tensor {
-    path: PathBuf,
-    spec: TensorSpec,
-    offset: u64,
+/// Fails unless the tensor's dtype is one of `dtypes` and its shape matches
+/// `want` (`None` = any size); `what` describes the expected shape.
+fn expect(t: &TensorReader, dtypes: &[DType], want: &[Option<usize>], what: &str) -> Result<()> {
+    let shape = &t.spec().shape;
+    let shape_ok = shape.len() == want.len() && shape.iter().zip(want).all(|(&got, w)| w.is_none_or(|w| w == got));
+    if !dtypes.contains(&t.spec().dtype) || !shape_ok {
+        bail!(
+            "{}: expected {} {}, found {:?} {:?}",
+            t.path().display(),
+            dtypes.iter().map(|d| format!("{d:?}").to_lowercase()).collect::<Vec<_>>().join("/"),
+            what,
+            t.spec().dtype,
+            shape
+        );
+    }
+    Ok(())
 }
 
-impl Tensor {
-    fn open(dir: &Path, split: &str, name: &str) -> Result<Self> {
-        let path = tensor_path(dir, split, name)?;
-        let (spec, offset) = tensor_store::read_tensor_header(&path)
-            .with_context(|| format!("cannot read the tensor header of {}", path.display()))?;
-        Ok(Self { path, spec, offset })
-    }
-
-    fn rows(&self) -> usize {
-        self.spec.shape.first().copied().unwrap_or(0)
-    }
-
-    fn row_bytes(&self) -> usize {
-        self.spec.shape.iter().skip(1).product::<usize>() * self.spec.dtype.size()
-    }
-
-    /// Fails unless the dtype is one of `dtypes` and the shape matches `want`
-    /// (`None` = any size); `what` describes the expected shape for the message.
-    fn expect(&self, dtypes: &[DType], want: &[Option<usize>], what: &str) -> Result<()> {
-        let shape_ok = self.spec.shape.len() == want.len()
-            && self.spec.shape.iter().zip(want).all(|(&got, w)| w.is_none_or(|w| w == got));
-        if !dtypes.contains(&self.spec.dtype) || !shape_ok {
-            bail!(
-                "{}: expected {} {}, found {:?} {:?}",
-                self.path.display(),
-                dtypes.iter().map(|d| format!("{d:?}").to_lowercase()).collect::<Vec<_>>().join("/"),
-                what,
-                self.spec.dtype,
-                self.spec.shape
-            );
-        }
-        Ok(())
-    }
-
-    /// Reads `len` bytes of row `row`, starting `skip` bytes into the row.
-    fn read_row_part(&self, row: usize, skip: usize, len: usize) -> Result<Vec<u8>> {
-        let file = File::open(&self.path).with_context(|| format!("cannot open {}", self.path.display()))?;
-        let at = self.offset + (row as u64) * (self.row_bytes() as u64) + skip as u64;
-        let mut buf = vec![0u8; len];
-        file.read_exact_at(&mut buf, at)
-            .with_context(|| format!("{}: cannot read {len} bytes of row {row} at byte {at}", self.path.display()))?;
-        Ok(buf)
-    }
-
-    fn read_row(&self, row: usize) -> Result<Vec<u8>> {
-        self.read_row_part(row, 0, self.row_bytes())
-    }
+/// Row `row` of `t`, or its first `len` bytes.
+fn row_bytes(t: &TensorReader, row: usize, len: Option<usize>) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; len.unwrap_or(t.row_bytes()).min(t.row_bytes())];
+    t.read_row_part(row, 0, &mut buf)?;
+    Ok(buf)
 }
 
 fn f32s(b: &[u8]) -> Vec<f32> {
@@ -240,33 +193,30 @@ fn i64s(b: &[u8]) -> Vec<i64> {
 /// Reads row `row` of every tensor of `split` in `dir`, reading only that
 /// row's bytes. Fails on an unknown split, a missing or malformed tensor,
 /// tensors whose row counts disagree, or a row past the end.
-pub fn load_sample(dir: &Path, split: &str, row: usize) -> Result<Sample> {
-    if !SPLITS.contains(&split) {
-        bail!("unknown split {split:?}: expected one of {}", SPLITS.join(", "));
-    }
-    let cxr = Tensor::open(dir, split, "cxr")?;
-    cxr.expect(&[DType::F32], &[None, None, None, None], "(n, 3, S, S)")?;
-    let ecg = Tensor::open(dir, split, "ecg")?;
-    ecg.expect(&[DType::F32], &[None, Some(1), None, None], "(n, 1, 5000, 12)")?;
-    let pct = Tensor::open(dir, split, "labs_percentiles")?;
-    pct.expect(&[DType::F32], &[None, Some(LABS.len())], "(n, 50)")?;
-    let miss = Tensor::open(dir, split, "labs_missingness")?;
-    miss.expect(&[DType::I64, DType::F32], &[None, Some(LABS.len())], "(n, 50)")?;
-    let hadm = Tensor::open(dir, split, "hadm_id")?;
-    hadm.expect(&[DType::I64], &[None], "(n,)")?;
-    let labelled = matches!(split, "val_retrieval" | "test");
-    let label_tensors = if labelled {
-        let lh = Tensor::open(dir, split, "label_hadm_id")?;
-        lh.expect(&[DType::I64], &[None], "(n,)")?;
-        let l = Tensor::open(dir, split, "label")?;
-        l.expect(&[DType::I64], &[None], "(n,)")?;
+pub fn load_sample(dir: &Path, split_name: &str, row: usize) -> Result<Sample> {
+    let split: Split = split_name.parse()?;
+    let cxr = open(dir, split, Tensor::Cxr)?;
+    expect(&cxr, &[DType::F32], &[None, None, None, None], "(n, 3, S, S)")?;
+    let ecg = open(dir, split, Tensor::Ecg)?;
+    expect(&ecg, &[DType::F32], &[None, Some(1), None, None], "(n, 1, 5000, 12)")?;
+    let pct = open(dir, split, Tensor::LabsPercentiles)?;
+    expect(&pct, &[DType::F32], &[None, Some(LABS.len())], "(n, 50)")?;
+    let miss = open(dir, split, Tensor::LabsMissingness)?;
+    expect(&miss, &[DType::I64, DType::F32], &[None, Some(LABS.len())], "(n, 50)")?;
+    let hadm = open(dir, split, Tensor::HadmId)?;
+    expect(&hadm, &[DType::I64], &[None], "(n,)")?;
+    let label_tensors = if split.has_labels() {
+        let lh = open(dir, split, Tensor::LabelHadmId)?;
+        expect(&lh, &[DType::I64], &[None], "(n,)")?;
+        let l = open(dir, split, Tensor::Label)?;
+        expect(&l, &[DType::I64], &[None], "(n,)")?;
         Some((l, lh))
     } else {
         None
     };
 
     let rows = cxr.rows();
-    let mut all: Vec<&Tensor> = vec![&cxr, &ecg, &pct, &miss, &hadm];
+    let mut all: Vec<&TensorReader> = vec![&cxr, &ecg, &pct, &miss, &hadm];
     if let Some((l, lh)) = &label_tensors {
         all.push(l);
         all.push(lh);
@@ -275,9 +225,9 @@ pub fn load_sample(dir: &Path, split: &str, row: usize) -> Result<Sample> {
         if t.rows() != rows {
             bail!(
                 "row counts disagree in split {split}: {} has {} rows but {} has {rows}",
-                t.path.display(),
+                t.path().display(),
                 t.rows(),
-                cxr.path.display()
+                cxr.path().display()
             );
         }
     }
@@ -289,23 +239,23 @@ pub fn load_sample(dir: &Path, split: &str, row: usize) -> Result<Sample> {
         );
     }
 
-    let (channels, cxr_h, cxr_w) = (cxr.spec.shape[1], cxr.spec.shape[2], cxr.spec.shape[3]);
+    let (channels, cxr_h, cxr_w) = (cxr.spec().shape[1], cxr.spec().shape[2], cxr.spec().shape[3]);
     if channels == 0 || cxr_h == 0 || cxr_w == 0 {
-        bail!("{}: empty CXR shape {:?}", cxr.path.display(), cxr.spec.shape);
+        bail!("{}: empty CXR shape {:?}", cxr.path().display(), cxr.spec().shape);
     }
     // Channel 0 is the first h*w floats of the row; grey images have three equal channels.
-    let cxr_px = f32s(&cxr.read_row_part(row, 0, cxr_h * cxr_w * 4)?);
-    let (ecg_samples, ecg_leads) = (ecg.spec.shape[2], ecg.spec.shape[3]);
-    let ecg_vals = f32s(&ecg.read_row(row)?);
-    let labs = f32s(&pct.read_row(row)?);
-    let miss_bytes = miss.read_row(row)?;
-    let observed: Vec<bool> = match miss.spec.dtype {
+    let cxr_px = f32s(&row_bytes(&cxr, row, Some(cxr_h * cxr_w * 4))?);
+    let (ecg_samples, ecg_leads) = (ecg.spec().shape[2], ecg.spec().shape[3]);
+    let ecg_vals = f32s(&row_bytes(&ecg, row, None)?);
+    let labs = f32s(&row_bytes(&pct, row, None)?);
+    let miss_bytes = row_bytes(&miss, row, None)?;
+    let observed: Vec<bool> = match miss.spec().dtype {
         DType::I64 => i64s(&miss_bytes).into_iter().map(|v| v != 0).collect(),
         DType::F32 => f32s(&miss_bytes).into_iter().map(|v| v != 0.0).collect(),
     };
-    let hadm_id = i64s(&hadm.read_row(row)?)[0];
+    let hadm_id = i64s(&row_bytes(&hadm, row, None)?)[0];
     let label = match &label_tensors {
-        Some((l, lh)) => Some((i64s(&l.read_row(row)?)[0], i64s(&lh.read_row(row)?)[0])),
+        Some((l, lh)) => Some((i64s(&row_bytes(l, row, None)?)[0], i64s(&row_bytes(lh, row, None)?)[0])),
         None => None,
     };
     Ok(Sample {

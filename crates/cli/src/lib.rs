@@ -8,17 +8,25 @@ pub mod demo;
 pub mod floor;
 pub mod inspect;
 pub mod progress;
+pub mod rows;
+pub mod signals;
 pub mod verify;
 
-pub use build::{BuildArgs, BuildSummary, build};
+pub use build::{BuildArgs, BuildSummary, build, build_or_demo};
 
-/// Logs go to stderr; `RUST_LOG`-style filtering is not needed for a tool
-/// this size, so the level is `info` unless `SYMILE_MIMIC_LOG=debug`.
-pub fn init_logging() {
-    let debug = std::env::var("SYMILE_MIMIC_LOG").is_ok_and(|v| v.eq_ignore_ascii_case("debug"));
+/// Logs go to stderr. The level is `info`, `error` with `--quiet` (quiet
+/// means errors only), or what `SYMILE_MIMIC_LOG` names (`error`, `warn`,
+/// `info`, `debug`, `trace`), which wins over both. Colour only when stderr
+/// is a terminal and `NO_COLOR` is unset (<https://no-color.org>).
+pub fn init_logging(quiet: bool) {
+    use std::io::IsTerminal;
+    let level = std::env::var("SYMILE_MIMIC_LOG").ok().and_then(|v| v.parse::<tracing::Level>().ok());
+    let level = level.unwrap_or(if quiet { tracing::Level::ERROR } else { tracing::Level::INFO });
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(if debug { tracing::Level::DEBUG } else { tracing::Level::INFO })
+        .with_max_level(level)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .with_target(false)
         .try_init();
 }

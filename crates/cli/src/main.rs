@@ -4,7 +4,7 @@
 //! the original Python scripts is accepted verbatim (`--mimiciv_hosp_dir`,
 //! `--train_n`, …) and in kebab case (`--mimiciv-hosp-dir`). Errors print
 //! their whole context chain and exit with status 2; nothing panics on bad
-//! input.
+//! input. Ctrl-C / SIGTERM stop a run cleanly: exit status 130 / 143.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
-use symile_mimic::{BuildArgs, build, progress::Bars};
+use symile_mimic::{BuildArgs, progress::Bars};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -24,11 +24,30 @@ struct Cli {
     /// Worker threads (default: all cores). Outputs are identical for any value.
     #[arg(long, global = true)]
     threads: Option<usize>,
-    /// Hide progress bars.
+    /// Print errors only: no progress bars, no log lines.
     #[arg(long, global = true)]
     quiet: bool,
+    /// Pause this many milliseconds between the renames of a commit (for
+    /// tests that kill a run in the middle of one).
+    #[arg(long = "debug-commit-pause-ms", global = true, hide = true)]
+    debug_commit_pause_ms: Option<u64>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Flags every command that writes a dataset directory takes.
+#[derive(Debug, Clone, Args)]
+struct OutputFlags {
+    /// Do not hash the outputs into the directory's SHA256SUMS.txt (entries of
+    /// replaced files are dropped from it, so it never vouches for unhashed bytes).
+    #[arg(long = "no-checksums", alias = "no_checksums")]
+    no_checksums: bool,
+}
+
+impl OutputFlags {
+    fn checksums(&self) -> durable::Checksums {
+        if self.no_checksums { durable::Checksums::Skip } else { durable::Checksums::Update }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +86,8 @@ struct CohortFlags {
     /// Count an unreadable candidate ECG as invalid (and list it in the report) instead of failing.
     #[arg(long = "skip-unreadable-ecg", alias = "skip_unreadable_ecg")]
     skip_unreadable_ecg: bool,
+    #[command(flatten)]
+    output: OutputFlags,
 }
 
 #[derive(Debug, Args)]
@@ -89,12 +110,21 @@ struct SplitsFlags {
     /// Seed (0..2^32-1).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Use --seed (true) or draw a seed from the OS and report it (false).
-    #[arg(long = "use_seed", visible_alias = "use-seed", default_value = "true", value_parser = parse_py_bool)]
+    /// Use --seed (true) or draw a seed from the OS and report it (false); yes/true/t/y/1 or no/false/f/n/0.
+    #[arg(
+        long = "use_seed",
+        visible_alias = "use-seed",
+        default_value = "true",
+        value_name = "BOOL",
+        action = clap::ArgAction::Set,
+        value_parser = parse_py_bool
+    )]
     use_seed: bool,
     /// `reference` reproduces the original sampling exactly (O(n²)); `fast` is O(n·k) and does not.
     #[arg(long, default_value = "reference", value_parser = ["reference", "fast"])]
     negatives: String,
+    #[command(flatten)]
+    output: OutputFlags,
 }
 
 #[derive(Debug, Args)]
@@ -137,22 +167,11 @@ struct TensorsFlags {
     /// Fail on ECG records that normalise to NaN (flat or NaN signal) instead of warning.
     #[arg(long)]
     strict: bool,
-}
-
-/// Removes temporary files a killed earlier run left in `dir` (only names
-/// with the tool's temporary prefix; nothing else is touched).
-fn clean_stale_temps(dir: &std::path::Path) {
-    match mimic_io::atomic::remove_stale_temps(dir) {
-        Ok(removed) if !removed.is_empty() => {
-            tracing::info!(
-                "removed {} temporary file(s) left by an interrupted run in {}",
-                removed.len(),
-                dir.display()
-            )
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!("cannot clean temporary files in {}: {e}", dir.display()),
-    }
+    /// Free bytes to assume under --data_dir instead of asking the filesystem.
+    #[arg(long = "assume-free-bytes", hide = true)]
+    assume_free_bytes: Option<u64>,
+    #[command(flatten)]
+    output: OutputFlags,
 }
 
 /// The reference's `str_to_bool`.
@@ -166,8 +185,22 @@ fn parse_py_bool(s: &str) -> Result<bool, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    symile_mimic::init_logging();
-    match run(cli) {
+    symile_mimic::init_logging(cli.quiet);
+    if let Err(err) = symile_mimic::signals::install() {
+        eprintln!("error: {}", symile_mimic::error_chain(&err));
+        return ExitCode::from(2);
+    }
+    let result = run(cli);
+    if let Some(sig) = symile_mimic::signals::received() {
+        // Whatever the stage returned, it stopped because it was asked to.
+        let what = match &result {
+            Ok(()) => "the run had completed".to_string(),
+            Err(err) => symile_mimic::error_chain(err),
+        };
+        eprintln!("interrupted by {}: {what}", symile_mimic::signals::name(sig));
+        return ExitCode::from(symile_mimic::signals::exit_status(sig));
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", symile_mimic::error_chain(&err));
@@ -183,10 +216,18 @@ fn run(cli: Cli) -> Result<()> {
         }
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start the worker threads")?;
     }
+    if let Some(ms) = cli.debug_commit_pause_ms {
+        durable::commit::set_pause_between_renames(std::time::Duration::from_millis(ms));
+    }
     let bars = Bars::new(cli.quiet);
+    // Quiet means errors only: the summaries below are not printed either.
+    let say = |text: &dyn std::fmt::Display| {
+        if !cli.quiet {
+            println!("{text}");
+        }
+    };
     match cli.command {
         Command::Cohort(f) => {
-            clean_stale_temps(&f.save_dir);
             let report = cohort::run(
                 &cohort::CohortConfig {
                     hosp_dir: f.mimiciv_hosp_dir,
@@ -194,13 +235,13 @@ fn run(cli: Cli) -> Result<()> {
                     ecg_dir: f.ecg_data_dir,
                     save_dir: f.save_dir,
                     skip_unreadable_ecg: f.skip_unreadable_ecg,
+                    checksums: f.output.checksums(),
                 },
                 &bars,
             )?;
-            println!("{}", report.summary());
+            say(&report.summary());
         }
         Command::Splits(f) => {
-            clean_stale_temps(&f.save_dir);
             let report = splits::run(&splits::SplitsConfig {
                 dataset_path: f.dataset_path,
                 save_dir: f.save_dir,
@@ -209,8 +250,9 @@ fn run(cli: Cli) -> Result<()> {
                 candidate_n: f.candidate_n,
                 seed: f.use_seed.then_some(f.seed),
                 negatives: if f.negatives == "fast" { splits::Negatives::Fast } else { splits::Negatives::Reference },
+                checksums: f.output.checksums(),
             })?;
-            println!("{}", report.summary());
+            say(&report.summary());
         }
         Command::Tensors(f) => {
             let format: tensor_store::Format = f.format.parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?;
@@ -234,30 +276,32 @@ fn run(cli: Cli) -> Result<()> {
                     format,
                     crop_rng,
                     strict: f.strict,
+                    checksums: f.output.checksums(),
+                    free_space: f.assume_free_bytes,
                 },
                 &bars,
             )?;
-            println!("{}", report.summary());
+            say(&report.summary());
         }
-        Command::Build(mut args) => {
-            if symile_mimic::demo::wants_demo(&args) {
-                // No MIMIC given: build the embedded synthetic demo, next to the outputs.
-                args.mimic_root = Some(symile_mimic::demo::ensure_demo_input(&args.out.join("demo-input"))?);
-            }
-            let summary = build(&args, &bars)?;
-            println!("{}", summary.text());
+        Command::Build(args) => {
+            // No MIMIC given: the embedded synthetic demo is generated next to the outputs.
+            let demo = args.out.join("demo-input");
+            let summary = symile_mimic::build_or_demo(args, &demo, &bars)?;
+            say(&summary.text());
         }
         Command::Inspect(args) => {
             let path = symile_mimic::inspect::inspect(&args)?;
-            println!("wrote {}", path.display());
+            say(&format!("wrote {}", path.display()));
         }
         Command::DecodeFloor(args) => {
             let (images, bytes) = symile_mimic::floor::decode_floor(&args)?;
-            println!("decoded {images} distinct images, wrote {bytes} bytes");
+            say(&format!("decoded {images} distinct images, wrote {bytes} bytes"));
         }
         Command::Verify(args) => {
-            let report = symile_mimic::verify::verify(&args)?;
-            println!("{}", report.text());
+            let report = symile_mimic::verify::verify(&args, &bars)?;
+            if !report.ok() || !cli.quiet {
+                println!("{}", report.text());
+            }
             if !report.ok() {
                 bail!("{}: {} check(s) failed", args.dir.display(), report.failures());
             }

@@ -57,4 +57,8 @@ impl Progress for Bars {
             bar.finish_and_clear();
         }
     }
+
+    fn cancelled(&self) -> bool {
+        crate::signals::received().is_some()
+    }
 }

@@ -1,19 +1,34 @@
 //! `symile-mimic verify DIR`: checks a dataset directory — ours or the
-//! published PhysioNet release (`data_npy/`) — against the release contract.
+//! published PhysioNet release (`data_npy/`) — against the release contract,
+//! and against its `SHA256SUMS.txt` when it has one.
 //!
-//! Tensors are streamed row by row from their data offset, so a 12 GB train
-//! CXR file is checked in constant memory. Every violation is collected (not
-//! just the first) and the report says which file and row broke which rule.
+//! Three kinds of checks, all collected (not just the first failure), each
+//! saying which file and row broke which rule:
+//! - the directory's state: no commit left pending by an interrupted run,
+//!   no other run writing into it right now;
+//! - checksums: every file `SHA256SUMS.txt` lists exists and hashes to its
+//!   entry (in parallel, streamed); with `--against FILE`, the files whose
+//!   checksums differ from another build's list;
+//! - the contract: split CSVs, tensor names/dtypes/shapes from
+//!   [`dataset_layout`], values in range, ids equal to the CSVs, retrieval
+//!   blocks, disjoint splits. Tensors are streamed row by row through
+//!   [`tensor_store::TensorReader`], so a 12 GB train CXR file is checked in
+//!   constant memory and a malformed file is a failed check, never a crash.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use dataset_layout::{Dims, LABS_MEANS, METADATA, Split, Tensor};
+use durable::{SUMS_FILE, Sums};
+use mimic_io::progress::Progress;
 use mimic_io::table::TableReader;
-use tensor_store::{DType, TensorSpec};
+use rayon::prelude::*;
+use tensor_store::DType;
+
+use crate::rows::TensorReader;
 
 /// Flags of `symile-mimic verify`.
 #[derive(Debug, Clone, Args)]
@@ -24,6 +39,17 @@ pub struct VerifyArgs {
     /// 7,500 / 4,640 retrieval rows).
     #[arg(long = "expect-published")]
     pub expect_published: bool,
+    /// Another build's SHA256SUMS.txt (another machine, a colleague, the release): list the files whose
+    /// checksums differ from this directory's.
+    #[arg(long, value_name = "SHA256SUMS")]
+    pub against: Option<PathBuf>,
+}
+
+impl VerifyArgs {
+    /// Checks `dir` against the contract and its own checksums only.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), expect_published: false, against: None }
+    }
 }
 
 /// The outcome of a verification.
@@ -53,6 +79,10 @@ impl VerifyReport {
     pub fn failed(&self) -> &[String] {
         &self.failed
     }
+    /// Passed checks, for tests and callers.
+    pub fn passed(&self) -> &[String] {
+        &self.passed
+    }
     /// A readable report.
     pub fn text(&self) -> String {
         let mut s = String::new();
@@ -63,9 +93,6 @@ impl VerifyReport {
         s
     }
 }
-
-const SPLITS: [&str; 4] = ["train", "val", "val_retrieval", "test"];
-const EXTS: [&str; 3] = ["safetensors", "npy", "pt"];
 
 /// Ids read from one split CSV.
 #[derive(Debug, Default)]
@@ -93,20 +120,6 @@ fn read_split_csv(path: &Path) -> Result<SplitCsv> {
     Ok(out)
 }
 
-/// Streams the rows of a tensor file: `f(row, bytes)`.
-fn for_each_row(path: &Path, spec: &TensorSpec, offset: u64, mut f: impl FnMut(usize, &[u8])) -> Result<()> {
-    let row_bytes = spec.shape[1..].iter().product::<usize>() * spec.dtype.size();
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(offset))?;
-    let mut r = BufReader::with_capacity(1 << 20, file);
-    let mut buf = vec![0u8; row_bytes];
-    for row in 0..spec.shape[0] {
-        r.read_exact(&mut buf).with_context(|| format!("{}: row {row} is truncated", path.display()))?;
-        f(row, &buf);
-    }
-    Ok(())
-}
-
 fn f32s(b: &[u8]) -> impl Iterator<Item = f32> + '_ {
     b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
 }
@@ -115,205 +128,262 @@ fn i64s(b: &[u8]) -> impl Iterator<Item = i64> + '_ {
     b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
 }
 
-fn read_i64_tensor(path: &Path, spec: &TensorSpec, offset: u64) -> Result<Vec<i64>> {
-    let mut v = Vec::with_capacity(spec.shape[0]);
-    for_each_row(path, spec, offset, |_, b| v.extend(i64s(b)))?;
-    Ok(v)
+/// Rows (at most five) of `t` whose values break `bad`.
+fn bad_rows(t: &TensorReader, bad: impl Fn(&[u8]) -> bool) -> Result<Vec<usize>> {
+    let mut rows = Vec::new();
+    t.for_each_row(|row, b| {
+        if rows.len() < 5 && bad(b) {
+            rows.push(row);
+        }
+        Ok(())
+    })?;
+    Ok(rows)
 }
 
 /// Checks `args.dir` and returns the report (an `Err` only for I/O trouble
-/// that prevents checking at all).
-pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
+/// that prevents checking at all). `progress` shows the hashing.
+pub fn verify(args: &VerifyArgs, progress: &dyn Progress) -> Result<VerifyReport> {
     let dir = &args.dir;
     let mut rep = VerifyReport::default();
-    // Ours: <dir>/<split>/; the PhysioNet release: <dir>/data_npy/<split>/;
-    // a golden set: <dir>/tensors/<split>/.
-    let tensor_root =
-        ["data_npy", "tensors"].iter().map(|d| dir.join(d)).find(|p| p.is_dir()).unwrap_or_else(|| dir.clone());
-    let metadata: Option<serde_json::Value> = std::fs::read(dir.join("metadata.json"))
-        .or_else(|_| std::fs::read(tensor_root.join("metadata.json")))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    let crop = metadata.as_ref().and_then(|m| m["cxr_crop"].as_u64()).map(|c| c as usize);
-    let meta_key = |s: &str| match s {
-        "train" => "train size",
-        "val" => "val size",
-        "val_retrieval" => "val retrieval size",
-        _ => "test size",
-    };
+    check_state(dir, &mut rep)?;
+    check_sums(dir, args.against.as_deref(), progress, &mut rep)?;
+    check_contract(dir, args.expect_published, &mut rep)?;
+    Ok(rep)
+}
 
-    let mut csvs: BTreeMap<&str, SplitCsv> = BTreeMap::new();
-    for split in SPLITS {
-        let path = dir.join(format!("{split}.csv"));
-        match read_split_csv(&path) {
-            Ok(c) => {
-                rep.check(true, format!("{split}.csv readable"));
-                csvs.insert(split, c);
+/// No commit left half done, nobody writing.
+fn check_state(dir: &Path, rep: &mut VerifyReport) -> Result<()> {
+    let pending = durable::pending_commit(dir);
+    rep.check(
+        !pending,
+        if pending {
+            format!(
+                "{}: an interrupted run left a commit pending ({}); any command writing into this directory completes it",
+                dir.display(),
+                durable::commit::JOURNAL_FILE
+            )
+        } else {
+            "no commit pending".to_string()
+        },
+    );
+    let holder = durable::lock::holder_of(dir).with_context(|| format!("cannot read the lock of {}", dir.display()))?;
+    rep.check(
+        holder.is_none(),
+        match &holder {
+            Some(h) => {
+                format!("{} is being written by another run ({h}); verify it when that run is done", dir.display())
             }
-            Err(e) => rep.check(false, format!("{split}.csv: {e:#}")),
+            None => "no run is writing into the directory".to_string(),
+        },
+    );
+    Ok(())
+}
+
+/// `SHA256SUMS.txt` against the files, and against `against`.
+fn check_sums(dir: &Path, against: Option<&Path>, progress: &dyn Progress, rep: &mut VerifyReport) -> Result<()> {
+    let own = match Sums::load(&dir.join(SUMS_FILE)) {
+        Ok(s) => s,
+        Err(e) => {
+            rep.check(false, e.to_string());
+            None
+        }
+    };
+    let theirs = match against {
+        Some(p) => match Sums::load(p)? {
+            Some(s) => Some(s),
+            None => anyhow::bail!("--against {}: no such file", p.display()),
+        },
+        None => None,
+    };
+    // Hash what either list names, each file once.
+    let mut names: Vec<&str> = own.iter().flat_map(Sums::iter).map(|(n, _)| n).collect();
+    names.extend(theirs.iter().flat_map(Sums::iter).map(|(n, _)| n));
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let total: u64 = names.iter().filter_map(|n| std::fs::metadata(dir.join(n)).ok()).map(|m| m.len()).sum();
+    progress.start("sha256", Some(total));
+    let stop = AtomicBool::new(false);
+    let actual: BTreeMap<&str, Option<durable::Digest>> = names
+        .par_iter()
+        .with_max_len(1)
+        .map(|&n| {
+            let mut on_chunk = |k: u64| {
+                progress.inc(k);
+                !progress.cancelled() && !stop.load(Ordering::Relaxed)
+            };
+            let d = durable::sha256_file(&dir.join(n), &mut on_chunk);
+            if matches!(&d, Err(e) if e.kind() == std::io::ErrorKind::Interrupted) {
+                stop.store(true, Ordering::Relaxed);
+            }
+            (n, d.ok())
+        })
+        .collect();
+    progress.finish();
+    if stop.load(Ordering::Relaxed) || progress.cancelled() {
+        anyhow::bail!("verification cancelled while hashing");
+    }
+    if let Some(own) = &own {
+        let mut bad = 0;
+        for (name, want) in own.iter() {
+            match actual.get(name).copied().flatten() {
+                None => {
+                    bad += 1;
+                    rep.check(false, format!("{SUMS_FILE}: {name} is listed but missing or unreadable"));
+                }
+                Some(got) if &got != want => {
+                    bad += 1;
+                    rep.check(false, format!("{SUMS_FILE}: {name} does not match its checksum (the file changed)"));
+                }
+                Some(_) => {}
+            }
+        }
+        if bad == 0 {
+            rep.check(true, format!("{SUMS_FILE}: all {} files match", own.len()));
         }
     }
+    if let (Some(theirs), Some(path)) = (&theirs, against) {
+        // This directory's truth: its own list where it has one, else the files as they are.
+        let ours = |name: &str| match &own {
+            Some(o) => o.get(name).copied(),
+            None => actual.get(name).copied().flatten(),
+        };
+        let mut differ = 0;
+        for (name, want) in theirs.iter() {
+            match ours(name) {
+                Some(got) if &got == want => {}
+                Some(_) => {
+                    differ += 1;
+                    rep.check(false, format!("--against {}: {name} differs", path.display()));
+                }
+                None => {
+                    differ += 1;
+                    rep.check(false, format!("--against {}: {name} is not in {}", path.display(), dir.display()));
+                }
+            }
+        }
+        for (name, _) in own.iter().flat_map(Sums::iter) {
+            if theirs.get(name).is_none() {
+                differ += 1;
+                rep.check(false, format!("--against {}: {name} is only in {}", path.display(), dir.display()));
+            }
+        }
+        if differ == 0 {
+            rep.check(true, format!("--against {}: all {} files are identical", path.display(), theirs.len()));
+        }
+    }
+    Ok(())
+}
+
+/// The release contract: CSVs, tensors, values, ids, retrieval blocks, disjointness.
+fn check_contract(dir: &Path, expect_published: bool, rep: &mut VerifyReport) -> Result<()> {
+    let metadata: Option<serde_json::Value> = dataset_layout::tensor_roots(dir)
+        .iter()
+        .find_map(|root| std::fs::read(root.join(METADATA)).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let crop = metadata.as_ref().and_then(|m| m["cxr_crop"].as_u64()).map(|c| c as usize);
+
+    let mut csvs: BTreeMap<Split, SplitCsv> = BTreeMap::new();
+    for split in Split::ALL {
+        match read_split_csv(&dir.join(split.csv())) {
+            Ok(c) => {
+                rep.check(true, format!("{} readable", split.csv()));
+                csvs.insert(split, c);
+            }
+            Err(e) => rep.check(false, format!("{}: {e:#}", split.csv())),
+        }
+    }
+    rep.check(dir.join(LABS_MEANS).is_file(), format!("{LABS_MEANS} present"));
 
     let mut candidate_n: Option<usize> = None;
-    for split in SPLITS {
-        let csv = csvs.get(split);
+    for split in Split::ALL {
+        let csv = csvs.get(&split);
         let n_csv = csv.map(|c| c.hadm.len());
         if let (Some(m), Some(n)) = (&metadata, n_csv) {
-            let want = m[meta_key(split)].as_u64();
+            let want = m[split.metadata_key()].as_u64();
             rep.check(
                 want == Some(n as u64),
-                format!("metadata.json {:?} = {want:?} matches {split}.csv rows ({n})", meta_key(split)),
+                format!("{METADATA} {:?} = {want:?} matches {} rows ({n})", split.metadata_key(), split.csv()),
             );
         }
-        let mut names = vec!["cxr", "ecg", "labs_percentiles", "labs_missingness", "hadm_id"];
-        if split == "val_retrieval" || split == "test" {
-            names.extend(["label_hadm_id", "label"]);
-        }
-        let mut labels: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-        for name in names {
-            let stem = format!("{name}_{split}");
-            let Some(path) =
-                EXTS.iter().map(|e| tensor_root.join(split).join(format!("{stem}.{e}"))).find(|p| p.is_file())
-            else {
-                rep.check(false, format!("{split}/{stem}.{{safetensors,npy,pt}} missing"));
-                continue;
-            };
-            let (spec, offset) = match tensor_store::read_tensor_header(&path) {
-                Ok(h) => h,
+        let mut ids: BTreeMap<Tensor, Vec<i64>> = BTreeMap::new();
+        for &tensor in split.tensors() {
+            let stem = tensor.stem(split);
+            let path = match dataset_layout::find_tensor(dir, split, tensor) {
+                Ok(p) => p,
                 Err(e) => {
-                    rep.check(false, format!("{}: {e}", path.display()));
+                    rep.check(false, e.to_string());
                     continue;
                 }
             };
-            let rows = spec.shape.first().copied().unwrap_or(0);
-            if let Some(n) = n_csv {
-                rep.check(rows == n, format!("{split}/{stem}: {rows} rows, {split}.csv has {n}"));
-            }
-            let (dtype, tail): (DType, Vec<Option<usize>>) = match name {
-                "cxr" => (DType::F32, vec![Some(3), crop, crop]),
-                "ecg" => (DType::F32, vec![Some(1), Some(5000), Some(12)]),
-                "labs_percentiles" => (DType::F32, vec![Some(50)]),
-                "labs_missingness" => (DType::I64, vec![Some(50)]),
-                _ => (DType::I64, vec![]),
+            let t = match TensorReader::open(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    rep.check(false, e.to_string());
+                    continue;
+                }
             };
-            let shape_ok = spec.shape.len() == tail.len() + 1
-                && spec.shape[1..].iter().zip(&tail).all(|(&d, want)| want.is_none_or(|w| w == d))
-                && (name != "cxr" || spec.shape[2] == spec.shape[3]);
+            let rows = t.rows();
+            if let Some(n) = n_csv {
+                rep.check(rows == n, format!("{split}/{stem}: {rows} rows, {} has {n}", split.csv()));
+            }
+            // The crop comes from metadata.json when there is one, else from the tensor itself.
+            let want_crop = crop.or_else(|| t.spec().shape.get(2).copied()).unwrap_or(0);
+            let want = tensor.shape(rows, &Dims::mimic(want_crop));
+            let ok = t.spec().dtype == tensor.dtype() && t.spec().shape == want;
             rep.check(
-                spec.dtype == dtype && shape_ok,
-                format!("{split}/{stem}: dtype {:?} shape {:?}", spec.dtype, spec.shape),
+                ok,
+                format!("{split}/{stem}: dtype {:?} shape {:?} (expected {want:?})", t.spec().dtype, t.spec().shape),
             );
-            if !shape_ok || spec.dtype != dtype {
+            if !ok {
                 continue;
             }
-            match name {
-                "ecg" => {
-                    let mut bad = Vec::new();
-                    for_each_row(&path, &spec, offset, |row, b| {
-                        if f32s(b).any(|x| !(x.is_finite() && (-1.0..=1.0).contains(&x))) && bad.len() < 5 {
-                            bad.push(row);
-                        }
-                    })?;
-                    rep.check(
-                        bad.is_empty(),
-                        format!("{split}/{stem}: every value finite in [-1, 1] (bad rows {bad:?})"),
-                    );
+            let (what, bad) = match tensor {
+                Tensor::Ecg => (
+                    "every value finite in [-1, 1]",
+                    bad_rows(&t, |b| f32s(b).any(|x| !(x.is_finite() && (-1.0..=1.0).contains(&x))))?,
+                ),
+                Tensor::LabsPercentiles => {
+                    ("percentiles in [0, 1]", bad_rows(&t, |b| f32s(b).any(|x| !(0.0..=1.0).contains(&x)))?)
                 }
-                "labs_percentiles" => {
-                    let mut bad = Vec::new();
-                    for_each_row(&path, &spec, offset, |row, b| {
-                        if f32s(b).any(|x| !(0.0..=1.0).contains(&x)) && bad.len() < 5 {
-                            bad.push(row);
-                        }
-                    })?;
-                    rep.check(bad.is_empty(), format!("{split}/{stem}: percentiles in [0, 1] (bad rows {bad:?})"));
+                Tensor::LabsMissingness => {
+                    ("indicators in {0, 1}", bad_rows(&t, |b| i64s(b).any(|x| x != 0 && x != 1))?)
                 }
-                "labs_missingness" => {
-                    let mut bad = Vec::new();
-                    for_each_row(&path, &spec, offset, |row, b| {
-                        if i64s(b).any(|x| x != 0 && x != 1) && bad.len() < 5 {
-                            bad.push(row);
-                        }
+                Tensor::Cxr => ("every value finite", bad_rows(&t, |b| f32s(b).any(|x| !x.is_finite()))?),
+                Tensor::HadmId | Tensor::LabelHadmId | Tensor::Label => {
+                    debug_assert_eq!(t.spec().dtype, DType::I64);
+                    let mut v = Vec::with_capacity(rows);
+                    t.for_each_row(|_, b| {
+                        v.extend(i64s(b));
+                        Ok(())
                     })?;
-                    rep.check(bad.is_empty(), format!("{split}/{stem}: indicators in {{0, 1}} (bad rows {bad:?})"));
-                }
-                "cxr" => {
-                    let mut bad = Vec::new();
-                    for_each_row(&path, &spec, offset, |row, b| {
-                        if f32s(b).any(|x| !x.is_finite()) && bad.len() < 5 {
-                            bad.push(row);
-                        }
-                    })?;
-                    rep.check(bad.is_empty(), format!("{split}/{stem}: every value finite (bad rows {bad:?})"));
-                }
-                "hadm_id" | "label_hadm_id" | "label" => {
-                    let v = read_i64_tensor(&path, &spec, offset)?;
                     if let Some(c) = csv {
-                        let want = match name {
-                            "hadm_id" => &c.hadm,
-                            "label_hadm_id" => &c.label_hadm,
+                        let column = match tensor {
+                            Tensor::HadmId => &c.hadm,
+                            Tensor::LabelHadmId => &c.label_hadm,
                             _ => &c.label,
                         };
-                        if !want.is_empty() {
-                            rep.check(&v == want, format!("{split}/{stem} equals the {name} column of {split}.csv"));
+                        if !column.is_empty() {
+                            rep.check(
+                                &v == column,
+                                format!("{split}/{stem} equals the {} column of {}", tensor.name(), split.csv()),
+                            );
                         }
                     }
-                    labels.insert(name, v);
+                    ids.insert(tensor, v);
+                    continue;
                 }
-                _ => {}
-            }
+            };
+            rep.check(bad.is_empty(), format!("{split}/{stem}: {what} (bad rows {bad:?})"));
         }
-        // Candidate blocks: n positives, then candidate_n - 1 negatives per query.
-        if let (Some(h), Some(lh), Some(l)) = (labels.get("hadm_id"), labels.get("label_hadm_id"), labels.get("label"))
-        {
-            let positives = l.iter().take_while(|&&x| x == 1).count();
-            let total = l.len();
-            let ok_layout = positives > 0 && total % positives == 0;
-            rep.check(ok_layout, format!("{split}: {positives} positives first, {total} rows in all"));
-            if ok_layout {
-                let k = total / positives;
-                if let Some(prev) = candidate_n {
-                    rep.check(prev == k, format!("{split}: candidate_n {k} equals the other split's {prev}"));
-                }
-                candidate_n = Some(k);
-                let mut bad = None;
-                for q in 0..positives {
-                    if lh[q] != h[q] {
-                        bad = Some(format!("positive row {q} has label_hadm_id {} ≠ hadm_id {}", lh[q], h[q]));
-                        break;
-                    }
-                    let negs = positives + q * (k - 1)..positives + (q + 1) * (k - 1);
-                    for r in negs {
-                        if l[r] != 0 || lh[r] != h[q] || h[r] == h[q] {
-                            bad = Some(format!("row {r} is not a negative of query {q} (hadm {})", h[q]));
-                            break;
-                        }
-                    }
-                    if bad.is_some() {
-                        break;
-                    }
-                }
-                rep.check(
-                    bad.is_none(),
-                    format!(
-                        "{split}: every query has 1 positive and {} negatives{}",
-                        k - 1,
-                        bad.map(|b| format!(": {b}")).unwrap_or_default()
-                    ),
-                );
-                if let Some(v) = (split == "val_retrieval").then(|| csvs.get("val")).flatten() {
-                    rep.check(
-                        v.hadm[..] == h[..positives.min(h.len())],
-                        format!("{split}: positives are val.csv's rows in order"),
-                    );
-                }
-            }
-        }
+        check_blocks(split, &ids, csvs.get(&Split::Val), &mut candidate_n, rep);
     }
 
     // Disjointness across train / val / test.
-    let sets = |key: fn(&SplitCsv) -> &Vec<i64>| -> Vec<(&str, HashSet<i64>)> {
-        ["train", "val", "test"]
+    let sets = |key: fn(&SplitCsv) -> &Vec<i64>| -> Vec<(Split, HashSet<i64>)> {
+        [Split::Train, Split::Val, Split::Test]
             .iter()
             .filter_map(|s| csvs.get(s).map(|c| (*s, key(c).iter().copied().collect())))
             .collect()
@@ -330,20 +400,80 @@ pub fn verify(args: &VerifyArgs) -> Result<VerifyReport> {
         }
     }
 
-    if args.expect_published {
-        let count = |s: &str| csvs.get(s).map(|c| c.hadm.len());
-        let queries = |s: &str| csvs.get(s).map(|c| c.label.iter().filter(|&&l| l == 1).count());
-        rep.check(count("train") == Some(10_000), format!("published: train has 10,000 rows ({:?})", count("train")));
-        rep.check(count("val") == Some(750), format!("published: val has 750 rows ({:?})", count("val")));
-        rep.check(queries("test") == Some(464), format!("published: test has 464 queries ({:?})", queries("test")));
-        rep.check(
-            count("val_retrieval") == Some(7_500),
-            format!("published: val_retrieval has 7,500 rows ({:?})", count("val_retrieval")),
-        );
-        rep.check(count("test") == Some(4_640), format!("published: test has 4,640 rows ({:?})", count("test")));
-        if let Ok(n) = crate::build::count_rows(&dir.join("symile_mimic_data.csv")) {
-            rep.check(n == 11_622, format!("published: symile_mimic_data.csv has 11,622 rows ({n})"));
+    if expect_published {
+        let count = |s: Split| csvs.get(&s).map(|c| c.hadm.len());
+        let queries = |s: Split| csvs.get(&s).map(|c| c.label.iter().filter(|&&l| l == 1).count());
+        for (what, got, want) in [
+            ("train has 10,000 rows", count(Split::Train), 10_000),
+            ("val has 750 rows", count(Split::Val), 750),
+            ("test has 464 queries", queries(Split::Test), 464),
+            ("val_retrieval has 7,500 rows", count(Split::ValRetrieval), 7_500),
+            ("test has 4,640 rows", count(Split::Test), 4_640),
+        ] {
+            rep.check(got == Some(want), format!("published: {what} ({got:?})"));
+        }
+        if let Ok(n) = crate::build::count_rows(&dir.join(dataset_layout::COHORT_CSV)) {
+            rep.check(n == 11_622, format!("published: {} has 11,622 rows ({n})", dataset_layout::COHORT_CSV));
         }
     }
-    Ok(rep)
+    Ok(())
+}
+
+/// Retrieval blocks: the positives first, then `candidate_n - 1` negatives
+/// per query in query order, each labelled with its query's hadm_id.
+fn check_blocks(
+    split: Split,
+    ids: &BTreeMap<Tensor, Vec<i64>>,
+    val: Option<&SplitCsv>,
+    candidate_n: &mut Option<usize>,
+    rep: &mut VerifyReport,
+) {
+    let (Some(h), Some(lh), Some(l)) =
+        (ids.get(&Tensor::HadmId), ids.get(&Tensor::LabelHadmId), ids.get(&Tensor::Label))
+    else {
+        return;
+    };
+    if h.len() != lh.len() || h.len() != l.len() {
+        rep.check(
+            false,
+            format!("{split}: hadm_id, label_hadm_id and label have {}, {} and {} rows", h.len(), lh.len(), l.len()),
+        );
+        return;
+    }
+    let positives = l.iter().take_while(|&&x| x == 1).count();
+    let total = l.len();
+    let ok_layout = positives > 0 && total % positives == 0;
+    rep.check(ok_layout, format!("{split}: {positives} positives first, {total} rows in all"));
+    if !ok_layout {
+        return;
+    }
+    let k = total / positives;
+    if let Some(prev) = *candidate_n {
+        rep.check(prev == k, format!("{split}: candidate_n {k} equals the other split's {prev}"));
+    }
+    *candidate_n = Some(k);
+    let mut bad = None;
+    'queries: for q in 0..positives {
+        if lh[q] != h[q] {
+            bad = Some(format!("positive row {q} has label_hadm_id {} ≠ hadm_id {}", lh[q], h[q]));
+            break;
+        }
+        for r in positives + q * (k - 1)..positives + (q + 1) * (k - 1) {
+            if l[r] != 0 || lh[r] != h[q] || h[r] == h[q] {
+                bad = Some(format!("row {r} is not a negative of query {q} (hadm {})", h[q]));
+                break 'queries;
+            }
+        }
+    }
+    rep.check(
+        bad.is_none(),
+        format!(
+            "{split}: every query has 1 positive and {} negatives{}",
+            k - 1,
+            bad.map(|b| format!(": {b}")).unwrap_or_default()
+        ),
+    );
+    if let Some(v) = val.filter(|_| split == Split::ValRetrieval) {
+        rep.check(v.hadm[..] == h[..positives], format!("{split}: positives are val.csv's rows in order"));
+    }
 }

@@ -435,7 +435,8 @@ fn cohort_keeps_user_files_on_success() {
         assert_eq!(after.get(k), Some(v), "{} changed", k.display());
     }
     let new: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
-    assert_eq!(new.len(), 3, "{new:?}");
+    // CSV, Parquet, report, and the directory's SHA256SUMS.txt.
+    assert_eq!(new.len(), 4, "{new:?}");
     assert!(temp_files(&save).is_empty());
 }
 
@@ -753,7 +754,7 @@ fn splits_extra_and_reordered_columns_work() {
 fn cohort_cleans_temporaries_of_a_killed_run() {
     let f = fx();
     let save = f.scratch("stale_temps");
-    let stale = save.join(format!("{}1.0.symile_mimic_data.csv", mimic_io::atomic::TEMP_PREFIX));
+    let stale = save.join(format!("{}1.0.symile_mimic_data.csv", durable::TEMP_PREFIX));
     std::fs::write(&stale, b"half a cohort").unwrap();
     std::fs::write(save.join("notes.txt"), b"mine").unwrap();
     run(cohort_args(&f.inputs, &save)).ok();

@@ -7,9 +7,8 @@
 //!   the uninterrupted run's bytes and leave no temp file behind.
 //! - The whole pipeline (cohort, splits, tensors with the default ChaCha
 //!   crops) run with the default thread count, `--threads 1` and `--threads 2`
-//!   must give byte-identical outputs. The two reports are compared too,
-//!   without their wall time and with the run directory replaced by a
-//!   placeholder (they record the paths they wrote).
+//!   must give byte-identical outputs, reports and `SHA256SUMS.txt` included
+//!   (no output records a timing or an absolute path).
 
 mod common;
 
@@ -20,7 +19,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::*;
-use mimic_io::atomic::TEMP_PREFIX;
+use durable::TEMP_PREFIX;
 
 /// Synthetic admissions: ~120 cohort rows, so that `tensors` at full scale
 /// (320) takes 1–2 s in a debug build: long enough to be killed mid-write.
@@ -93,17 +92,35 @@ fn kill_when(dir: &Path, now: impl Fn(&Path) -> bool) -> bool {
     running
 }
 
+/// Every entry of `dir/SHA256SUMS.txt` names a file whose bytes hash to it.
+fn assert_sums_hold(dir: &Path, when: &str) {
+    let Some(sums) = durable::Sums::load(&dir.join(durable::SUMS_FILE)).unwrap() else { return };
+    for (rel, want) in sums.iter() {
+        let got = durable::sha256_file(&dir.join(rel), &mut |_| true)
+            .unwrap_or_else(|e| panic!("{when}: {rel} is listed in SHA256SUMS.txt but cannot be read: {e}"));
+        assert_eq!(&got, want, "{when}: {rel} does not match its SHA256SUMS.txt entry");
+    }
+}
+
 /// After a kill: every final-named file under `dir` is either an input we
-/// put there (unchanged) or a complete reference output. Returns the number
-/// of temp files and of final outputs present.
+/// put there (unchanged) or a complete reference output, and
+/// `SHA256SUMS.txt` (if the run got that far) vouches only for true bytes.
+/// A commit journal may remain (the next run completes it). Returns the
+/// number of temp files and of final outputs present.
 fn check_after_kill(dir: &Path, inputs: &BTreeMap<PathBuf, Vec<u8>>, when: &str) -> (usize, usize) {
     let (mut temps, mut finals) = (0, 0);
+    if !durable::pending_commit(dir) {
+        assert_sums_hold(dir, when);
+    }
     for (rel, entry) in snapshot(dir) {
         if !matches!(entry, Entry::File { .. }) {
             continue;
         }
         if is_temp(&rel) {
             temps += 1;
+            continue;
+        }
+        if rel == Path::new(durable::commit::JOURNAL_FILE) || rel == Path::new(durable::SUMS_FILE) {
             continue;
         }
         let bytes = std::fs::read(dir.join(&rel)).unwrap();
@@ -141,6 +158,12 @@ fn rerun_and_compare(dir: &Path, inputs: &BTreeMap<PathBuf, Vec<u8>>, when: &str
         assert!(&tree[k] == v, "{when}: input {} was changed", k.display());
     }
     assert_eq!(temp_files(dir), Vec::<PathBuf>::new(), "{when}: temp files left behind");
+    assert!(!durable::pending_commit(dir), "{when}: a commit is still pending");
+    assert_sums_hold(dir, when);
+    let sums = durable::Sums::load(&dir.join(durable::SUMS_FILE)).unwrap().expect("SHA256SUMS.txt");
+    for k in want.keys() {
+        assert!(sums.get(k.to_str().unwrap()).is_some(), "{when}: {} is not in SHA256SUMS.txt", k.display());
+    }
 }
 
 /// A data dir with the split inputs and a user file.
@@ -235,23 +258,11 @@ fn pipeline(dir: &Path, threads: Option<usize>) {
     run(with_threads(fx().tensors_args(&data, &fx().inputs))).ok();
 }
 
-/// Every file of a pipeline run (`cohort/…`, `data/…`); reports with their
-/// timing field removed and the run directory replaced by `<RUN>`.
+/// Every file of a pipeline run (`cohort/…`, `data/…`), as written.
 fn normalised_outputs(run_dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let root = run_dir.to_str().unwrap();
     let mut out = BTreeMap::new();
     for sub in ["cohort", "data"] {
         for (rel, bytes) in read_tree(&run_dir.join(sub)) {
-            let name = rel.to_str().unwrap().to_string();
-            let bytes = if name.ends_with("_report.json") {
-                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("wall_seconds");
-                }
-                serde_json::to_string_pretty(&v).unwrap().replace(root, "<RUN>").into_bytes()
-            } else {
-                bytes
-            };
             out.insert(Path::new(sub).join(rel), bytes);
         }
     }
@@ -262,7 +273,8 @@ fn normalised_outputs(run_dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 fn pipeline_outputs_do_not_depend_on_the_thread_count() {
     let _turn = serial();
     let reference = normalised_outputs(fx().root.path());
-    assert!(reference.len() >= 3 + 6 + 19, "{:?}", reference.keys());
+    // 3 cohort outputs, 6 splits outputs, 24 tensor files, metadata.json and two SHA256SUMS.txt.
+    assert!(reference.len() >= 3 + 6 + 24 + 1 + 2, "{:?}", reference.keys());
     for threads in [1, 2] {
         let dir = fx().scratch(&format!("threads-{threads}"));
         pipeline(&dir, Some(threads));

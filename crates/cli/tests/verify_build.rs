@@ -33,11 +33,11 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn the_reference_outputs_pass_and_broken_copies_fail() {
     let Some(golden) = golden_expected() else { return };
-    let rep = verify(&VerifyArgs { dir: golden.clone(), expect_published: false }).unwrap();
+    let rep = verify(&VerifyArgs::new(golden.clone()), &NoProgress).unwrap();
     assert!(rep.ok(), "{}", rep.text());
 
     // The published counts are not the golden set's.
-    let rep = verify(&VerifyArgs { dir: golden.clone(), expect_published: true }).unwrap();
+    let rep = verify(&VerifyArgs { expect_published: true, ..VerifyArgs::new(golden.clone()) }, &NoProgress).unwrap();
     assert!(rep.failed().iter().any(|f| f.contains("10,000")), "{}", rep.text());
 
     // A val row moved into train breaks disjointness; a missing tensor is named.
@@ -54,7 +54,7 @@ fn the_reference_outputs_pass_and_broken_copies_fail() {
     train.push('\n');
     fs::write(dir.path().join("train.csv"), train).unwrap();
     fs::remove_file(dir.path().join("tensors/test/label_test.safetensors")).unwrap();
-    let rep = verify(&VerifyArgs { dir: dir.path().to_path_buf(), expect_published: false }).unwrap();
+    let rep = verify(&VerifyArgs::new(dir.path().to_path_buf()), &NoProgress).unwrap();
     let text = rep.text();
     assert!(text.contains("subject_id disjoint between train and val"), "{text}");
     assert!(text.contains("label_test"), "{text}");
@@ -67,23 +67,10 @@ fn build_skips_up_to_date_stages_and_redoes_changed_ones() {
     let cfg = synth::SynthConfig { admissions: Some(120), ..synth::demo_config() };
     synth::generate(&input.path().join("mimic"), &cfg).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let args = symile_mimic::BuildArgs {
-        mimic_root: Some(input.path().join("mimic")),
-        mimiciv_hosp_dir: None,
-        cxr_data_dir: None,
-        ecg_data_dir: None,
-        out: out.path().join("data"),
-        train_n: None,
-        val_n: None,
-        candidate_n: 3,
-        seed: 0,
-        cxr_scale: 64,
-        cxr_crop: 64,
-        format: "safetensors".into(),
-        crop_rng: "chacha".into(),
-        skip_unreadable_ecg: false,
-        force: false,
-    };
+    let mut args =
+        symile_mimic::BuildArgs::from_flags(["--candidate_n", "3", "--cxr_scale", "64", "--cxr_crop", "64"]).unwrap();
+    args.mimic_root = Some(input.path().join("mimic"));
+    args.out = out.path().join("data");
     let first = symile_mimic::build(&args, &NoProgress).unwrap();
     assert_eq!(first.stages_run, ["cohort", "splits", "tensors"]);
     let cxr = out.path().join("data/train/cxr_train.safetensors");
@@ -106,6 +93,6 @@ fn build_skips_up_to_date_stages_and_redoes_changed_ones() {
     let fifth = symile_mimic::build(&symile_mimic::BuildArgs { force: true, ..args.clone() }, &NoProgress).unwrap();
     assert_eq!(fifth.stages_run, ["cohort", "splits", "tensors"]);
 
-    let rep = verify(&VerifyArgs { dir: out.path().join("data"), expect_published: false }).unwrap();
+    let rep = verify(&VerifyArgs::new(out.path().join("data")), &NoProgress).unwrap();
     assert!(rep.ok(), "{}", rep.text());
 }

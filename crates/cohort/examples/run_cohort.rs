@@ -18,6 +18,7 @@ fn main() {
         ecg_dir: root.join("mimic-iv-ecg"),
         save_dir: PathBuf::from(&args[2]),
         skip_unreadable_ecg: false,
+        checksums: durable::Checksums::Update,
     };
     match cohort::run(&cfg, &mimic_io::progress::NoProgress) {
         Ok(rep) => println!("{}", rep.summary()),

@@ -175,6 +175,9 @@ impl Ecgs {
         let results: Vec<Result<Option<u32>, CohortError>> = which
             .par_iter()
             .map(|&a| {
+                if progress.cancelled() {
+                    return Err(CohortError::Cancelled);
+                }
                 let r = self.first_valid(adm, a, skip_unreadable, checker);
                 progress.inc(1);
                 r

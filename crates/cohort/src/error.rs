@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use mimic_io::atomic::AtomicError;
+use durable::{AtomicError, DurableError};
 use mimic_io::paths::UnsafePath;
 use mimic_io::table::TableError;
 
@@ -84,6 +84,12 @@ pub enum CohortError {
     /// Writing an output failed.
     #[error(transparent)]
     Atomic(#[from] AtomicError),
+    /// Locking, committing or checksumming the output directory failed.
+    #[error(transparent)]
+    Durable(#[from] DurableError),
+    /// The run was asked to stop; nothing of it was put in place.
+    #[error("cancelled; no output of this run was kept")]
+    Cancelled,
     /// The Parquet encoder failed.
     #[error("{path}: cannot write Parquet: {message}")]
     Parquet {

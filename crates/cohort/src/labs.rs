@@ -90,6 +90,9 @@ pub(crate) fn scan(
         rows += 1;
         if rows & 0xFFFF == 0 {
             progress.inc(0x10000);
+            if progress.cancelled() {
+                return Err(CohortError::Cancelled);
+            }
         }
         let sb = rec.get(c_subj).unwrap_or_default();
         let subject = parse_i64_bytes(sb).ok_or_else(|| t.field_error(c_subj, sb, "an integer"))?;

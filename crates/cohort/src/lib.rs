@@ -28,7 +28,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use mimic_io::atomic::AtomicFile;
+use durable::{AtomicFile, Checksums, DirLock, Transaction};
 use mimic_io::layout::LABS;
 use mimic_io::progress::Progress;
 use serde::Serialize;
@@ -38,12 +38,7 @@ pub use error::CohortError;
 use admissions::AdmCol;
 use output::{Data, OutCol};
 
-/// Name of the cohort CSV in `save_dir`.
-pub const COHORT_CSV: &str = "symile_mimic_data.csv";
-/// Name of the Parquet copy in `save_dir`.
-pub const COHORT_PARQUET: &str = "symile_mimic_data.parquet";
-/// Name of the JSON report in `save_dir`.
-pub const COHORT_REPORT: &str = "cohort_report.json";
+pub use dataset_layout::{COHORT_CSV, COHORT_PARQUET, COHORT_REPORT};
 
 /// Inputs and options of the cohort stage (the CLI's flags).
 #[derive(Debug, Clone)]
@@ -58,6 +53,8 @@ pub struct CohortConfig {
     pub save_dir: PathBuf,
     /// Count an unreadable candidate ECG as invalid (and list it) instead of failing.
     pub skip_unreadable_ecg: bool,
+    /// Keep `save_dir/SHA256SUMS.txt` up to date with the outputs.
+    pub checksums: Checksums,
 }
 
 /// Admissions left after each filter, in the order they are applied.
@@ -116,9 +113,13 @@ pub struct CohortReport {
     pub patients_join_gap: bool,
     /// Some admission has no valid ECG in its window (ecg_adm prints as a float).
     pub ecg_adm_float: bool,
-    /// Output files written.
-    pub outputs: Vec<PathBuf>,
-    /// Wall time of the stage in seconds.
+    /// Temporary files of an interrupted earlier run removed from `save_dir`.
+    pub stale_temps_removed: usize,
+    /// Output files written, relative to `save_dir`.
+    pub outputs: Vec<String>,
+    /// Wall time of the stage in seconds (printed, not written: the report
+    /// file is identical for identical inputs, like every other output).
+    #[serde(skip)]
     pub wall_seconds: f64,
 }
 
@@ -198,14 +199,18 @@ pub(crate) fn run_with_checker(
     let started = Instant::now();
     check_inputs(cfg)?;
     let save = &cfg.save_dir;
-    std::fs::create_dir_all(save).map_err(io_err(save))?;
-    // Outputs are replaced only by a complete run (atomic rename at the end):
-    // a failed run leaves whatever the directory held untouched.
+    // One writer per directory; outputs are replaced only by a complete run
+    // (one commit at the end): a failed run leaves the directory as it was.
+    let lock = DirLock::acquire(save)?;
+    let stale_temps_removed = lock.remove_stale_temps(save)?.len();
+    let step = |done: Result<(), CohortError>| if progress.cancelled() { Err(CohortError::Cancelled) } else { done };
 
     let adm = admissions::read(&cfg.hosp_dir, progress)?;
-    nonempty(adm.len(), "admissions.csv.gz (it has no rows)", 0)?;
+    step(nonempty(adm.len(), "admissions.csv.gz (it has no rows)", 0))?;
     let cxr = cxr::read(&cfg.cxr_dir, progress)?;
+    step(Ok(()))?;
     let ecgs = ecg::read(&cfg.ecg_dir, progress)?;
+    step(Ok(()))?;
     let mut rep = CohortReport {
         input_rows: InputRows {
             patients: adm.pat_rows,
@@ -217,12 +222,14 @@ pub(crate) fn run_with_checker(
             ecg_record_list: ecgs.len(),
         },
         patients_join_gap: adm.gap,
+        stale_temps_removed,
         ..CohortReport::default()
     };
     rep.attrition.admissions_read = adm.len();
 
     // CXR 24–72 h, then the CheXpert inner join.
     let sel = cxr.select(&adm, &cfg.cxr_dir, progress);
+    step(Ok(()))?;
     rep.cxr_candidates_checked = sel.checked;
     rep.cxr_candidates_absent = sel.absent;
     rep.attrition.with_cxr_in_window = sel.chosen.iter().flatten().count();
@@ -244,6 +251,7 @@ pub(crate) fn run_with_checker(
 
     // Labs: one pass over labevents for the admissions still in play.
     let labs = labs::scan(&cfg.hosp_dir, &adm, &with_cand, progress)?;
+    step(Ok(()))?;
     rep.input_rows.labevents = labs.rows;
     rep.labevents_rows_in_window = labs.rows_in_window;
     let with_labs: Vec<(usize, usize)> = with_cand
@@ -258,6 +266,7 @@ pub(crate) fn run_with_checker(
     // ECG validity, lazily, only for admissions that have everything else.
     let which: Vec<usize> = with_labs.iter().map(|&(a, _)| a).collect();
     let chosen_ecg = ecgs.select(&adm, &which, cfg.skip_unreadable_ecg, checker, progress)?;
+    step(Ok(()))?;
     let rows: Vec<(usize, usize, u32)> =
         with_labs.iter().zip(&chosen_ecg).filter_map(|(&(a, slot), e)| e.map(|e| (a, slot, e))).collect();
     rep.attrition.with_valid_ecg = rows.len();
@@ -280,12 +289,18 @@ pub(crate) fn run_with_checker(
     rep.ecg_unreadable_skipped = counts.unreadable;
     rep.unique_subjects = rows.iter().map(|&(a, ..)| adm.subject[a]).collect::<HashSet<_>>().len();
 
+    step(Ok(()))?;
     let cols = build_columns(&adm, &cxr, &sel, &ecgs, &labs, &rows, rep.ecg_adm_float);
-    write_outputs(save, &cols, rows.len())?;
-    rep.outputs = vec![save.join(COHORT_CSV), save.join(COHORT_PARQUET), save.join(COHORT_REPORT)];
-    rep.wall_seconds = started.elapsed().as_secs_f64();
+    rep.outputs = dataset_layout::COHORT_OUTPUTS.iter().map(|s| s.to_string()).collect();
+    let mut tx = Transaction::new(&lock, cfg.checksums);
+    write_outputs(save, &cols, rows.len(), &mut tx)?;
     let json = serde_json::to_vec_pretty(&rep).map_err(|e| io_err(save)(e.into()))?;
-    mimic_io::atomic::write_atomic(save.join(COHORT_REPORT), &json)?;
+    let mut report = AtomicFile::create(save.join(COHORT_REPORT))?;
+    report.write_all(&json).map_err(|e| report.write_error(e))?;
+    tx.stage(report);
+    step(Ok(()))?;
+    tx.commit()?;
+    rep.wall_seconds = started.elapsed().as_secs_f64();
     tracing::info!(rows = rows.len(), seconds = rep.wall_seconds, "cohort written");
     Ok(rep)
 }
@@ -421,8 +436,9 @@ fn build_columns(
     cols
 }
 
-/// Writes the CSV and the Parquet file; both become visible only when both are complete.
-fn write_outputs(save: &Path, cols: &[OutCol], rows: usize) -> Result<(), CohortError> {
+/// Writes the CSV and the Parquet file and stages them in `tx`: they become
+/// visible with the report, all together, when `tx` commits.
+fn write_outputs(save: &Path, cols: &[OutCol], rows: usize, tx: &mut Transaction) -> Result<(), CohortError> {
     let csv_path = save.join(COHORT_CSV);
     let pq_path = save.join(COHORT_PARQUET);
     let mut csv_file = AtomicFile::create(&csv_path)?;
@@ -433,10 +449,7 @@ fn write_outputs(save: &Path, cols: &[OutCol], rows: usize) -> Result<(), Cohort
     }
     let mut pq_file = AtomicFile::create(&pq_path)?;
     output::write_parquet(cols, &mut pq_file, &pq_path)?;
-    csv_file.commit()?;
-    if let Err(e) = pq_file.commit() {
-        let _ = std::fs::remove_file(&csv_path);
-        return Err(e.into());
-    }
+    tx.stage(csv_file);
+    tx.stage(pq_file);
     Ok(())
 }

@@ -24,6 +24,7 @@ fn cfg(f: &Fixture, skip: bool) -> CohortConfig {
         ecg_dir: f.ecg_dir(),
         save_dir: f.save(),
         skip_unreadable_ecg: skip,
+        checksums: durable::Checksums::Update,
     }
 }
 

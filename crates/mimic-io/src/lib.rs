@@ -1,4 +1,4 @@
-//! MIMIC inputs and the project's output primitives.
+//! MIMIC inputs and the formatting primitives of the outputs.
 //!
 //! This is the only crate that knows MIMIC file names, column names,
 //! timestamp formats, the WFDB record format and the folder layouts. The
@@ -11,10 +11,8 @@
 //! - [`paths`]: `safe_join` for every path that comes from a table.
 //! - [`progress`]: the trait long loops report through (the binary draws bars).
 //! - [`pandas`]: pandas dtype inference and cell printing.
-//! - [`atomic`]: the one atomic-write helper every output goes through.
 //! - [`pyfmt`]: Python `repr`/`json.dump` formatting for byte-identical outputs.
 
-pub mod atomic;
 pub mod layout;
 pub mod pandas;
 pub mod paths;
@@ -24,6 +22,5 @@ pub mod table;
 pub mod time;
 pub mod wfdb;
 
-pub use atomic::{AtomicFile, write_atomic};
 pub use paths::safe_join;
 pub use time::Timestamp;

@@ -12,6 +12,12 @@ pub trait Progress: Sync {
     fn inc(&self, _n: u64) {}
     /// The current step is over.
     fn finish(&self) {}
+    /// Whether the user asked the run to stop (Ctrl-C, SIGTERM). Long loops
+    /// poll this between units of work and return their crate's `Cancelled`
+    /// error, dropping (and so deleting) everything uncommitted.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Discards all progress.

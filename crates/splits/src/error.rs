@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use mimic_io::atomic::AtomicError;
+use durable::{AtomicError, DurableError};
 use mimic_io::table::TableError;
 
 use crate::numpy_rng::RngError;
@@ -136,6 +136,9 @@ pub enum SplitsError {
     /// Writing an output failed.
     #[error(transparent)]
     Write(#[from] AtomicError),
+    /// Locking, committing or checksumming the output directory failed.
+    #[error(transparent)]
+    Durable(#[from] DurableError),
     /// Serialising the report failed.
     #[error("cannot serialise splits_report.json: {0}")]
     Report(#[from] serde_json::Error),

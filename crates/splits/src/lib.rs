@@ -23,8 +23,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use durable::{AtomicFile, Checksums, DirLock, Transaction};
 use labs_ecdf::{Ecdf, EcdfError, pandas_mean};
-use mimic_io::atomic::AtomicFile;
 use mimic_io::layout::LABS;
 use mimic_io::pandas::{ColumnKind, is_na, push_cell};
 use mimic_io::pyfmt::{PyJsonValue, push_py_float, py_json_object};
@@ -70,6 +70,8 @@ pub struct SplitsConfig {
     pub seed: Option<u64>,
     /// How negatives are drawn.
     pub negatives: Negatives,
+    /// Keep `save_dir/SHA256SUMS.txt` up to date with the outputs.
+    pub checksums: Checksums,
 }
 
 /// Where the seed came from.
@@ -82,12 +84,15 @@ pub enum SeedSource {
     Os,
 }
 
-/// What a run did; written as `splits_report.json`.
+/// What a run did; written as `splits_report.json`, which like every other
+/// output is identical for identical inputs (no timings, no absolute paths).
 #[derive(Debug, Clone, Serialize)]
 pub struct SplitsReport {
-    /// The cohort CSV.
+    /// The cohort CSV (its file name in the JSON).
+    #[serde(serialize_with = "file_name_only")]
     pub dataset_path: PathBuf,
-    /// The output directory.
+    /// The output directory (not in the JSON, which lives there).
+    #[serde(skip)]
     pub save_dir: PathBuf,
     /// The seed actually used (repeat the run with `--seed` this value).
     pub seed: u64,
@@ -124,6 +129,8 @@ pub struct SplitsReport {
     pub labs_with_missing_train_values: usize,
     /// Files written, in `save_dir`.
     pub files: Vec<String>,
+    /// Temporary files of an interrupted earlier run removed from `save_dir`.
+    pub stale_temps_removed: usize,
     /// Wall-clock seconds of the negatives sampling (printed by `summary`, not
     /// written to the JSON, which must be identical across identical runs).
     #[serde(skip)]
@@ -167,9 +174,11 @@ impl SplitsReport {
     }
 }
 
-/// Output file names.
-pub const OUTPUT_FILES: [&str; 6] =
-    ["train.csv", "val.csv", "val_retrieval.csv", "test.csv", "labs_means.json", "splits_report.json"];
+/// Serialises a path as its last component: where the file lay on this
+/// machine is not part of what the run did.
+fn file_name_only<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.file_name().unwrap_or(path.as_os_str()).to_string_lossy())
+}
 
 /// The three splits as row positions in the cohort, in output order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,7 +440,13 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
     }
 
     let per_query = cfg.candidate_n - 1;
-    let files: Vec<String> = OUTPUT_FILES.iter().map(|s| s.to_string()).collect();
+    let outputs = dataset_layout::splits_outputs();
+    let files: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
+    // One writer per directory; earlier outputs are replaced all together at the end.
+    std::fs::create_dir_all(&cfg.save_dir)
+        .map_err(|source| SplitsError::SaveDir { path: cfg.save_dir.clone(), source })?;
+    let lock = DirLock::acquire(&cfg.save_dir)?;
+    let stale_temps_removed = lock.remove_stale_temps(&cfg.save_dir)?.len();
     let report = SplitsReport {
         dataset_path: cfg.dataset_path.clone(),
         save_dir: cfg.save_dir.clone(),
@@ -452,44 +467,45 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
         test_retrieval_rows: splits.test.len() * cfg.candidate_n,
         labs_with_missing_train_values: ecdfs.iter().filter(|e| e.pct(None).is_nan()).count(),
         files,
+        stale_temps_removed,
         negatives_seconds,
     };
     let report_json = serde_json::to_string_pretty(&report)? + "\n";
 
-    // Output phase: stage all six files, then rename them into place.
-    std::fs::create_dir_all(&cfg.save_dir)
-        .map_err(|source| SplitsError::SaveDir { path: cfg.save_dir.clone(), source })?;
+    // Output phase: stage all six files, then commit them together.
     let dir = cfg.save_dir.as_path();
     let head_train = header(&cohort, false);
     let head_eval = header(&cohort, true);
     let hadm = &cohort.hadm;
     let staged = vec![
-        stage_file(dir, OUTPUT_FILES[0], |w| {
+        stage_file(dir, outputs[0], |w| {
             w.write_all(head_train.as_bytes())?;
             for &r in &splits.train {
                 writeln!(w, "{}", text[r])?;
             }
             Ok(())
         })?,
-        stage_file(dir, OUTPUT_FILES[1], |w| {
+        stage_file(dir, outputs[1], |w| {
             w.write_all(head_eval.as_bytes())?;
             for &r in &splits.val {
                 writeln!(w, "{},{},1", text[r], hadm[r])?;
             }
             Ok(())
         })?,
-        stage_file(dir, OUTPUT_FILES[2], |w| {
+        stage_file(dir, outputs[2], |w| {
             write_retrieval(w, &head_eval, &splits.val, &val_negs, per_query, &text, hadm)
         })?,
-        stage_file(dir, OUTPUT_FILES[3], |w| {
+        stage_file(dir, outputs[3], |w| {
             write_retrieval(w, &head_eval, &splits.test, &test_negs, per_query, &text, hadm)
         })?,
-        stage_file(dir, OUTPUT_FILES[4], |w| w.write_all(py_json_object(&means).as_bytes()))?,
-        stage_file(dir, OUTPUT_FILES[5], |w| w.write_all(report_json.as_bytes()))?,
+        stage_file(dir, outputs[4], |w| w.write_all(py_json_object(&means).as_bytes()))?,
+        stage_file(dir, outputs[5], |w| w.write_all(report_json.as_bytes()))?,
     ];
+    let mut tx = Transaction::new(&lock, cfg.checksums);
     for f in staged {
-        f.commit()?;
+        tx.stage(f);
     }
+    tx.commit()?;
     tracing::info!(elapsed = ?started.elapsed(), "stage 2 wrote {}", dir.display());
     Ok(report)
 }

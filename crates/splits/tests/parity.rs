@@ -65,6 +65,7 @@ fn small_golden_set_is_byte_identical() {
         candidate_n: 3,
         seed: Some(70),
         negatives: Negatives::Reference,
+        checksums: durable::Checksums::Update,
     };
     let report = run(&cfg).unwrap();
     for name in CSVS.iter().chain(&["labs_means.json"]) {
@@ -100,6 +101,7 @@ fn published_size_golden_set_is_byte_identical() {
         candidate_n: 10,
         seed: Some(0),
         negatives: Negatives::Reference,
+        checksums: durable::Checksums::Update,
     };
     let report = run(&cfg).unwrap();
     assert_eq!(
@@ -142,6 +144,7 @@ fn edge_fixture_matches_reference() {
         candidate_n: 3,
         seed: Some(70),
         negatives: Negatives::Reference,
+        checksums: durable::Checksums::Update,
     };
     run(&cfg).unwrap();
     for name in CSVS.iter().chain(&["labs_means.json"]) {

@@ -523,7 +523,7 @@ fn write_manifest(out: &Path, m: &Manifest) -> Result<(), SynthError> {
     let mut text = serde_json::to_string_pretty(m)
         .map_err(|e| SynthError::Manifest { path: path.clone(), message: e.to_string() })?;
     text.push('\n');
-    mimic_io::atomic::write_atomic(&path, text.as_bytes())
+    durable::write_atomic(&path, text.as_bytes())
         .map_err(|e| SynthError::Manifest { path: path.clone(), message: e.to_string() })
 }
 

@@ -49,7 +49,9 @@ fn main() {
             });
         }
     });
-    let path = file.finish().expect("finish");
+    let done = file.finish().expect("finish");
+    let path = done.dest().to_path_buf();
+    done.commit().expect("commit");
     let secs = start.elapsed().as_secs_f64();
     let len = std::fs::metadata(&path).unwrap().len();
     let (spec, offset) = read_tensor_header(&path).expect("read back");

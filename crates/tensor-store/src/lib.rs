@@ -2,7 +2,7 @@
 //! safetensors, numpy `.npy` (format 1.0) and torch `.pt` (zip + pickle).
 //!
 //! A [`TensorFile`] pre-sizes its output (a temporary file next to the final
-//! name, see [`mimic_io::atomic`]) and writes the header up front, so rows can
+//! name, see [`durable::atomic`]) and writes the header up front, so rows can
 //! be written concurrently, in any order, straight to their place; memory stays
 //! O(one row) whatever the tensor size. The byte layouts are documented in
 //! `docs/formats.md`.
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use mimic_io::atomic::AtomicFile;
+use durable::AtomicFile;
 
 /// Output format of a tensor file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,7 +100,7 @@ pub enum StoreError {
     UnknownFormat(String),
     /// Creating, writing or renaming the output failed.
     #[error(transparent)]
-    Atomic(#[from] mimic_io::atomic::AtomicError),
+    Atomic(#[from] durable::AtomicError),
     /// An I/O error on `path`.
     #[error("I/O error on {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
@@ -147,45 +147,12 @@ fn invalid(spec: &TensorSpec, reason: impl Into<String>) -> StoreError {
 }
 
 impl TensorFile {
-    /// Creates `<dir>/<spec.name>.<ext>` via a temp file in `dir` (mimic_io::atomic), header written first, file pre-sized.
+    /// Creates `<dir>/<spec.name>.<ext>` via a temp file in `dir` (durable::atomic), header written first, file pre-sized.
     pub fn create(dir: &Path, spec: TensorSpec, format: Format) -> Result<Self, StoreError> {
+        let Encoding { header, total_len, row_bytes, pt } = encode(&spec, format)?;
         let name = spec.name.as_str();
-        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
-            return Err(invalid(&spec, "the name must be a plain file stem (no path separators)"));
-        }
-        if spec.shape.is_empty() {
-            return Err(invalid(&spec, "a tensor needs at least one dimension (shape[0] = rows)"));
-        }
-        let row_elems = spec.shape[1..]
-            .iter()
-            .try_fold(1usize, |a, &d| a.checked_mul(d))
-            .ok_or_else(|| invalid(&spec, "shape overflows"))?;
-        let row_bytes = row_elems.checked_mul(spec.dtype.size()).ok_or_else(|| invalid(&spec, "shape overflows"))?;
         let rows = spec.shape[0];
-        let data_len = rows.checked_mul(row_bytes).ok_or_else(|| invalid(&spec, "shape overflows"))? as u64;
-
-        let (header, total_len, pt) = match format {
-            Format::Safetensors => {
-                let h = st::header(name, spec.dtype, &spec.shape, data_len as usize).map_err(|e| invalid(&spec, e))?;
-                let total = h.len() as u64 + data_len;
-                (h, total, None)
-            }
-            Format::Npy => {
-                let h = npy::header(spec.dtype, &spec.shape);
-                if h.len() > u16::MAX as usize {
-                    return Err(invalid(&spec, "npy header longer than format 1.0 allows"));
-                }
-                let total = h.len() as u64 + data_len;
-                (h, total, None)
-            }
-            Format::Pt => {
-                let layout = pt::PtLayout::new(name, spec.dtype, &spec.shape);
-                let h = layout.head();
-                let total = layout.total_len();
-                let crcs = (0..rows).map(|_| AtomicU32::new(0)).collect();
-                (h, total, Some((layout, crcs)))
-            }
-        };
+        let pt = pt.map(|layout| (layout, (0..rows).map(|_| AtomicU32::new(0)).collect()));
         let data_offset = match &pt {
             Some((layout, _)) => layout.data_offset(),
             None => header.len() as u64,
@@ -237,8 +204,11 @@ impl TensorFile {
         Ok(())
     }
 
-    /// Checks every row was written exactly once, fsyncs, renames into place; returns the final path.
-    pub fn finish(self) -> Result<PathBuf, StoreError> {
+    /// Checks every row was written exactly once and completes the file
+    /// (the `.pt` archive's tail); returns it still temporary, for the caller
+    /// to commit together with the other files of its run
+    /// ([`durable::Transaction`]) or alone ([`AtomicFile::commit`]).
+    pub fn finish(self) -> Result<AtomicFile, StoreError> {
         let rows = self.spec.shape[0];
         let mut missing = 0usize;
         let mut first = None;
@@ -262,11 +232,57 @@ impl TensorFile {
                 .write_all_at(&tail, layout.tail_offset())
                 .map_err(|source| StoreError::Io { path: self.file.temp_path().to_path_buf(), source })?;
         }
-        let dest = self.file.dest().to_path_buf();
-        self.file.commit()?;
-        tracing::debug!(path = %dest.display(), "tensor file finished");
-        Ok(dest)
+        tracing::debug!(path = %self.file.dest().display(), "tensor file complete");
+        Ok(self.file)
     }
+}
+
+/// A tensor's bytes before its data: what [`TensorFile::create`] writes first.
+struct Encoding {
+    header: Vec<u8>,
+    total_len: u64,
+    row_bytes: usize,
+    pt: Option<pt::PtLayout>,
+}
+
+/// Checks `spec` and lays its file out in `format`.
+fn encode(spec: &TensorSpec, format: Format) -> Result<Encoding, StoreError> {
+    let name = spec.name.as_str();
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
+        return Err(invalid(spec, "the name must be a plain file stem (no path separators)"));
+    }
+    if spec.shape.is_empty() {
+        return Err(invalid(spec, "a tensor needs at least one dimension (shape[0] = rows)"));
+    }
+    let row_elems = spec.shape[1..]
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| invalid(spec, "shape overflows"))?;
+    let row_bytes = row_elems.checked_mul(spec.dtype.size()).ok_or_else(|| invalid(spec, "shape overflows"))?;
+    let data_len = spec.shape[0].checked_mul(row_bytes).ok_or_else(|| invalid(spec, "shape overflows"))? as u64;
+    Ok(match format {
+        Format::Safetensors => {
+            let header = st::header(name, spec.dtype, &spec.shape, data_len as usize).map_err(|e| invalid(spec, e))?;
+            Encoding { total_len: header.len() as u64 + data_len, header, row_bytes, pt: None }
+        }
+        Format::Npy => {
+            let header = npy::header(spec.dtype, &spec.shape);
+            if header.len() > u16::MAX as usize {
+                return Err(invalid(spec, "npy header longer than format 1.0 allows"));
+            }
+            Encoding { total_len: header.len() as u64 + data_len, header, row_bytes, pt: None }
+        }
+        Format::Pt => {
+            let layout = pt::PtLayout::new(name, spec.dtype, &spec.shape);
+            Encoding { header: layout.head(), total_len: layout.total_len(), row_bytes, pt: Some(layout) }
+        }
+    })
+}
+
+/// The size in bytes of the file [`TensorFile`] writes for `spec` in
+/// `format`, known before any row exists (for free-space checks).
+pub fn encoded_len(spec: &TensorSpec, format: Format) -> Result<u64, StoreError> {
+    encode(spec, format).map(|e| e.total_len)
 }
 
 /// A tensor read back into memory.

@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mimic_io::atomic::TEMP_PREFIX;
+use durable::TEMP_PREFIX;
 use tensor_store::{DType, Format, LoadedTensor, StoreError, TensorFile, TensorSpec, read_tensor, read_tensor_header};
 
 fn data_dir() -> PathBuf {
@@ -48,7 +48,10 @@ fn write_shuffled(dir: &Path, spec: TensorSpec, format: Format, data: &[u8], thr
             });
         }
     });
-    Arc::into_inner(file).unwrap().finish().unwrap()
+    let done = Arc::into_inner(file).unwrap().finish().unwrap();
+    let path = done.dest().to_path_buf();
+    done.commit().unwrap();
+    path
 }
 
 fn f32_bytes(v: impl IntoIterator<Item = f32>) -> Vec<u8> {
@@ -324,7 +327,7 @@ fn bad_rows_are_named_errors() {
     // a rejected write did not count: row 0 can still be written
     f.write_row(0, &[0u8; 16]).unwrap();
     f.write_row(2, &[0u8; 16]).unwrap();
-    f.finish().unwrap();
+    f.finish().unwrap().commit().unwrap();
     assert!(matches!(
         TensorFile::create(dir.path(), spec("../z", DType::F32, &[1]), Format::Npy),
         Err(StoreError::InvalidSpec { .. })
@@ -391,7 +394,8 @@ fn killed_process_leaves_only_a_temp_file() {
     let files = files_in(dir.path());
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].starts_with(TEMP_PREFIX) && files[0].ends_with("cxr_train.pt"), "{files:?}");
-    let removed = mimic_io::atomic::remove_stale_temps(dir.path()).unwrap();
+    let lock = durable::DirLock::acquire(dir.path()).unwrap();
+    let removed = lock.remove_stale_temps(dir.path()).unwrap();
     assert_eq!(removed.len(), 1);
 }
 

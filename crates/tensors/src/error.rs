@@ -8,7 +8,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use mimic_io::atomic::AtomicError;
+use durable::{AtomicError, DurableError};
 use mimic_io::paths::UnsafePath;
 use mimic_io::table::TableError;
 
@@ -78,9 +78,15 @@ pub enum TensorsError {
     /// Writing `metadata.json` failed.
     #[error(transparent)]
     Atomic(#[from] AtomicError),
-    /// A directory could not be created or cleaned.
+    /// A directory could not be created or cleaned, or a file not hashed.
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    /// Locking the output directory, checking its free space or committing failed.
+    #[error(transparent)]
+    Durable(#[from] DurableError),
+    /// The run was asked to stop; nothing of it was put in place.
+    #[error("cancelled; no tensor file of this run was kept")]
+    Cancelled,
     /// An invariant of this crate was broken (a bug, not bad input).
     #[error("internal error: {0}")]
     Internal(String),

@@ -26,15 +26,15 @@ mod report;
 mod write;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use mimic_io::atomic::{TEMP_PREFIX, remove_stale_temps, write_atomic};
+use dataset_layout::{Dims, METADATA, Split};
+use durable::{AtomicFile, Checksums, DirLock, Transaction};
 use mimic_io::progress::Progress;
 use mimic_io::pyfmt::{PyJsonValue, py_json_object};
 
 pub use error::TensorsError;
-pub use plan::SPLITS;
 pub use report::{SplitReport, TensorsReport};
 
 use crate::labs::LabsMeans;
@@ -66,36 +66,43 @@ pub struct TensorsConfig {
     pub crop_rng: cxr_prep::CropRng,
     /// Make flat/NaN ECG records an error instead of a reported NaN row.
     pub strict: bool,
+    /// Keep `data_dir/SHA256SUMS.txt` up to date with the outputs.
+    pub checksums: Checksums,
+    /// Free bytes to assume under `data_dir` instead of asking the
+    /// filesystem (tests; filesystems that misreport).
+    pub free_space: Option<u64>,
 }
 
 impl TensorsConfig {
     /// The reference's defaults: `labs_means.json`, `<split>.csv`, scale and
-    /// crop 320, safetensors, ChaCha crops with seed 0, not strict.
+    /// crop 320, safetensors, ChaCha crops with seed 0, not strict, checksums kept.
     pub fn new(data_dir: impl Into<PathBuf>, ecg_dir: impl Into<PathBuf>, cxr_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             ecg_dir: ecg_dir.into(),
             cxr_dir: cxr_dir.into(),
-            labs_means: "labs_means.json".into(),
-            train_csv: "train.csv".into(),
-            val_csv: "val.csv".into(),
-            val_retrieval_csv: "val_retrieval.csv".into(),
-            test_csv: "test.csv".into(),
+            labs_means: dataset_layout::LABS_MEANS.into(),
+            train_csv: Split::Train.csv().into(),
+            val_csv: Split::Val.csv().into(),
+            val_retrieval_csv: Split::ValRetrieval.csv().into(),
+            test_csv: Split::Test.csv().into(),
             cxr_scale: 320,
             cxr_crop: 320,
             format: tensor_store::Format::Safetensors,
             crop_rng: cxr_prep::CropRng::ChaCha { seed: 0 },
             strict: false,
+            checksums: Checksums::Update,
+            free_space: None,
         }
     }
 
-    /// The CSV of `split` (one of [`SPLITS`]), resolved against `data_dir`.
-    fn csv(&self, split: &str) -> PathBuf {
+    /// The CSV of `split`, resolved against `data_dir`.
+    fn csv(&self, split: Split) -> PathBuf {
         let rel = match split {
-            "train" => &self.train_csv,
-            "val" => &self.val_csv,
-            "val_retrieval" => &self.val_retrieval_csv,
-            _ => &self.test_csv,
+            Split::Train => &self.train_csv,
+            Split::Val => &self.val_csv,
+            Split::ValRetrieval => &self.val_retrieval_csv,
+            Split::Test => &self.test_csv,
         };
         self.data_dir.join(rel)
     }
@@ -112,23 +119,30 @@ pub fn run(cfg: &TensorsConfig, progress: &dyn Progress) -> Result<TensorsReport
     if cfg.cxr_crop > cfg.cxr_scale {
         return Err(TensorsError::CropLargerThanScale { crop: cfg.cxr_crop, scale: cfg.cxr_scale });
     }
+    // One writer per directory, for the whole run.
+    let lock = DirLock::acquire(&cfg.data_dir)?;
 
     // Phase 1: read and check everything; no file is created.
     let labs = LabsMeans::read(&cfg.data_dir.join(&cfg.labs_means))?;
     let mut plans: Vec<SplitPlan> =
-        SPLITS.iter().map(|&s| plan::read_split(s, &cfg.csv(s), cfg, &labs)).collect::<Result<_, _>>()?;
+        Split::ALL.iter().map(|&s| plan::read_split(s, &cfg.csv(s), cfg, &labs)).collect::<Result<_, _>>()?;
     let mut sampler = cxr_prep::CropSampler::new(&cfg.crop_rng);
     for p in &mut plans {
-        let is_train = p.name == "train";
+        let is_train = p.name == Split::Train;
         plan::check_inputs(p, cfg, is_train.then_some(&mut sampler))?;
+        if progress.cancelled() {
+            return Err(TensorsError::Cancelled);
+        }
     }
+    let needed = output_bytes(&plans, cfg)?;
+    durable::ensure_space(&cfg.data_dir, needed, cfg.free_space)?;
     let check_seconds = started.elapsed().as_secs_f64();
-    tracing::debug!(check_seconds, "inputs checked");
+    tracing::debug!(check_seconds, needed, "inputs checked");
 
     // Phase 2: write, keeping every file temporary until all splits succeed.
     let mut created_dirs = Vec::new();
-    let written = write_all(&plans, cfg, progress, &mut created_dirs);
-    let (reports, stale) = match written {
+    let written = write_all(&plans, cfg, &lock, progress, &mut created_dirs);
+    let (reports, stale, checksum_seconds) = match written {
         Ok(r) => r,
         Err(e) => {
             // Temporaries are gone (dropped); leave no directory we made either.
@@ -138,81 +152,94 @@ pub fn run(cfg: &TensorsConfig, progress: &dyn Progress) -> Result<TensorsReport
             return Err(e);
         }
     };
-
-    let metadata = cfg.data_dir.join("metadata.json");
-    write_atomic(&metadata, metadata_json(&plans, cfg).as_bytes())?;
     Ok(TensorsReport {
         splits: reports,
-        metadata: metadata.display().to_string(),
+        metadata: cfg.data_dir.join(METADATA).display().to_string(),
         stale_temps_removed: stale.iter().map(|p| p.display().to_string()).collect(),
         check_seconds,
+        checksum_seconds,
+        output_bytes: needed,
         total_seconds: started.elapsed().as_secs_f64(),
     })
 }
 
-/// Writes every split and puts the files in place once all have succeeded;
-/// records the split directories it had to create in `created_dirs`.
+/// The dimensions every row of `plan`'s tensors has.
+fn dims(plan: &SplitPlan, cfg: &TensorsConfig) -> Dims {
+    Dims {
+        cxr_crop: cfg.cxr_crop as usize,
+        ecg_samples: plan.ecg_shape.0,
+        ecg_leads: plan.ecg_shape.1,
+        labs: plan.labs_percentiles.len() / plan.rows,
+    }
+}
+
+/// Bytes of every file the run will write, known from the row counts alone.
+fn output_bytes(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<u64, TensorsError> {
+    let mut total = metadata_json(plans, cfg).len() as u64;
+    for p in plans {
+        let d = dims(p, cfg);
+        for &t in p.name.tensors() {
+            total += tensor_store::encoded_len(&t.spec(p.name, p.rows, &d), cfg.format)?;
+        }
+    }
+    Ok(total)
+}
+
+/// What [`write_all`] returns: the split reports, the stale temporaries it
+/// removed, and the seconds spent hashing.
+type Written = (Vec<SplitReport>, Vec<PathBuf>, f64);
+
+/// Writes every split, then commits all files with `metadata.json` in one
+/// transaction; records the split directories it had to create in `created_dirs`.
 fn write_all(
     plans: &[SplitPlan],
     cfg: &TensorsConfig,
+    lock: &DirLock,
     progress: &dyn Progress,
     created_dirs: &mut Vec<PathBuf>,
-) -> Result<(Vec<SplitReport>, Vec<PathBuf>), TensorsError> {
-    let mut stale = remove_stale_metadata_temps(&cfg.data_dir)?;
-    let mut pending = Vec::new();
+) -> Result<Written, TensorsError> {
+    let mut stale = lock.remove_stale_temps(&cfg.data_dir)?;
+    let mut tx = Transaction::new(lock, cfg.checksums);
     let mut reports = Vec::new();
+    let mut checksum_seconds = 0.0;
     for p in plans {
-        let dir = cfg.data_dir.join(p.name);
+        let dir = dataset_layout::split_dir(&cfg.data_dir, p.name);
         if !dir.is_dir() {
             fs::create_dir_all(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?;
             created_dirs.push(dir.clone());
         }
-        stale.extend(remove_stale_temps(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?);
-        let (files, report) = write::write_split(p, &dir, cfg, progress)?;
-        pending.push(files);
+        stale.extend(lock.remove_stale_temps(&dir)?);
+        let (files, mut report) = write::write_split(p, &dir, &dims(p, cfg), cfg, progress)?;
+        let t = Instant::now();
+        for (file, digest) in write::complete(files, cfg.checksums, p.name, progress)? {
+            report.files.push(file.dest().display().to_string());
+            match digest {
+                Some(d) => tx.stage_hashed(file, d),
+                None => tx.stage(file),
+            }
+        }
+        checksum_seconds += t.elapsed().as_secs_f64();
         reports.push(report);
     }
-    for (files, report) in pending.into_iter().zip(&mut reports) {
-        for f in files {
-            report.files.push(f.finish()?.display().to_string());
-        }
+    let mut metadata = AtomicFile::create(cfg.data_dir.join(METADATA))?;
+    std::io::Write::write_all(&mut metadata, metadata_json(plans, cfg).as_bytes())
+        .map_err(|e| metadata.write_error(e))?;
+    tx.stage(metadata);
+    if progress.cancelled() {
+        return Err(TensorsError::Cancelled);
     }
-    Ok((reports, stale))
+    tx.commit()?;
+    Ok((reports, stale, checksum_seconds))
 }
 
 /// `metadata.json` exactly as the reference's `json.dump(..., indent=4)`.
 fn metadata_json(plans: &[SplitPlan], cfg: &TensorsConfig) -> String {
-    let size = |name: &str| plans.iter().find(|p| p.name == name).map_or(0, |p| p.rows as i64);
-    let entries = [
-        ("train size", PyJsonValue::Int(size("train"))),
-        ("val size", PyJsonValue::Int(size("val"))),
-        ("val retrieval size", PyJsonValue::Int(size("val_retrieval"))),
-        ("test size", PyJsonValue::Int(size("test"))),
-        ("cxr_scale", PyJsonValue::Int(cfg.cxr_scale.into())),
-        ("cxr_crop", PyJsonValue::Int(cfg.cxr_crop.into())),
-    ];
-    let entries: Vec<(String, PyJsonValue)> = entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let size = |split: Split| plans.iter().find(|p| p.name == split).map_or(0, |p| p.rows as i64);
+    let mut entries: Vec<(String, PyJsonValue)> =
+        Split::ALL.iter().map(|&s| (s.metadata_key().to_string(), PyJsonValue::Int(size(s)))).collect();
+    entries.push(("cxr_scale".into(), PyJsonValue::Int(cfg.cxr_scale.into())));
+    entries.push(("cxr_crop".into(), PyJsonValue::Int(cfg.cxr_crop.into())));
     py_json_object(&entries)
-}
-
-/// Removes temporaries of `metadata.json` left in `data_dir` by a killed run.
-/// Only our own temp names for that one file are touched: `data_dir` also
-/// holds the earlier stages' outputs, which other runs may be writing.
-fn remove_stale_metadata_temps(data_dir: &Path) -> Result<Vec<PathBuf>, TensorsError> {
-    let io_err = |source| TensorsError::Io { path: data_dir.to_path_buf(), source };
-    let mut removed = Vec::new();
-    for entry in fs::read_dir(data_dir).map_err(io_err)? {
-        let entry = entry.map_err(io_err)?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(TEMP_PREFIX)
-            && name.ends_with(".metadata.json")
-            && entry.file_type().map_err(io_err)?.is_file()
-        {
-            fs::remove_file(entry.path()).map_err(io_err)?;
-            removed.push(entry.path());
-        }
-    }
-    Ok(removed)
 }
 
 #[cfg(test)]
@@ -224,7 +251,7 @@ mod tests {
         let mut cfg = TensorsConfig::new("/d", "/e", "/c");
         cfg.cxr_scale = 64;
         cfg.cxr_crop = 64;
-        let plans: Vec<SplitPlan> = [("train", 13), ("val", 3), ("val_retrieval", 9), ("test", 12)]
+        let plans: Vec<SplitPlan> = [(Split::Train, 13), (Split::Val, 3), (Split::ValRetrieval, 9), (Split::Test, 12)]
             .into_iter()
             .map(|(name, rows)| SplitPlan {
                 name,
@@ -252,19 +279,7 @@ mod tests {
     fn csv_paths_resolve_against_data_dir() {
         let mut cfg = TensorsConfig::new("/d", "/e", "/c");
         cfg.test_csv = "/abs/test.csv".into();
-        assert_eq!(cfg.csv("val_retrieval"), PathBuf::from("/d/val_retrieval.csv"));
-        assert_eq!(cfg.csv("test"), PathBuf::from("/abs/test.csv"));
-    }
-
-    #[test]
-    fn stale_metadata_temps_only_are_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let stale = dir.path().join(format!("{TEMP_PREFIX}1.0.metadata.json"));
-        let other = dir.path().join(format!("{TEMP_PREFIX}1.1.train.csv"));
-        fs::write(&stale, b"x").unwrap();
-        fs::write(&other, b"y").unwrap();
-        fs::write(dir.path().join("metadata.json"), b"z").unwrap();
-        assert_eq!(remove_stale_metadata_temps(dir.path()).unwrap(), vec![stale.clone()]);
-        assert!(!stale.exists() && other.exists() && dir.path().join("metadata.json").exists());
+        assert_eq!(cfg.csv(Split::ValRetrieval), PathBuf::from("/d/val_retrieval.csv"));
+        assert_eq!(cfg.csv(Split::Test), PathBuf::from("/abs/test.csv"));
     }
 }

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use cxr_prep::CropSampler;
+use dataset_layout::Split;
 use mimic_io::pandas::is_na;
 use mimic_io::paths::safe_join;
 use mimic_io::table::TableReader;
@@ -24,14 +25,6 @@ use mimic_io::table::TableReader;
 use crate::TensorsConfig;
 use crate::error::TensorsError;
 use crate::labs::LabsMeans;
-
-/// The four splits, in the order the reference processes them.
-pub const SPLITS: [&str; 4] = ["train", "val", "val_retrieval", "test"];
-
-/// Whether a split has the retrieval columns `label_hadm_id` and `label`.
-pub(crate) fn has_labels(split: &str) -> bool {
-    matches!(split, "val_retrieval" | "test")
-}
 
 /// Rows sharing one image or one ECG record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,16 +67,16 @@ impl Grouper {
 /// One split, read and checked.
 #[derive(Debug)]
 pub(crate) struct SplitPlan {
-    /// `train`, `val`, `val_retrieval` or `test`.
-    pub name: &'static str,
+    /// Which split.
+    pub name: Split,
     /// The CSV it was read from.
     pub csv: PathBuf,
     /// Number of rows.
     pub rows: usize,
     pub hadm_id: Vec<i64>,
-    /// Empty unless [`has_labels`].
+    /// Empty unless [`Split::has_labels`].
     pub label_hadm_id: Vec<i64>,
-    /// Empty unless [`has_labels`].
+    /// Empty unless [`Split::has_labels`].
     pub label: Vec<i64>,
     /// `rows × 50`, keys in sorted order.
     pub labs_percentiles: Vec<f32>,
@@ -101,13 +94,13 @@ pub(crate) struct SplitPlan {
 
 /// Reads one split CSV (ids, labs, groups); no image or record is opened.
 pub(crate) fn read_split(
-    name: &'static str,
+    name: Split,
     csv: &Path,
     cfg: &TensorsConfig,
     labs: &LabsMeans,
 ) -> Result<SplitPlan, TensorsError> {
     let mut t = TableReader::open(csv)?;
-    let labels = has_labels(name);
+    let labels = name.has_labels();
     let mut base = vec!["hadm_id", "cxr_path", "ecg_path"];
     if labels {
         base.extend(["label_hadm_id", "label"]);
@@ -311,7 +304,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let rows = [("a.jpg", "e/1", "7.1"), ("b.jpg", "e/2", ""), ("a.jpg", "e/1", "-3")];
         let (cfg, labs) = fixture(dir.path(), "test.csv", true, &rows);
-        let plan = read_split("test", &dir.path().join("test.csv"), &cfg, &labs).unwrap();
+        let plan = read_split(Split::Test, &dir.path().join("test.csv"), &cfg, &labs).unwrap();
         assert_eq!(plan.rows, 3);
         assert_eq!(plan.hadm_id, [100, 101, 102]);
         assert_eq!(plan.label_hadm_id, [100, 100, 100]);
@@ -339,25 +332,20 @@ mod tests {
     fn bad_split_csvs_are_named_errors() {
         let dir = tempfile::tempdir().unwrap();
         let (cfg, labs) = fixture(dir.path(), "val.csv", false, &[]);
-        let err = read_split("val", &dir.path().join("val.csv"), &cfg, &labs).unwrap_err();
+        let err = read_split(Split::Val, &dir.path().join("val.csv"), &cfg, &labs).unwrap_err();
         assert!(matches!(err, TensorsError::EmptySplit { .. }), "{err}");
 
         // retrieval splits need the label columns
         let (cfg, labs) = fixture(dir.path(), "test.csv", false, &[("a.jpg", "e/1", "")]);
-        let msg = read_split("test", &dir.path().join("test.csv"), &cfg, &labs).unwrap_err().to_string();
+        let msg = read_split(Split::Test, &dir.path().join("test.csv"), &cfg, &labs).unwrap_err().to_string();
         assert!(msg.contains("test.csv") && msg.contains("\"label_hadm_id\"") && msg.contains("\"label\""), "{msg}");
 
         let (cfg, labs) = fixture(dir.path(), "val.csv", false, &[("a.jpg", "e/1", ""), ("/etc/x.jpg", "e/1", "")]);
-        let msg = read_split("val", &dir.path().join("val.csv"), &cfg, &labs).unwrap_err().to_string();
+        let msg = read_split(Split::Val, &dir.path().join("val.csv"), &cfg, &labs).unwrap_err().to_string();
         assert!(msg.contains("val.csv:3") && msg.contains("/etc/x.jpg"), "{msg}");
 
         let (cfg, labs) = fixture(dir.path(), "val.csv", false, &[("a.jpg", "", "")]);
-        let msg = read_split("val", &dir.path().join("val.csv"), &cfg, &labs).unwrap_err().to_string();
+        let msg = read_split(Split::Val, &dir.path().join("val.csv"), &cfg, &labs).unwrap_err().to_string();
         assert!(msg.contains("val.csv:2") && msg.contains("ecg_path"), "{msg}");
-    }
-
-    #[test]
-    fn only_retrieval_splits_have_labels() {
-        assert_eq!(SPLITS.map(has_labels), [false, false, true, true]);
     }
 }

@@ -39,6 +39,10 @@ pub struct TensorsReport {
     pub stale_temps_removed: Vec<String>,
     /// Time spent reading and checking the inputs before writing, in seconds.
     pub check_seconds: f64,
+    /// Time spent hashing the outputs for `SHA256SUMS.txt`, in seconds.
+    pub checksum_seconds: f64,
+    /// Bytes of all files written (checked against the free space first).
+    pub output_bytes: u64,
     /// Total wall time, in seconds.
     pub total_seconds: f64,
 }
@@ -77,8 +81,12 @@ impl TensorsReport {
             ));
         }
         out.push_str(&format!(
-            "wrote {} in {:.2} s ({:.2} s checking inputs)\n",
-            self.metadata, self.total_seconds, self.check_seconds
+            "wrote {} ({}) in {:.2} s ({:.2} s checking inputs, {:.2} s checksums)\n",
+            self.metadata,
+            durable::human_bytes(self.output_bytes),
+            self.total_seconds,
+            self.check_seconds,
+            self.checksum_seconds
         ));
         out
     }
@@ -107,6 +115,8 @@ mod tests {
             metadata: "/d/metadata.json".into(),
             stale_temps_removed: vec![],
             check_seconds: 0.5,
+            checksum_seconds: 0.25,
+            output_bytes: 2_000_000,
             total_seconds: 3.0,
         };
         let text = r.summary();
@@ -115,7 +125,7 @@ mod tests {
             text.contains("1 ECG record(s) are NaN") && text.contains("1 flat") && text.contains("3 rows"),
             "{text}"
         );
-        assert!(text.contains("wrote /d/metadata.json in 3.00 s"), "{text}");
+        assert!(text.contains("wrote /d/metadata.json (2.0 MB) in 3.00 s"), "{text}");
         assert_eq!(r.bad_ecg_records(), vec!["files/p1/s2/2".to_string()]);
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["splits"][0]["flat_ecg_records"][0], "files/p1/s2/2");

@@ -16,13 +16,15 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
+use dataset_layout::{Dims, Split, Tensor};
+use durable::{AtomicFile, Checksums, Digest};
 use mimic_io::progress::Progress;
 use rayon::prelude::*;
-use tensor_store::{DType, TensorFile, TensorSpec};
+use tensor_store::TensorFile;
 
 use crate::TensorsConfig;
 use crate::error::TensorsError;
-use crate::plan::{Group, SplitPlan, has_labels};
+use crate::plan::{Group, SplitPlan};
 use crate::report::SplitReport;
 
 /// Why an ECG record's normalised rows are NaN.
@@ -37,10 +39,6 @@ enum BadEcg {
 enum Task {
     Cxr(usize),
     Ecg(usize),
-}
-
-fn spec(name: &str, split: &str, dtype: DType, shape: Vec<usize>) -> TensorSpec {
-    TensorSpec { name: format!("{name}_{split}"), dtype, shape }
 }
 
 /// Little-endian bytes of `src` into `dst` (`dst.len() == 4 * src.len()`).
@@ -58,36 +56,35 @@ fn i64_le(src: &[i64], dst: &mut Vec<u8>) {
 }
 
 /// Writes every tensor of `plan` into `dir`; returns the unfinished files
-/// and the split's report (without `files`, filled in on commit).
+/// (in [`Split::tensors`] order) and the split's report (without `files`,
+/// filled in on commit).
 pub(crate) fn write_split(
     plan: &SplitPlan,
     dir: &Path,
+    dims: &Dims,
     cfg: &TensorsConfig,
     progress: &dyn Progress,
 ) -> Result<(Vec<TensorFile>, SplitReport), TensorsError> {
     let started = Instant::now();
     let n = plan.rows;
     let split = plan.name;
-    let crop = cfg.cxr_crop as usize;
-    let (samples, leads) = plan.ecg_shape;
-    let n_labs = plan.labs_percentiles.len() / n;
+    let n_labs = dims.labs;
+    let files: Vec<TensorFile> = split
+        .tensors()
+        .iter()
+        .map(|t| TensorFile::create(dir, t.spec(split, n, dims), cfg.format))
+        .collect::<Result<_, _>>()?;
+    let file = |t: Tensor| &files[split.tensors().iter().position(|&x| x == t).expect("the split has this tensor")];
+    let (cxr, ecg, pct, obs, hadm) = (
+        file(Tensor::Cxr),
+        file(Tensor::Ecg),
+        file(Tensor::LabsPercentiles),
+        file(Tensor::LabsMissingness),
+        file(Tensor::HadmId),
+    );
+    let labels = split.has_labels().then(|| (file(Tensor::LabelHadmId), file(Tensor::Label)));
 
-    let create = |s: TensorSpec| TensorFile::create(dir, s, cfg.format);
-    let cxr = create(spec("cxr", split, DType::F32, vec![n, 3, crop, crop]))?;
-    let ecg = create(spec("ecg", split, DType::F32, vec![n, 1, samples, leads]))?;
-    let pct = create(spec("labs_percentiles", split, DType::F32, vec![n, n_labs]))?;
-    let obs = create(spec("labs_missingness", split, DType::I64, vec![n, n_labs]))?;
-    let hadm = create(spec("hadm_id", split, DType::I64, vec![n]))?;
-    let labels = if has_labels(split) {
-        Some((
-            create(spec("label_hadm_id", split, DType::I64, vec![n]))?,
-            create(spec("label", split, DType::I64, vec![n]))?,
-        ))
-    } else {
-        None
-    };
-
-    progress.start(split, Some(n as u64));
+    progress.start(split.name(), Some(n as u64));
 
     // Small per-row tensors: straight from the plan.
     let mut buf = Vec::with_capacity(n_labs * 8);
@@ -99,7 +96,7 @@ pub(crate) fn write_split(
         i64_le(&plan.labs_missingness[labs], &mut buf);
         obs.write_row(r, &buf)?;
         hadm.write_row(r, &plan.hadm_id[r].to_le_bytes())?;
-        if let Some((label_hadm, label)) = &labels {
+        if let Some((label_hadm, label)) = labels {
             label_hadm.write_row(r, &plan.label_hadm_id[r].to_le_bytes())?;
             label.write_row(r, &plan.label[r].to_le_bytes())?;
         }
@@ -121,14 +118,17 @@ pub(crate) fn write_split(
         .par_iter()
         .with_max_len(1)
         .map(|&task| -> Result<Option<BadEcg>, TensorsError> {
+            if progress.cancelled() {
+                return Err(TensorsError::Cancelled);
+            }
             match task {
                 Task::Cxr(g) => {
-                    write_cxr_group(plan, g, cfg, &cxr)?;
+                    write_cxr_group(plan, g, cfg, cxr)?;
                     mark_done(&plan.cxr_groups[g].rows);
                     Ok(None)
                 }
                 Task::Ecg(g) => {
-                    let bad = write_ecg_group(plan, &plan.ecg_groups[g], &ecg)?;
+                    let bad = write_ecg_group(plan, &plan.ecg_groups[g], ecg)?;
                     mark_done(&plan.ecg_groups[g].rows);
                     Ok(bad)
                 }
@@ -148,17 +148,13 @@ pub(crate) fn write_split(
         nan_rows += g.rows.len();
     }
     if !flat.is_empty() || !nan.is_empty() {
-        tracing::warn!(split, flat = ?flat, nan = ?nan, "ECG records normalise to NaN");
+        tracing::warn!(split = split.name(), flat = ?flat, nan = ?nan, "ECG records normalise to NaN");
     }
     if cfg.strict && (!flat.is_empty() || !nan.is_empty()) {
         let records: Vec<String> = flat.iter().chain(&nan).cloned().collect();
         return Err(TensorsError::BadEcg { table: plan.csv.clone(), count: records.len(), records });
     }
 
-    let mut files = vec![cxr, ecg, pct, obs, hadm];
-    if let Some((a, b)) = labels {
-        files.extend([a, b]);
-    }
     let report = SplitReport {
         split: split.to_string(),
         rows: n,
@@ -172,6 +168,42 @@ pub(crate) fn write_split(
         seconds: started.elapsed().as_secs_f64(),
     };
     Ok((files, report))
+}
+
+/// Completes a split's files (every row present) and, with checksums on,
+/// hashes them in parallel while they are still in the page cache. Returns
+/// each file, still temporary, with its digest.
+pub(crate) fn complete(
+    files: Vec<TensorFile>,
+    checksums: Checksums,
+    split: Split,
+    progress: &dyn Progress,
+) -> Result<Vec<(AtomicFile, Option<Digest>)>, TensorsError> {
+    let files: Vec<AtomicFile> = files.into_iter().map(TensorFile::finish).collect::<Result<_, _>>()?;
+    if checksums == Checksums::Skip {
+        return Ok(files.into_iter().map(|f| (f, None)).collect());
+    }
+    let total: u64 = files.iter().map(|f| f.file().metadata().map_or(0, |m| m.len())).sum();
+    progress.start(&format!("{split} sha256"), Some(total));
+    let digests: Vec<Digest> = files
+        .par_iter()
+        .with_max_len(1)
+        .map(|f| {
+            let mut on_chunk = |n: u64| {
+                progress.inc(n);
+                !progress.cancelled()
+            };
+            durable::sha256_file(f.temp_path(), &mut on_chunk).map_err(|source| {
+                if source.kind() == std::io::ErrorKind::Interrupted {
+                    TensorsError::Cancelled
+                } else {
+                    TensorsError::Io { path: f.temp_path().to_path_buf(), source }
+                }
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    progress.finish();
+    Ok(files.into_iter().zip(digests).map(|(f, d)| (f, Some(d))).collect())
 }
 
 /// Decodes and resizes one image, then writes its crop to every row using it.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use cxr_prep::CropRng;
 use mimic_io::progress::{NoProgress, Progress};
 use tensor_store::{DType, Format, read_tensor};
-use tensors::{SPLITS, TensorsConfig, TensorsError, run};
+use tensors::{TensorsConfig, TensorsError, run};
 
 /// Records every progress call, to check totals per split.
 #[derive(Debug, Default)]
@@ -37,6 +37,8 @@ impl Progress for Recorder {
 }
 
 const INPUTS: [&str; 5] = ["train.csv", "val.csv", "val_retrieval.csv", "test.csv", "labs_means.json"];
+/// The splits, in the reference's order (an expectation of these tests, not read from the library).
+const SPLITS: [&str; 4] = ["train", "val", "val_retrieval", "test"];
 
 fn golden() -> Option<PathBuf> {
     let g = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/golden"));
@@ -74,11 +76,15 @@ fn tensor_names(split: &str) -> Vec<String> {
     names.into_iter().map(|n| format!("{n}_{split}")).collect()
 }
 
-/// Every file under `dir`, relative, sorted.
+/// Every file under `dir`, relative, sorted; the lock file a run keeps in
+/// its output directory is not an output and is left out.
 fn all_files(dir: &Path) -> Vec<PathBuf> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
         for e in fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
+            if p.file_name().is_some_and(|n| n == durable::lock::LOCK_FILE) {
+                continue;
+            }
             if p.is_dir() {
                 walk(root, &p, out);
             } else {
@@ -133,8 +139,16 @@ fn golden_parity_with_torch_crops() {
     assert_matches_golden(&g, data.path(), "safetensors");
     let events = progress.events.into_inner().unwrap();
     let mut want = Vec::new();
-    for (split, rows) in [("train", 13), ("val", 3), ("val_retrieval", 9), ("test", 12)] {
+    for (split, rows) in [("train", 13u64), ("val", 3), ("val_retrieval", 9), ("test", 12)] {
         want.extend([(format!("start {split}"), rows), ("done ".to_string(), rows), ("finish".to_string(), 0)]);
+        // Then each split's files are hashed for SHA256SUMS.txt, every byte once.
+        let bytes: u64 =
+            fs::read_dir(data.path().join(split)).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        want.extend([
+            (format!("start {split} sha256"), bytes),
+            ("done ".to_string(), bytes),
+            ("finish".to_string(), 0),
+        ]);
     }
     assert_eq!(events, want);
     assert_eq!(
@@ -150,9 +164,11 @@ fn golden_parity_with_torch_crops() {
     assert_eq!(report.splits[0].ecg_shape, (5000, 12));
     assert!(report.bad_ecg_records().is_empty());
     assert_eq!(report.splits.iter().map(|s| s.files.len()).collect::<Vec<_>>(), [5, 5, 7, 7]);
-    // nothing but the outputs was added
+    // nothing but the outputs (and SHA256SUMS.txt, which lists them) was added
     let files = all_files(data.path());
-    assert_eq!(files.len(), INPUTS.len() + 1 + 24, "{files:?}");
+    assert_eq!(files.len(), INPUTS.len() + 1 + 24 + 1, "{files:?}");
+    let sums = durable::Sums::load(&data.path().join(durable::SUMS_FILE)).unwrap().unwrap();
+    assert_eq!(sums.len(), 1 + 24, "every tensor file and metadata.json, nothing else");
 }
 
 fn assert_format_matches_golden(format: Format) {

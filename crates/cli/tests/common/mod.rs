@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use mimic_io::atomic::TEMP_PREFIX;
+use durable::TEMP_PREFIX;
 use mimic_io::layout;
 
 /// The binary under test.
@@ -229,7 +229,7 @@ pub enum Entry {
 }
 
 /// Every entry under `dir` (relative path → kind, size, content hash);
-/// symlinks are recorded, not followed.
+/// symlinks are recorded, not followed; the lock file is left out.
 pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Entry> {
     let mut out = BTreeMap::new();
     if dir.exists() {
@@ -242,6 +242,10 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Entry>) {
     for e in std::fs::read_dir(dir).unwrap() {
         let e = e.unwrap();
         let p = e.path();
+        // The lock file a writing run keeps in its output directory is not an output.
+        if e.file_name() == durable::lock::LOCK_FILE {
+            continue;
+        }
         let rel = p.strip_prefix(root).unwrap().to_path_buf();
         let ft = e.file_type().unwrap();
         if ft.is_symlink() {

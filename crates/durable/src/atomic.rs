@@ -4,8 +4,10 @@
 //! fsynced, and is renamed over the final name only when it is complete. A run
 //! that fails or is killed therefore never leaves a file that looks finished
 //! but is not, and never touches a file the user had until the new one is
-//! whole. Temporary names share one recognisable prefix so the next run can
-//! remove what a killed run left behind ([`remove_stale_temps`]).
+//! whole. Temporary names share one recognisable prefix so the next run that
+//! holds the directory's lock can remove what a killed run left behind
+//! ([`crate::DirLock::remove_stale_temps`]). Several files that must change
+//! together go through a [`crate::Transaction`] instead of [`AtomicFile::commit`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -81,20 +83,43 @@ impl AtomicFile {
         AtomicError::Write { path: self.dest.clone(), source }
     }
 
-    /// Flushes, fsyncs and renames the file into place.
-    pub fn commit(mut self) -> Result<(), AtomicError> {
-        let file = self.file.take().expect("file is present until commit");
-        file.sync_all().map_err(|source| AtomicError::Write { path: self.dest.clone(), source })?;
-        drop(file);
-        fs::rename(&self.temp, &self.dest).map_err(|source| AtomicError::Rename { path: self.dest.clone(), source })?;
-        // Make the rename itself durable; failure here is not worth failing the run.
-        if let Some(dir) = self.dest.parent() {
-            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+    /// Flushes, fsyncs and renames the file into place. If the rename fails
+    /// the temporary is removed: nothing of this file is left behind.
+    pub fn commit(self) -> Result<(), AtomicError> {
+        let (temp, dest) = self.into_synced()?;
+        if let Err(source) = fs::rename(&temp, &dest) {
+            let _ = fs::remove_file(&temp);
+            return Err(AtomicError::Rename { path: dest, source });
         }
+        sync_parent(&dest);
         Ok(())
+    }
+
+    /// Fsyncs the data and closes the file without renaming it, handing the
+    /// temporary over to the caller (a [`crate::Transaction`]), which from
+    /// now on owns it: dropping the returned paths deletes nothing.
+    pub(crate) fn into_synced(mut self) -> Result<(PathBuf, PathBuf), AtomicError> {
+        let file = self.file.take().expect("file is present until commit");
+        let synced = file.sync_all();
+        drop(file);
+        let temp = std::mem::take(&mut self.temp);
+        let dest = std::mem::take(&mut self.dest);
+        if let Err(source) = synced {
+            let _ = fs::remove_file(&temp);
+            return Err(AtomicError::Write { path: dest, source });
+        }
+        Ok((temp, dest))
+    }
+}
+
+/// Makes a rename in `path`'s directory durable; failure here is not worth
+/// failing the run (the data itself is already synced).
+pub(crate) fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
     }
 }
 
@@ -141,8 +166,10 @@ where
 }
 
 /// Removes temporary files left in `dir` by a run that was killed, returning
-/// their paths. Only names starting with [`TEMP_PREFIX`] are touched.
-pub fn remove_stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
+/// their paths. Only names starting with [`TEMP_PREFIX`] are touched. Only a
+/// run holding the directory's lock may call this (through
+/// [`crate::DirLock::remove_stale_temps`]): another run's temporaries are live.
+pub(crate) fn remove_stale_temps(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
