@@ -384,6 +384,13 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
         return Err(SplitsError::CandidateNZero);
     }
     let started = Instant::now();
+    // One writer per directory for the whole run; the earlier outputs are
+    // replaced all together at the end.
+    let lock = DirLock::acquire(&cfg.save_dir).map_err(|e| match e {
+        durable::DurableError::Io { path, source } if path == cfg.save_dir => SplitsError::SaveDir { path, source },
+        e => e.into(),
+    })?;
+    let stale_temps_removed = lock.remove_stale_temps(&cfg.save_dir)?.len();
     let cohort = Cohort::read(&cfg.dataset_path)?;
     let splits = make_splits(&cohort, cfg, seed)?;
     for (split, rows) in [("val", splits.val.len()), ("test", splits.test.len())] {
@@ -442,11 +449,6 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
     let per_query = cfg.candidate_n - 1;
     let outputs = dataset_layout::splits_outputs();
     let files: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
-    // One writer per directory; earlier outputs are replaced all together at the end.
-    std::fs::create_dir_all(&cfg.save_dir)
-        .map_err(|source| SplitsError::SaveDir { path: cfg.save_dir.clone(), source })?;
-    let lock = DirLock::acquire(&cfg.save_dir)?;
-    let stale_temps_removed = lock.remove_stale_temps(&cfg.save_dir)?.len();
     let report = SplitsReport {
         dataset_path: cfg.dataset_path.clone(),
         save_dir: cfg.save_dir.clone(),
