@@ -13,12 +13,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ecg_prep::Validity;
 use mimic_io::Timestamp;
 use mimic_io::pandas::{ColumnKind, KindInference};
 use mimic_io::progress::Progress;
 use mimic_io::table::TableReader;
 use mimic_io::time::HOUR;
+use mimic_io::wfdb::Validity;
 use rayon::prelude::*;
 
 use crate::CohortError;

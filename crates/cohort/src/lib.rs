@@ -158,7 +158,7 @@ impl CohortReport {
 /// `symile_mimic_data.csv`, `symile_mimic_data.parquet` and `cohort_report.json`
 /// to `cfg.save_dir`.
 pub fn run(cfg: &CohortConfig, progress: &dyn Progress) -> Result<CohortReport, CohortError> {
-    let checker = |p: &Path| ecg_prep::check_validity(p).map_err(|e| e.to_string());
+    let checker = |p: &Path| mimic_io::wfdb::record_validity(p).map_err(|e| e.to_string());
     run_with_checker(cfg, progress, &checker)
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use mimic_io::Timestamp;
-use mimic_io::pandas::{self, ColumnKind};
+use mimic_io::pandas::{self, ColumnKind, push_csv_field};
 use mimic_io::pyfmt::push_py_float;
 
 use crate::CohortError;
@@ -73,20 +73,6 @@ impl OutCol {
     }
 }
 
-/// Appends a field with Python `csv` QUOTE_MINIMAL quoting as pandas uses it
-/// (line terminator `\n`): a field is quoted when it contains `,`, `"` or
-/// `\n`. Python 3.11's writer does *not* quote a lone `\r` there (checked on
-/// the reference's Python 3.11.7: `x\ry` is written bare).
-fn push_field(line: &mut String, field: &str) {
-    if field.contains([',', '"', '\n']) {
-        line.push('"');
-        line.push_str(&field.replace('"', "\"\""));
-        line.push('"');
-    } else {
-        line.push_str(field);
-    }
-}
-
 /// Writes the table as pandas `to_csv(index=False)` does.
 pub(crate) fn write_csv(cols: &[OutCol], rows: usize, w: &mut impl Write) -> std::io::Result<()> {
     // pandas prints a datetime column date-only when every value is midnight.
@@ -102,7 +88,7 @@ pub(crate) fn write_csv(cols: &[OutCol], rows: usize, w: &mut impl Write) -> std
         if i > 0 {
             line.push(',');
         }
-        push_field(&mut line, &c.name);
+        push_csv_field(&mut line, &c.name);
     }
     line.push('\n');
     w.write_all(line.as_bytes())?;
@@ -144,7 +130,7 @@ pub(crate) fn write_csv(cols: &[OutCol], rows: usize, w: &mut impl Write) -> std
                     }
                 }
             }
-            push_field(&mut line, &cell);
+            push_csv_field(&mut line, &cell);
         }
         line.push('\n');
         w.write_all(line.as_bytes())?;

@@ -21,6 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use mimic_io::wfdb::{Header, Record, RecordReader, WfdbError, physical_from_digital};
+pub use mimic_io::wfdb::{Validity, digital_validity};
 
 /// A physical ECG signal.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,25 +33,6 @@ pub struct Ecg {
     /// `(d − baseline) / gain` in f64, NaN for invalid samples; time-major
     /// (`physical[t * leads + lead]`).
     pub physical: Vec<f64>,
-}
-
-/// Whether the reference keeps a record. It removes it when
-/// `np.isnan(p).any() or np.all(p == 0)`; a NaN takes precedence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Validity {
-    /// Kept.
-    Valid,
-    /// Removed: some sample is NaN (its digital value is the format's invalid value).
-    HasNan,
-    /// Removed: every physical sample is zero (also true of an empty record, as `np.all([])`).
-    AllZero,
-}
-
-impl Validity {
-    /// Whether the reference keeps the record.
-    pub fn is_valid(self) -> bool {
-        self == Validity::Valid
-    }
 }
 
 /// What one normalisation saw.
@@ -116,53 +98,6 @@ pub fn load_normalized_into(
 /// [`check_validity`] of a record already read.
 pub fn validity_of_record(record: &Record) -> Validity {
     digital_validity(&record.header, &record.digital)
-}
-
-/// [`check_validity`] of a header and its time-major digital samples.
-pub fn digital_validity(header: &Header, digital: &[i32]) -> Validity {
-    let n_sig = header.n_sig;
-    if n_sig == 0 || digital.is_empty() {
-        return Validity::AllZero;
-    }
-    if header.signals.iter().any(|s| !s.adc_gain.is_finite()) {
-        // Rare: an infinite gain (e.g. written 1e999) makes every finite difference 0.
-        return digital_validity_general(header, digital);
-    }
-    // i64 so that "no invalid value" (format 8) is a value no i32 sample can equal.
-    let invalid: Vec<i64> =
-        header.signals.iter().map(|s| s.format.invalid_value().map_or(i64::MAX, i64::from)).collect();
-    let baseline: Vec<f64> = header.signals.iter().map(|s| s.baseline as f64).collect();
-    // Branch-free accumulation so the inner loop vectorises; NaN takes precedence at the end.
-    let mut any_invalid = false;
-    let mut any_nonzero = false;
-    for frame in digital.chunks_exact(n_sig) {
-        for ((&d, &inv), &b) in frame.iter().zip(&invalid).zip(&baseline) {
-            any_invalid |= i64::from(d) == inv;
-            any_nonzero |= d as f64 != b;
-        }
-    }
-    if any_invalid {
-        Validity::HasNan
-    } else if any_nonzero {
-        Validity::Valid
-    } else {
-        Validity::AllZero
-    }
-}
-
-/// [`digital_validity`] evaluating `(d − baseline) / gain == 0` literally.
-fn digital_validity_general(header: &Header, digital: &[i32]) -> Validity {
-    let n_sig = header.n_sig;
-    let mut all_zero = true;
-    for frame in digital.chunks_exact(n_sig) {
-        for (&d, s) in frame.iter().zip(&header.signals) {
-            if s.format.invalid_value() == Some(d) {
-                return Validity::HasNan;
-            }
-            all_zero &= (d as f64 - s.baseline as f64) / s.adc_gain == 0.0;
-        }
-    }
-    if all_zero { Validity::AllZero } else { Validity::Valid }
 }
 
 /// Reads many records reusing its file, sample and signal buffers (the free

@@ -23,10 +23,12 @@
 //! never uses them.
 
 mod decode;
+mod validity;
 
 use std::path::{Path, PathBuf};
 
 pub use decode::required_bytes;
+pub use validity::{Validity, digital_validity, record_validity};
 
 /// WFDB storage format of one signal (the number in the header's format field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

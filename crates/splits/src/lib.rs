@@ -26,7 +26,7 @@ use std::time::Instant;
 use durable::{AtomicFile, Checksums, DirLock, Transaction};
 use labs_ecdf::{Ecdf, EcdfError, pandas_mean};
 use mimic_io::layout::LABS;
-use mimic_io::pandas::{ColumnKind, is_na, push_cell};
+use mimic_io::pandas::{ColumnKind, is_na, push_cell, push_csv_field};
 use mimic_io::pyfmt::{PyJsonValue, push_py_float, py_json_object};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
@@ -280,17 +280,6 @@ fn resolve_seed(seed: Option<u64>) -> Result<(u64, SeedSource), SplitsError> {
     }
 }
 
-/// Appends a field with Python csv's QUOTE_MINIMAL rules.
-fn push_csv_field(out: &mut String, field: &str) {
-    if field.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&field.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(field);
-    }
-}
-
 /// Renders a cohort row's kept cells and its 50 percentiles (no line end).
 fn render_row(cohort: &Cohort, pcts: &[Vec<f64>], r: usize, out: &mut String, scratch: &mut String) {
     for (c, &kind) in cohort.kinds.iter().enumerate() {
@@ -515,19 +504,6 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_quoting_is_minimal() {
-        let mut s = String::new();
-        push_csv_field(&mut s, "plain text");
-        s.push('|');
-        push_csv_field(&mut s, "a,b");
-        s.push('|');
-        push_csv_field(&mut s, "say \"hi\"");
-        s.push('|');
-        push_csv_field(&mut s, "two\nlines");
-        assert_eq!(s, "plain text|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"");
-    }
 
     #[test]
     fn seed_resolution() {
