@@ -3,6 +3,7 @@
 //! (`main.rs`) only parses flags; `cargo xtask build-dataset` calls [`build`]
 //! directly.
 
+pub mod app;
 pub mod build;
 pub mod demo;
 pub mod floor;

@@ -53,7 +53,7 @@ impl VerifyArgs {
 }
 
 /// The outcome of a verification.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct VerifyReport {
     passed: Vec<String>,
     failed: Vec<String>,
