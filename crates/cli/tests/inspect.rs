@@ -1,8 +1,11 @@
 //! Tests of `symile-mimic inspect`: a tiny made-up dataset written with
 //! `tensor_store::TensorFile` is rendered, the PNG decoded and checked pixel by
 //! pixel where the layout is known (CXR grey levels, ECG ink, lab bars); the
-//! error cases name the file and the numbers; and, when the shared golden set
-//! is present, the rows read back agree with the split CSVs.
+//! error cases name the file and the numbers; and the committed golden set's
+//! rows (`testdata/golden`) read back agree with its split CSVs.
+
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
 
 use std::path::{Path, PathBuf};
 
@@ -235,11 +238,7 @@ fn errors_name_the_file_and_the_numbers() {
 /// The golden set's tensors (expected/tensors/<split>/) agree with its split CSVs.
 #[test]
 fn golden_rows_match_the_split_csvs() {
-    let golden = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/golden/expected"));
-    if !golden.is_dir() {
-        eprintln!("skipping: {} is absent", golden.display());
-        return;
-    }
+    let golden = &fixture::path("golden/expected");
     let mut rdr = csv::Reader::from_path(golden.join("test.csv")).unwrap();
     let headers = rdr.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("column {name}"));

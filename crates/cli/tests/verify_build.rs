@@ -1,20 +1,18 @@
 //! `verify` against the reference's own outputs and against broken copies,
 //! and `build`'s resumable stage manifests.
 
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use mimic_io::progress::NoProgress;
 use symile_mimic::verify::{VerifyArgs, verify};
 
-fn golden_expected() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden/expected");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} is absent", p.display());
-        None
-    }
+/// The reference's outputs of the committed golden set.
+fn golden_expected() -> PathBuf {
+    fixture::path("golden/expected")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -32,7 +30,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn the_reference_outputs_pass_and_broken_copies_fail() {
-    let Some(golden) = golden_expected() else { return };
+    let golden = golden_expected();
     let rep = verify(&VerifyArgs::new(golden.clone()), &NoProgress).unwrap();
     assert!(rep.ok(), "{}", rep.text());
 

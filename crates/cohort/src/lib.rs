@@ -28,11 +28,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use durable::{AtomicFile, Checksums, DirLock, Transaction};
+use durable::{AtomicFile, DirLock, Transaction};
 use mimic_io::layout::LABS;
 use mimic_io::progress::Progress;
 use serde::Serialize;
 
+/// Whether a run keeps its directory's `SHA256SUMS.txt` (a field of the config).
+pub use durable::Checksums;
 pub use error::CohortError;
 
 use admissions::AdmCol;

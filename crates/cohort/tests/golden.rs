@@ -1,23 +1,14 @@
-//! Parity: `run` on the shared golden inputs writes exactly the reference's CSV.
+//! Parity: `run` on the golden inputs (`testdata/golden`) writes exactly the reference's CSV.
 
-use std::path::PathBuf;
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
 
 use cohort::{COHORT_CSV, CohortConfig, run};
 use mimic_io::progress::NoProgress;
 
-fn golden() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/golden"));
-    if p.join("input").is_dir() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} is absent; golden parity not checked", p.display());
-        None
-    }
-}
-
 #[test]
 fn golden_csv_is_byte_identical() {
-    let Some(g) = golden() else { return };
+    let g = fixture::path("golden");
     let dir = tempfile::tempdir().unwrap();
     let cfg = CohortConfig {
         hosp_dir: g.join("input/mimiciv/hosp"),

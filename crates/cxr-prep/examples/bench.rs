@@ -1,5 +1,5 @@
 //! Times decode, resize and normalisation of one CXR JPEG (default: the 2544×3056 synthetic
-//! vector in `<workspace>/../shared`). Run with
+//! vector committed in `testdata/vectors/golden/cxr`). Run with
 //! `cargo run --release -p cxr-prep --example bench -- [path.jpg] [scale] [iterations]`.
 //!
 //! Besides wall-clock (median/min), it reports this thread's CPU time per call from
@@ -40,10 +40,7 @@ fn time<T>(iters: usize, mut f: impl FnMut() -> T) -> (String, T) {
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().filter(|s| !s.is_empty()).map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/golden/cxr/synthetic_2544x3056.jpg"
-        ))
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/vectors/golden/cxr/synthetic_2544x3056.jpg"))
     });
     let scale: u32 = args.next().map_or(320, |s| s.parse().expect("scale"));
     let iters: usize = args.next().map_or(30, |s| s.parse().expect("iterations")).max(1);

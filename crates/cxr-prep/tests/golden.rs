@@ -2,10 +2,14 @@
 //! decoded pixels, resized pixels, crop offsets (incl. the torch RandomCrop replay) and final
 //! tensors, bit for bit.
 //!
-//! Two sources: the committed fixtures in `tests/data/` (always run: the 20 golden-set JPEGs,
-//! their `cxr_geometry.csv`, per-row sha256 of the reference tensors, one synthetic vector), and
-//! `/work/shared` (`<workspace>/../shared`; skipped with a note when absent) for the full
-//! reference tensors and the large synthetic vectors.
+//! Two sources: this crate's `tests/data/` (the 20 golden-set JPEGs the tensors use, their
+//! `cxr_geometry.csv`, per-row sha256 of the reference tensors, one synthetic vector), and the
+//! repository's `testdata/` (the whole golden set with the reference tensors, and the synthetic
+//! vectors up to a full-size 2544×3056 image, whose expected tensors are the sha256 recorded in
+//! `vectors/golden/MANIFEST.json`).
+
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,16 +22,6 @@ use sha2::{Digest, Sha256};
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-fn shared_dir() -> Option<PathBuf> {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.is_dir() {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!("SKIP: {} is absent; shared reference checks not run", p.display());
-        None
-    }
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
@@ -142,9 +136,8 @@ fn committed_golden_rows_are_bit_identical() {
 }
 
 #[test]
-fn shared_reference_tensors_are_bit_identical() {
-    let Some(shared) = shared_dir() else { return };
-    let golden = shared.join("golden");
+fn golden_reference_tensors_are_bit_identical() {
+    let golden = fixture::path("golden");
     let geoms = read_geometry(&golden.join("expected/aux/cxr_geometry.csv"));
     let input = golden.join("input/mimic-cxr-jpg");
     // The geometry rows must follow the split CSVs' cxr_path column.
@@ -173,21 +166,6 @@ fn shared_reference_tensors_are_bit_identical() {
     }
 }
 
-/// Parses a little-endian `<f4` C-order `.npy` file (what the vector generator wrote).
-fn read_npy_f32(path: &Path) -> (Vec<usize>, Vec<u8>) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(&bytes[..6], b"\x93NUMPY");
-    let (hlen, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        _ => (u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize, 12),
-    };
-    let header = std::str::from_utf8(&bytes[start..start + hlen]).unwrap();
-    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"), "{header}");
-    let shape_txt = header.split("'shape': (").nth(1).unwrap().split(')').next().unwrap();
-    let shape = shape_txt.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().unwrap()).collect();
-    (shape, bytes[start + hlen..].to_vec())
-}
-
 /// The val/test path at scale 320 / crop 320 on one synthetic image.
 fn center_tensor(jpg: &Path) -> Vec<f32> {
     let prep = CxrPrep { scale: 320, crop: 320 };
@@ -205,17 +183,30 @@ fn committed_synthetic_vector_is_bit_identical() {
     assert_eq!(hex_sha256(&f32_bytes(&t)), "09653826737e988819d6eb285b72174cccb6718bccbd7078d1ec45ec59fe1a8f");
 }
 
+/// The synthetic vectors, up to a full-size 2544×3056 image. Pillow + numpy's
+/// results are recorded in `MANIFEST.json` as sha256 of the decoded pixels, of
+/// the resized grey image, and of the `(3, 320, 320)` little-endian f32 tensor
+/// (the `.center.f32.npy` payload), with the crop box: equal sha256 means
+/// bit-identical, and the intermediate ones say which step differs.
 #[test]
-fn shared_synthetic_vectors_are_bit_identical() {
-    let Some(shared) = shared_dir() else { return };
-    let dir = shared.join("vectors/golden/cxr");
+fn synthetic_vectors_are_bit_identical() {
+    let dir = fixture::path("vectors/golden/cxr");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture::path("vectors/golden/MANIFEST.json")).unwrap()).unwrap();
     let mut seen = 0;
     for name in ["320x333", "333x1000", "641x793", "853x653", "2544x3056"] {
-        let (shape, want) = read_npy_f32(&dir.join(format!("synthetic_{name}.center.f32.npy")));
-        assert_eq!(shape, vec![3, 320, 320]);
-        let got = f32_bytes(&center_tensor(&dir.join(format!("synthetic_{name}.jpg"))));
-        let diff = got.chunks(4).zip(want.chunks(4)).filter(|(a, b)| a != b).count();
-        assert_eq!(diff, 0, "synthetic_{name}: {diff} floats differ");
+        let want = &manifest[format!("cxr/synthetic_{name}")];
+        let jpg = dir.join(format!("synthetic_{name}.jpg"));
+        assert_eq!(want["tensor_shape"], serde_json::json!([3, 320, 320]), "synthetic_{name}");
+        let decoded = decode_jpeg_file(&jpg).unwrap();
+        assert_eq!(hex_sha256(&decoded.data), want["jpeg_decoded_sha256"], "synthetic_{name}: decoded pixels");
+        let resized = CxrPrep { scale: 320, crop: 320 }.load_resized(&jpg).unwrap();
+        assert_eq!(hex_sha256(&channel0(&resized)), want["resized_gray_sha256"], "synthetic_{name}: resized pixels");
+        let (top, left) = center_crop_offsets(resized.width, resized.height, 320);
+        let ltrb = [left, top, left + 320, top + 320];
+        assert_eq!(serde_json::json!(ltrb), want["crop_box_ltrb"], "synthetic_{name}: crop box");
+        let got = f32_bytes(&center_tensor(&jpg));
+        assert_eq!(hex_sha256(&got), want["tensor_sha256"], "synthetic_{name}: tensor differs from the reference");
         seen += 1;
     }
     assert_eq!(seen, 5);
@@ -223,8 +214,7 @@ fn shared_synthetic_vectors_are_bit_identical() {
 
 #[test]
 fn resize_of_full_size_image_keeps_geometry() {
-    let Some(shared) = shared_dir() else { return };
-    let path = shared.join("vectors/golden/cxr/synthetic_2544x3056.jpg");
+    let path = fixture::path("vectors/golden/cxr/synthetic_2544x3056.jpg");
     assert_eq!(jpeg_dimensions(&path).unwrap(), (2544, 3056));
     let img = decode_jpeg_file(&path).unwrap();
     let t0 = std::time::Instant::now();

@@ -1,5 +1,6 @@
 //! Times `check_validity`, `load` and `load` + `normalize_into` per record over
-//! a MIMIC-IV-ECG-shaped tree (default: the shared golden input).
+//! a MIMIC-IV-ECG-shaped tree (default: the committed golden input,
+//! `testdata/golden/input/mimic-iv-ecg`).
 //!
 //! `cargo run --release -p ecg-prep --example time_records -- [<mimic-iv-ecg dir> [<passes>]]`
 
@@ -9,7 +10,7 @@ use std::time::Instant;
 fn main() {
     let mut args = std::env::args().skip(1);
     let root = args.next().map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/golden/input/mimic-iv-ecg"))
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/golden/input/mimic-iv-ecg"))
     });
     let passes: usize = args.next().map_or(20, |s| s.parse().expect("passes: an integer"));
     let list = std::fs::read_to_string(root.join("record_list.csv")).expect("record_list.csv");

@@ -2,30 +2,27 @@
 //!
 //! - LUDB record 1 (committed in tests/data): wfdb-python's `p_signal` and the
 //!   reference normalisation, compared as f64/f32 bit patterns.
-//! - LUDB 2, test01_00s, s0010_re (from /work/shared/vectors, skipped if absent).
-//! - The golden MIMIC-shaped set (/work/shared/golden): the removal predicate
+//! - LUDB 2, test01_00s, s0010_re (`testdata/vectors`): test01_00s against
+//!   `.npy` arrays; LUDB 2 and s0010_re against the sha256 of wfdb-python's
+//!   arrays recorded in `vectors/golden/MANIFEST.json` (equal sha256 means
+//!   bit-identical; the arrays themselves are not committed).
+//! - The golden MIMIC-shaped set (`testdata/golden`): the removal predicate
 //!   of every record in record_list.csv (wfdb-python 4.1.2's verdicts frozen
 //!   below), and every ECG row of the reference's tensors.
 
 #[path = "../../../testdata/npy_reader.rs"]
 mod npy_helper;
 
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
+
 use std::path::{Path, PathBuf};
 
 use ecg_prep::{EcgError, Validity};
+use sha2::{Digest, Sha256};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
-}
-
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("note: {} absent, skipping the shared-vector part of this test", p.display());
-        None
-    }
 }
 
 fn assert_f64_bits(got: &[f64], want: &[f64], what: &str) {
@@ -84,18 +81,43 @@ fn wrong_shape_is_an_error_naming_the_record() {
     assert!(matches!(&e, EcgError::Wfdb { .. }) && e.to_string().contains("no_such_record.hea"), "{e}");
 }
 
+/// sha256 of the little-endian bytes of `values`.
+fn sha256_le<const N: usize>(values: impl Iterator<Item = [u8; N]>) -> String {
+    let mut h = Sha256::new();
+    values.for_each(|b| h.update(b));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Like [`check_record`], with the expected arrays given by their sha256 in
+/// the vectors' MANIFEST.json (entry `ecg/<name>`): `p_sha256` of the f64
+/// physical signal when `physical`, and `norm_sha256` of the f32 normalisation.
+fn check_record_sha256(record: &Path, name: &str, physical: bool, shape: (usize, usize)) {
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture::path("vectors/golden/MANIFEST.json")).unwrap()).unwrap();
+    let want = &manifest[format!("ecg/{name}")];
+    let ecg = ecg_prep::load(record).unwrap();
+    assert_eq!((ecg.samples, ecg.leads), shape);
+    assert_eq!(want["shape"], serde_json::json!([shape.0, shape.1]), "{name}: shape");
+    assert_eq!(want["norm_shape"], serde_json::json!([1, shape.0, shape.1]), "{name}: normalised shape");
+    if physical {
+        let got = sha256_le(ecg.physical.iter().map(|v| v.to_le_bytes()));
+        assert_eq!(got, want["p_sha256"], "{name}: p_signal differs from wfdb-python's");
+    }
+    let mut out = vec![0f32; shape.0 * shape.1];
+    let stats = ecg.normalize_into(&mut out);
+    assert!(!stats.output_is_nan());
+    let got = sha256_le(out.iter().map(|v| v.to_le_bytes()));
+    assert_eq!(got, want["norm_sha256"], "{name}: normalised signal differs from the reference's");
+    assert_eq!(ecg_prep::check_validity(record).unwrap(), Validity::Valid);
+    assert_eq!(ecg.validity(), Validity::Valid);
+}
+
 #[test]
-fn shared_vectors_are_bit_identical() {
-    let Some(shared) = shared() else { return };
-    let golden = shared.join("vectors/golden/ecg");
-    let ludb = shared.join("vectors/PyHealth/test-resources/core/ludb/data");
-    let samples = shared.join("vectors/wfdb-python/sample-data");
-    check_record(
-        &ludb.join("2"),
-        Some(&golden.join("ludb_2.p_signal.f64.npy")),
-        &golden.join("ludb_2.symile_norm.f32.npy"),
-        (5000, 12),
-    );
+fn reference_vectors_are_bit_identical() {
+    let golden = fixture::path("vectors/golden/ecg");
+    let ludb = fixture::path("vectors/PyHealth/test-resources/core/ludb/data");
+    let samples = fixture::path("vectors/wfdb-python/sample-data");
+    check_record_sha256(&ludb.join("2"), "ludb_2", true, (5000, 12));
     check_record(
         &samples.join("test01_00s"),
         Some(&golden.join("test01_00s.p_signal.f64.npy")),
@@ -103,7 +125,7 @@ fn shared_vectors_are_bit_identical() {
         (4000, 4),
     );
     // s0010_re: physical checked against rdsamp in mimic-io; here its normalisation.
-    check_record(&samples.join("s0010_re"), None, &golden.join("s0010_re.symile_norm.f32.npy"), (38400, 15));
+    check_record_sha256(&samples.join("s0010_re"), "s0010_re", false, (38400, 15));
 }
 
 /// Records of the golden input that wfdb-python 4.1.2 + the reference predicate remove.
@@ -128,8 +150,7 @@ fn csv_column(path: &Path, name: &str) -> Vec<String> {
 
 #[test]
 fn golden_mimic_records_validity() {
-    let Some(shared) = shared() else { return };
-    let root = shared.join("golden/input/mimic-iv-ecg");
+    let root = fixture::path("golden/input/mimic-iv-ecg");
     let paths = csv_column(&root.join("record_list.csv"), "path");
     assert_eq!(paths.len(), 86);
     let mut counts = [0usize; 3];
@@ -162,8 +183,7 @@ fn read_safetensors_f32(path: &Path) -> (Vec<usize>, Vec<f32>) {
 
 #[test]
 fn golden_ecg_tensors_are_bit_identical() {
-    let Some(shared) = shared() else { return };
-    let golden = shared.join("golden");
+    let golden = fixture::path("golden");
     let ecg_root = golden.join("input/mimic-iv-ecg");
     let mut rows = 0;
     // One reader for every row, as the tensors stage would use it.

@@ -1,22 +1,16 @@
 //! The reference's percentiles and `labs_means.json`, recomputed from the raw
 //! lab values of its own train/val/test outputs: the small golden set (train
 //! < 128 rows) and the published-size set (10 000 train rows: every branch of
-//! numpy's pairwise sum). Skipped with a note when `shared/` is absent.
+//! numpy's pairwise sum), both from `testdata/`.
+
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use labs_ecdf::{Ecdf, pandas_mean};
-
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.is_dir() {
-        Some(p.to_path_buf())
-    } else {
-        eprintln!("SKIP: {} is absent; golden tests need it", p.display());
-        None
-    }
-}
+use sha2::{Digest, Sha256};
 
 /// A CSV held in memory (decompressed in memory when gzipped; nothing is
 /// written anywhere).
@@ -96,15 +90,43 @@ fn check(dir: &Path, suffix: &str, means_path: &Path, expect_train_rows: usize) 
 
 #[test]
 fn small_golden_set() {
-    let Some(shared) = shared() else { return };
-    let dir = shared.join("golden/expected");
+    let dir = fixture::path("golden/expected");
     // The golden README counts 4 missing val/test values written as 1.0.
     assert_eq!(check(&dir, "", &dir.join("labs_means.json"), 13), 4);
 }
 
+/// The published-size set's split CSVs are committed only as sha256, size and
+/// line count (`expected/sha256.csv`). They are rebuilt here by the `splits`
+/// crate from the committed reference input, and used only after their sha256
+/// equals the reference's: the check below then reads the reference's own
+/// bytes. If `splits` stops reproducing them, this test fails (naming the
+/// file) rather than checking anything else.
 #[test]
 fn published_size_set() {
-    let Some(shared) = shared() else { return };
-    let dir = shared.join("golden-splits-scale/expected");
-    assert_eq!(check(&dir, ".gz", &dir.join("labs_means.json"), 10_000), 0);
+    let root = fixture::path("golden-splits-scale");
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("symile_mimic_data.csv");
+    let mut csv = Vec::new();
+    let gz = std::fs::File::open(root.join("input/symile_mimic_data.csv.gz")).unwrap();
+    flate2::read::MultiGzDecoder::new(gz).read_to_end(&mut csv).unwrap();
+    std::fs::write(&input, csv).unwrap();
+    let dir = tmp.path().join("out");
+    splits::run(&splits::SplitsConfig {
+        dataset_path: input,
+        save_dir: dir.clone(),
+        train_n: 10_000,
+        val_n: 750,
+        candidate_n: 10,
+        seed: Some(0),
+        negatives: splits::Negatives::Reference,
+        checksums: splits::Checksums::Skip,
+    })
+    .unwrap();
+    for name in ["train.csv", "val.csv", "test.csv"] {
+        let want = fixture::digest("golden-splits-scale/expected/sha256.csv", name);
+        let got: String =
+            Sha256::digest(std::fs::read(dir.join(name)).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, want.sha256, "{name} rebuilt from the reference input is not the reference's file");
+    }
+    assert_eq!(check(&dir, "", &root.join("expected/labs_means.json"), 10_000), 0);
 }

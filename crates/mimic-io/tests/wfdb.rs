@@ -3,11 +3,14 @@
 //! Committed vectors (tests/data/wfdb, see its README.md): wfdb-python's
 //! sample records and `record-1a` (rdsamp's digital output of test01_00s),
 //! plus `p_signal` arrays written by wfdb-python 4.1.2 (`rdrecord(..).p_signal`).
-//! The large multi-file record s0010_re is only in /work/shared; those tests
-//! skip with a note when it is absent.
+//! The larger multi-file record s0010_re and its `rdsamp` output are in the
+//! repository's `testdata/vectors/wfdb-python`.
 
 #[path = "../../../testdata/npy_reader.rs"]
 mod npy_helper;
+
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
 
 use std::path::{Path, PathBuf};
 
@@ -15,16 +18,6 @@ use mimic_io::wfdb::{self, SampleFormat, WfdbError};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wfdb").join(name)
-}
-
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"));
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("note: {} absent, skipping the shared-vector part of this test", p.display());
-        None
-    }
 }
 
 /// Asserts two f64 arrays are bit-identical (NaN == NaN).
@@ -130,8 +123,7 @@ fn several_samples_per_frame_is_a_clear_error() {
 
 #[test]
 fn s0010_re_two_files_match_rdsamp_physical() {
-    let Some(shared) = shared() else { return };
-    let dir = shared.join("vectors/wfdb-python");
+    let dir = fixture::path("vectors/wfdb-python");
     let rec = wfdb::read_record(&dir.join("sample-data/s0010_re")).unwrap();
     assert_eq!((rec.header.n_sig, rec.header.sig_len), (15, 38400));
     assert_eq!(rec.header.signals[13].file_name, "s0010_re.xyz");

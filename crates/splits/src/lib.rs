@@ -23,7 +23,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use durable::{AtomicFile, Checksums, DirLock, Transaction};
+use durable::{AtomicFile, DirLock, Transaction};
 use labs_ecdf::{Ecdf, EcdfError, pandas_mean};
 use mimic_io::layout::LABS;
 use mimic_io::pandas::{ColumnKind, is_na, push_cell, push_csv_field};
@@ -32,6 +32,8 @@ use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 use serde::Serialize;
 
+/// Whether a run keeps its directory's `SHA256SUMS.txt` (a field of the config).
+pub use durable::Checksums;
 pub use error::SplitsError;
 pub use input::COLS_TO_DROP;
 use input::Cohort;

@@ -1,7 +1,11 @@
 //! End-to-end tests of the three formats: byte-exact comparisons with files
 //! written by numpy 2.4, torch 2.15 and Python safetensors 0.8 (committed under
-//! `tests/data/` or in the shared golden outputs), concurrent shuffled round
-//! trips, and the failure paths (missing/duplicate rows, dropped writers).
+//! `tests/data/`, and the golden outputs in `testdata/golden`), concurrent
+//! shuffled round trips, and the failure paths (missing/duplicate rows,
+//! dropped writers).
+
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,10 +16,6 @@ use tensor_store::{DType, Format, LoadedTensor, StoreError, TensorFile, TensorSp
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-fn shared_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared"))
 }
 
 /// Deterministic pseudo-random permutation of 0..n (xorshift, no RNG crate needed).
@@ -131,11 +131,7 @@ fn safetensors_output_is_read_by_the_safetensors_crate() {
 /// read, and rewriting its tensor reproduces the file byte for byte.
 #[test]
 fn golden_safetensors_are_read_and_rewritten_identically() {
-    let golden = shared_dir().join("golden/expected/tensors");
-    if !golden.is_dir() {
-        eprintln!("SKIP: {} not present", golden.display());
-        return;
-    }
+    let golden = fixture::path("golden/expected/tensors");
     let out = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for split in fs::read_dir(&golden).unwrap() {
@@ -172,11 +168,7 @@ fn golden_safetensors_are_read_and_rewritten_identically() {
 
 #[test]
 fn golden_tensor_shapes_match_the_index() {
-    let p = shared_dir().join("golden/expected/tensors/val/cxr_val.safetensors");
-    if !p.exists() {
-        eprintln!("SKIP: {} not present", p.display());
-        return;
-    }
+    let p = fixture::path("golden/expected/tensors/val/cxr_val.safetensors");
     let (s, offset) = read_tensor_header(&p).unwrap();
     assert_eq!(s, spec("cxr_val", DType::F32, &[3, 3, 64, 64]));
     assert_eq!(offset, 88);

@@ -30,10 +30,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use dataset_layout::{Dims, METADATA, Split};
-use durable::{AtomicFile, Checksums, DirLock, Transaction};
+use durable::{AtomicFile, DirLock, Transaction};
 use mimic_io::progress::Progress;
 use mimic_io::pyfmt::{PyJsonValue, py_json_object};
 
+/// Whether a run keeps its directory's `SHA256SUMS.txt` (a field of the config).
+pub use durable::Checksums;
 pub use error::TensorsError;
 pub use report::{SplitReport, TensorsReport};
 

@@ -1,10 +1,12 @@
 //! End-to-end parity of stage 3 with the reference's golden tensors
-//! (`../shared/golden`), plus formats, determinism and bad inputs.
+//! (`testdata/golden`), plus formats, determinism and bad inputs.
 //!
 //! Every test copies the golden split CSVs and `labs_means.json` into a temp
 //! `data_dir` and runs [`tensors::run`] on the golden MIMIC inputs with the
-//! reference's parameters (scale 64, crop 64, torch seed 70). The tests skip
-//! with a note when `../shared` is absent (a fresh clone).
+//! reference's parameters (scale 64, crop 64, torch seed 70).
+
+#[path = "../../../testdata/fixture.rs"]
+mod fixture;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -40,14 +42,9 @@ const INPUTS: [&str; 5] = ["train.csv", "val.csv", "val_retrieval.csv", "test.cs
 /// The splits, in the reference's order (an expectation of these tests, not read from the library).
 const SPLITS: [&str; 4] = ["train", "val", "val_retrieval", "test"];
 
-fn golden() -> Option<PathBuf> {
-    let g = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/golden"));
-    if g.join("expected/tensors").is_dir() {
-        Some(g)
-    } else {
-        eprintln!("note: {} is absent; skipping the golden parity test", g.display());
-        None
-    }
+/// The committed golden set: `input/` and the reference's `expected/` outputs.
+fn golden() -> PathBuf {
+    fixture::path("golden")
 }
 
 /// A temp data_dir holding copies of the golden split CSVs and labs means.
@@ -132,7 +129,7 @@ fn assert_matches_golden(g: &Path, data: &Path, ext: &str) {
 
 #[test]
 fn golden_parity_with_torch_crops() {
-    let Some(g) = golden() else { return };
+    let g = golden();
     let data = data_dir(&g);
     let progress = Recorder::default();
     let report = run(&config(&g, data.path()), &progress).unwrap();
@@ -172,7 +169,7 @@ fn golden_parity_with_torch_crops() {
 }
 
 fn assert_format_matches_golden(format: Format) {
-    let Some(g) = golden() else { return };
+    let g = golden();
     let data = data_dir(&g);
     let mut cfg = config(&g, data.path());
     cfg.format = format;
@@ -192,7 +189,7 @@ fn pt_holds_the_same_tensors() {
 
 #[test]
 fn same_seed_same_bytes_for_any_thread_count_and_chacha_crops_are_real_crops() {
-    let Some(g) = golden() else { return };
+    let g = golden();
     let mut outputs = Vec::new();
     for threads in [1, 2] {
         let data = data_dir(&g);
@@ -262,7 +259,7 @@ fn set_field(headers: &csv::StringRecord, row: &mut csv::StringRecord, column: &
 }
 
 /// An ECG root of symlinks to the golden records the split CSVs use, so that
-/// tests can remove files or add records without touching `../shared`.
+/// tests can remove files or add records without touching the fixture.
 fn ecg_mirror(g: &Path, data: &Path, root: &Path) {
     for f in ["train.csv", "val.csv", "val_retrieval.csv", "test.csv"] {
         let mut r = csv::Reader::from_path(data.join(f)).unwrap();
@@ -299,7 +296,7 @@ fn write_constant_record(root: &Path, rel: &str, value: i16, samples: usize) {
 
 #[test]
 fn flat_ecg_is_nan_and_reported_or_an_error_when_strict() {
-    let Some(g) = golden() else { return };
+    let g = golden();
     let flat = "files/p9999/p99999999/s99999999/99999999";
     for strict in [false, true] {
         let data = data_dir(&g);
@@ -333,7 +330,7 @@ fn flat_ecg_is_nan_and_reported_or_an_error_when_strict() {
 
 #[test]
 fn missing_inputs_fail_without_leaving_files() {
-    let Some(g) = golden() else { return };
+    let g = golden();
 
     // A missing JPEG in the last split: found before anything is written.
     let data = data_dir(&g);
@@ -377,7 +374,7 @@ fn missing_inputs_fail_without_leaving_files() {
 
 #[test]
 fn bad_configuration_and_tables_fail_before_writing() {
-    let Some(g) = golden() else { return };
+    let g = golden();
 
     let data = data_dir(&g);
     let mut cfg = config(&g, data.path());
@@ -420,7 +417,7 @@ fn bad_configuration_and_tables_fail_before_writing() {
 
 #[test]
 fn earlier_outputs_and_user_files_survive_and_stale_temps_go() {
-    let Some(g) = golden() else { return };
+    let g = golden();
     let data = data_dir(&g);
     fs::create_dir(data.path().join("val")).unwrap();
     fs::write(data.path().join("val/notes.txt"), b"mine").unwrap();
@@ -438,7 +435,7 @@ fn earlier_outputs_and_user_files_survive_and_stale_temps_go() {
 
 #[test]
 fn ecg_records_of_another_shape_are_named() {
-    let Some(g) = golden() else { return };
+    let g = golden();
     let data = data_dir(&g);
     let ecg_root = tempfile::tempdir().unwrap();
     let short = "files/p9999/p99999998/s99999998/99999998";
