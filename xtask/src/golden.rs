@@ -199,6 +199,8 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
                 ecg_dir: input.join("mimic-iv-ecg"),
                 save_dir: work.clone(),
                 skip_unreadable_ecg: false,
+                cxr_tables: None,
+                versions: None,
             },
             &NoProgress,
         )?;

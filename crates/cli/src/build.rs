@@ -233,6 +233,8 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
                     ecg_dir: dirs.ecg.clone(),
                     save_dir: out.clone(),
                     skip_unreadable_ecg: args.skip_unreadable_ecg,
+                    cxr_tables: None,
+                    versions: None,
                 },
                 progress,
             )?;

@@ -194,6 +194,8 @@ fn run(cli: Cli) -> Result<()> {
                     ecg_dir: f.ecg_data_dir,
                     save_dir: f.save_dir,
                     skip_unreadable_ecg: f.skip_unreadable_ecg,
+                    cxr_tables: None,
+                    versions: None,
                 },
                 &bars,
             )?;

@@ -18,6 +18,8 @@ fn main() {
         ecg_dir: root.join("mimic-iv-ecg"),
         save_dir: PathBuf::from(&args[2]),
         skip_unreadable_ecg: false,
+        cxr_tables: None,
+        versions: None,
     };
     match cohort::run(&cfg, &mimic_io::progress::NoProgress) {
         Ok(rep) => println!("{}", rep.summary()),

@@ -23,12 +23,13 @@ mod labs;
 mod output;
 mod raw;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use mimic_io::atomic::AtomicFile;
+use mimic_io::discover::CxrTables;
 use mimic_io::layout::LABS;
 use mimic_io::progress::Progress;
 use serde::Serialize;
@@ -58,6 +59,12 @@ pub struct CohortConfig {
     pub save_dir: PathBuf,
     /// Count an unreadable candidate ECG as invalid (and list it) instead of failing.
     pub skip_unreadable_ecg: bool,
+    /// File names of the CXR tables; `None`: whichever `cxr_dir` holds
+    /// (`mimic_io::discover::cxr_tables`), the 2.0.0 names first.
+    pub cxr_tables: Option<CxrTables>,
+    /// Release of each input (project → version) for the report; `None`:
+    /// read from the directory names (`mimic_io::discover::infer_versions`).
+    pub versions: Option<BTreeMap<String, String>>,
 }
 
 /// Admissions left after each filter, in the order they are applied.
@@ -120,6 +127,10 @@ pub struct CohortReport {
     pub outputs: Vec<PathBuf>,
     /// Wall time of the stage in seconds.
     pub wall_seconds: f64,
+    /// Release of each input (project → version), where known: a cohort is
+    /// only comparable with one built from the same releases.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<String, String>,
 }
 
 impl CohortReport {
@@ -166,14 +177,14 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CohortError + '_ {
 }
 
 /// Fails with the flag and path of the first missing input file.
-fn check_inputs(cfg: &CohortConfig) -> Result<(), CohortError> {
+fn check_inputs(cfg: &CohortConfig, cxr_tables: &CxrTables) -> Result<(), CohortError> {
     use mimic_io::layout as l;
     let needed = [
         ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::PATIENTS)),
         ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::ADMISSIONS)),
         ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::LABEVENTS)),
-        ("--cxr_data_dir", cfg.cxr_dir.join(l::CXR_METADATA)),
-        ("--cxr_data_dir", cfg.cxr_dir.join(l::CXR_CHEXPERT)),
+        ("--cxr_data_dir", cfg.cxr_dir.join(&cxr_tables.metadata)),
+        ("--cxr_data_dir", cfg.cxr_dir.join(&cxr_tables.chexpert)),
         ("--ecg_data_dir", cfg.ecg_dir.join(l::ECG_RECORD_LIST)),
     ];
     for (flag, path) in needed {
@@ -196,7 +207,8 @@ pub(crate) fn run_with_checker(
     checker: ecg::Checker<'_>,
 ) -> Result<CohortReport, CohortError> {
     let started = Instant::now();
-    check_inputs(cfg)?;
+    let cxr_tables = cfg.cxr_tables.clone().unwrap_or_else(|| mimic_io::discover::cxr_tables(&cfg.cxr_dir));
+    check_inputs(cfg, &cxr_tables)?;
     let save = &cfg.save_dir;
     std::fs::create_dir_all(save).map_err(io_err(save))?;
     // Outputs are replaced only by a complete run (atomic rename at the end):
@@ -204,7 +216,7 @@ pub(crate) fn run_with_checker(
 
     let adm = admissions::read(&cfg.hosp_dir, progress)?;
     nonempty(adm.len(), "admissions.csv.gz (it has no rows)", 0)?;
-    let cxr = cxr::read(&cfg.cxr_dir, progress)?;
+    let cxr = cxr::read(&cfg.cxr_dir, &cxr_tables, progress)?;
     let ecgs = ecg::read(&cfg.ecg_dir, progress)?;
     let mut rep = CohortReport {
         input_rows: InputRows {
@@ -217,6 +229,10 @@ pub(crate) fn run_with_checker(
             ecg_record_list: ecgs.len(),
         },
         patients_join_gap: adm.gap,
+        versions: cfg
+            .versions
+            .clone()
+            .unwrap_or_else(|| mimic_io::discover::infer_versions(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir)),
         ..CohortReport::default()
     };
     rep.attrition.admissions_read = adm.len();

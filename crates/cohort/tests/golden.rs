@@ -25,6 +25,8 @@ fn golden_csv_is_byte_identical() {
         ecg_dir: g.join("input/mimic-iv-ecg"),
         save_dir: dir.path().join("out"),
         skip_unreadable_ecg: false,
+        cxr_tables: None,
+        versions: None,
     };
     let rep = run(&cfg, &NoProgress).unwrap();
     let got = std::fs::read_to_string(cfg.save_dir.join(COHORT_CSV)).unwrap();
