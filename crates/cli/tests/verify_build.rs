@@ -69,6 +69,9 @@ fn build_skips_up_to_date_stages_and_redoes_changed_ones() {
     let out = tempfile::tempdir().unwrap();
     let args = symile_mimic::BuildArgs {
         mimic_root: Some(input.path().join("mimic")),
+        mimiciv_version: None,
+        cxr_version: None,
+        ecg_version: None,
         mimiciv_hosp_dir: None,
         cxr_data_dir: None,
         ecg_data_dir: None,
