@@ -234,3 +234,57 @@ mod golden_tests {
         assert_eq!(checked, 86);
     }
 }
+
+/// Every file below `dir`, as paths relative to `root` with `/` separators.
+fn files_below(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), SynthError> {
+    for e in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let path = e.map_err(io_err(dir))?.path();
+        if path.is_dir() {
+            files_below(root, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(root).expect("below root");
+            let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            out.push(parts.join("/"));
+        }
+    }
+    Ok(())
+}
+
+/// The SHA-256 of a file, in lowercase hex, read in pieces (tables can be GBs).
+fn sha256_hex(path: &Path) -> Result<String, SynthError> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let mut hex = String::with_capacity(64);
+    for b in h.finalize() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    Ok(hex)
+}
+
+/// Writes `root/name` as PhysioNet publishes it next to each project:
+/// `sha256sum` lines (`<hex>  <path>`) for every other file below `root`,
+/// sorted by path, so a download can be checked with `sha256sum -c`.
+pub(crate) fn write_sha256sums(root: &Path, name: &str) -> Result<(), SynthError> {
+    use rayon::prelude::*;
+    let mut rels = Vec::new();
+    files_below(root, root, &mut rels)?;
+    rels.retain(|r| r != name);
+    rels.sort();
+    let sums: Vec<String> = rels.par_iter().map(|rel| sha256_hex(&root.join(rel))).collect::<Result<_, _>>()?;
+    let mut text = String::new();
+    for (sum, rel) in sums.iter().zip(&rels) {
+        let _ = writeln!(text, "{sum}  {rel}");
+    }
+    let path = root.join(name);
+    std::fs::write(&path, text).map_err(io_err(&path))
+}
