@@ -262,6 +262,8 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
                 save_dir: work.clone(),
                 skip_unreadable_ecg: false,
                 checksums: durable::Checksums::Update,
+                cxr_tables: None,
+                versions: None,
             },
             &NoProgress,
         )?;

@@ -50,6 +50,23 @@ pub struct SynthArgs {
     /// Put every deathtime at midnight (pandas then writes that column as dates).
     #[arg(long)]
     pub deathtime_midnight: bool,
+    /// Lay the tree out as `wget -r` fetches it from PhysioNet:
+    /// physionet.org/files/<project>/<version>/ with a SHA256SUMS.txt per project, for the current releases
+    /// (MIMIC-IV 3.1, MIMIC-CXR-JPG 2.1.0, MIMIC-IV-ECG 1.0) unless named below.
+    #[arg(long)]
+    pub physionet: bool,
+    /// MIMIC-IV release folder of the PhysioNet layout (implies --physionet).
+    #[arg(long)]
+    pub mimiciv_version: Option<String>,
+    /// MIMIC-CXR-JPG release folder of the PhysioNet layout (implies --physionet).
+    #[arg(long)]
+    pub cxr_version: Option<String>,
+    /// MIMIC-IV-ECG release folder of the PhysioNet layout (implies --physionet).
+    #[arg(long)]
+    pub ecg_version: Option<String>,
+    /// Add columns to and move columns of admissions, labevents and the CXR metadata, as a later release might.
+    #[arg(long)]
+    pub schema_drift: bool,
 }
 
 impl SynthArgs {
@@ -89,6 +106,17 @@ impl SynthArgs {
         }
         cfg.nasty |= self.nasty;
         cfg.deathtime_midnight |= self.deathtime_midnight;
+        let named = [&self.mimiciv_version, &self.cxr_version, &self.ecg_version];
+        if self.physionet || named.iter().any(|v| v.is_some()) {
+            let mut r = cfg.physionet.take().unwrap_or_else(synth::Releases::current);
+            for (slot, v) in [(&mut r.mimiciv, named[0]), (&mut r.cxr, named[1]), (&mut r.ecg, named[2])] {
+                if let Some(v) = v {
+                    slot.clone_from(v);
+                }
+            }
+            cfg.physionet = Some(r);
+        }
+        cfg.schema_drift |= self.schema_drift;
         cfg
     }
 }

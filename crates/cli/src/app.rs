@@ -306,6 +306,8 @@ fn run(command: Command, progress: &dyn Progress) -> Result<Outcome> {
                 save_dir: f.save_dir,
                 skip_unreadable_ecg: f.skip_unreadable_ecg,
                 checksums: f.output.checksums(),
+                cxr_tables: None,
+                versions: None,
             },
             progress,
         )?),

@@ -12,6 +12,7 @@
 //! them, all at once, so a build stopped at any point leaves complete stages
 //! and nothing half-written.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
@@ -19,18 +20,28 @@ use std::time::UNIX_EPOCH;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use dataset_layout::{COHORT_CSV, COHORT_PARQUET, LABS_MEANS, Split};
-use mimic_io::layout;
 use mimic_io::progress::Progress;
+use mimic_io::{discover, layout};
 use serde::{Deserialize, Serialize};
 
 /// Flags of `symile-mimic build`. Defaults are the published release's settings.
 #[derive(Debug, Clone, Args)]
 pub struct BuildArgs {
-    /// A MIMIC download holding mimiciv/ (or mimiciv/2.2/) with hosp/, mimic-cxr-jpg/ (or mimic-cxr-jpg/2.0.0/) and
-    /// mimic-iv-ecg/ (or mimic-iv-ecg/1.0/). Alternatively give the three directories; with none, the embedded
-    /// synthetic demo is generated and used.
+    /// A MIMIC download holding mimiciv/<version>/hosp/ (or mimiciv/hosp/), mimic-cxr-jpg/<version>/ and
+    /// mimic-iv-ecg/<version>/ (or unversioned), or physionet.org/files/ as `wget -r` leaves it. With several
+    /// releases the published ones (2.2, 2.0.0, 1.0) are taken. Alternatively give the three directories; with
+    /// none, the embedded synthetic demo is generated and used.
     #[arg(long = "mimic-root", alias = "mimic_root")]
     pub mimic_root: Option<PathBuf>,
+    /// MIMIC-IV release to take under --mimic-root (its folder name, e.g. 3.1).
+    #[arg(long = "mimiciv-version", alias = "mimiciv_version", requires = "mimic_root")]
+    pub mimiciv_version: Option<String>,
+    /// MIMIC-CXR-JPG release to take under --mimic-root (e.g. 2.1.0).
+    #[arg(long = "cxr-version", alias = "cxr_version", requires = "mimic_root")]
+    pub cxr_version: Option<String>,
+    /// MIMIC-IV-ECG release to take under --mimic-root (e.g. 1.0).
+    #[arg(long = "ecg-version", alias = "ecg_version", requires = "mimic_root")]
+    pub ecg_version: Option<String>,
     #[arg(long = "mimiciv_hosp_dir", visible_alias = "mimiciv-hosp-dir")]
     pub mimiciv_hosp_dir: Option<PathBuf>,
     #[arg(long = "cxr_data_dir", visible_alias = "cxr-data-dir")]
@@ -99,25 +110,48 @@ pub struct InputDirs {
     pub hosp: PathBuf,
     pub cxr: PathBuf,
     pub ecg: PathBuf,
+    /// File names of the CXR tables in `cxr`.
+    pub cxr_tables: discover::CxrTables,
+    /// Release of each input where known (project → version).
+    pub versions: BTreeMap<String, String>,
 }
 
 impl BuildArgs {
-    /// Resolves `--mimic-root` or the three directory flags.
+    /// Resolves `--mimic-root` (logging which releases were taken) or the
+    /// three directory flags.
     pub fn input_dirs(&self) -> Result<InputDirs> {
         if let Some(root) = &self.mimic_root {
-            let pick = |candidates: &[&str], what: &str| -> Result<PathBuf> {
-                candidates.iter().map(|c| root.join(c)).find(|p| p.is_dir()).with_context(|| {
-                    format!("--mimic-root {}: no {what} directory (looked for {candidates:?})", root.display())
-                })
+            let choice = discover::VersionChoice {
+                mimiciv: self.mimiciv_version.clone(),
+                cxr: self.cxr_version.clone(),
+                ecg: self.ecg_version.clone(),
             };
+            let found = discover::discover(root, &choice).context("--mimic-root")?;
+            for note in &found.notes {
+                tracing::info!("{note}");
+            }
+            for p in discover::Project::ALL {
+                let l = found.get(p);
+                let version = l.version.as_deref().unwrap_or("(unversioned)");
+                tracing::info!("{p} {version}: {}", l.dir.display());
+            }
+            let versions = found.versions();
             return Ok(InputDirs {
-                hosp: pick(&["mimiciv/hosp", "mimiciv/2.2/hosp", "hosp"], "MIMIC-IV hosp")?,
-                cxr: pick(&["mimic-cxr-jpg", "mimic-cxr-jpg/2.0.0"], "MIMIC-CXR-JPG")?,
-                ecg: pick(&["mimic-iv-ecg", "mimic-iv-ecg/1.0"], "MIMIC-IV-ECG")?,
+                hosp: found.hosp.dir,
+                cxr: found.cxr.dir,
+                ecg: found.ecg.dir,
+                cxr_tables: found.cxr_tables,
+                versions,
             });
         }
         match (&self.mimiciv_hosp_dir, &self.cxr_data_dir, &self.ecg_data_dir) {
-            (Some(h), Some(c), Some(e)) => Ok(InputDirs { hosp: h.clone(), cxr: c.clone(), ecg: e.clone() }),
+            (Some(h), Some(c), Some(e)) => Ok(InputDirs {
+                hosp: h.clone(),
+                cxr: c.clone(),
+                ecg: e.clone(),
+                cxr_tables: discover::cxr_tables(c),
+                versions: discover::infer_versions(h, c, e),
+            }),
             _ => bail!("give --mimic-root DIR, or all of --mimiciv_hosp_dir, --cxr_data_dir and --ecg_data_dir"),
         }
     }
@@ -261,13 +295,14 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
         dirs.hosp.join(layout::PATIENTS),
         dirs.hosp.join(layout::ADMISSIONS),
         dirs.hosp.join(layout::LABEVENTS),
-        dirs.cxr.join(layout::CXR_METADATA),
-        dirs.cxr.join(layout::CXR_CHEXPERT),
+        dirs.cxr.join(&dirs.cxr_tables.metadata),
+        dirs.cxr.join(&dirs.cxr_tables.chexpert),
         dirs.ecg.join(layout::ECG_RECORD_LIST),
     ];
     stages.run(
         "cohort",
-        serde_json::json!({"hosp": dirs.hosp, "cxr": dirs.cxr, "ecg": dirs.ecg, "skip_unreadable_ecg": args.skip_unreadable_ecg}),
+        serde_json::json!({"hosp": dirs.hosp, "cxr": dirs.cxr, "ecg": dirs.ecg, "skip_unreadable_ecg": args.skip_unreadable_ecg,
+                           "versions": dirs.versions}),
         &cohort_inputs,
         || vec![cohort_csv.clone(), out.join(COHORT_PARQUET)],
         || {
@@ -279,6 +314,8 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
                     save_dir: out.clone(),
                     skip_unreadable_ecg: args.skip_unreadable_ecg,
                     checksums,
+                    cxr_tables: Some(dirs.cxr_tables.clone()),
+                    versions: Some(dirs.versions.clone()),
                 },
                 progress,
             )?;

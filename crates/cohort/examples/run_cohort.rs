@@ -19,6 +19,8 @@ fn main() {
         save_dir: PathBuf::from(&args[2]),
         skip_unreadable_ecg: false,
         checksums: durable::Checksums::Update,
+        cxr_tables: None,
+        versions: None,
     };
     match cohort::run(&cfg, &mimic_io::progress::NoProgress) {
         Ok(rep) => println!("{}", rep.summary()),

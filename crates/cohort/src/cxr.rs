@@ -93,10 +93,14 @@ fn parse_study_time(b: &[u8]) -> Option<(u32, u32, u32)> {
     Some((t / 10_000, (t / 100) % 100, t % 100))
 }
 
-/// Reads the metadata and CheXpert tables.
-pub(crate) fn read(cxr_dir: &Path, progress: &dyn Progress) -> Result<Cxr, CohortError> {
-    let meta_path = cxr_dir.join(mimic_io::layout::CXR_METADATA);
-    let chex_path = cxr_dir.join(mimic_io::layout::CXR_CHEXPERT);
+/// Reads the metadata and CheXpert tables named in `tables`.
+pub(crate) fn read(
+    cxr_dir: &Path,
+    tables: &mimic_io::discover::CxrTables,
+    progress: &dyn Progress,
+) -> Result<Cxr, CohortError> {
+    let meta_path = cxr_dir.join(&tables.metadata);
+    let chex_path = cxr_dir.join(&tables.chexpert);
     progress.start("CXR metadata", None);
     let mut t = TableReader::open(&meta_path)?;
     let c = t.require(&META_REQUIRED)?;

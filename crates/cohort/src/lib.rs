@@ -23,12 +23,13 @@ mod labs;
 mod output;
 mod raw;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use durable::{AtomicFile, DirLock, Transaction};
+use mimic_io::discover::CxrTables;
 use mimic_io::layout::LABS;
 use mimic_io::progress::Progress;
 use serde::Serialize;
@@ -57,6 +58,12 @@ pub struct CohortConfig {
     pub skip_unreadable_ecg: bool,
     /// Keep `save_dir/SHA256SUMS.txt` up to date with the outputs.
     pub checksums: Checksums,
+    /// File names of the CXR tables; `None`: whichever `cxr_dir` holds
+    /// (`mimic_io::discover::cxr_tables`), the 2.0.0 names first.
+    pub cxr_tables: Option<CxrTables>,
+    /// Release of each input (project → version) for the report; `None`:
+    /// read from the directory names (`mimic_io::discover::infer_versions`).
+    pub versions: Option<BTreeMap<String, String>>,
 }
 
 /// Admissions left after each filter, in the order they are applied.
@@ -123,6 +130,10 @@ pub struct CohortReport {
     /// file is identical for identical inputs, like every other output).
     #[serde(skip)]
     pub wall_seconds: f64,
+    /// Release of each input (project → version), where known: a cohort is
+    /// only comparable with one built from the same releases.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<String, String>,
 }
 
 impl CohortReport {
@@ -169,14 +180,14 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CohortError + '_ {
 }
 
 /// Fails with the flag and path of the first missing input file.
-fn check_inputs(cfg: &CohortConfig) -> Result<(), CohortError> {
+fn check_inputs(cfg: &CohortConfig, cxr_tables: &CxrTables) -> Result<(), CohortError> {
     use mimic_io::layout as l;
     let needed = [
         ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::PATIENTS)),
         ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::ADMISSIONS)),
         ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::LABEVENTS)),
-        ("--cxr_data_dir", cfg.cxr_dir.join(l::CXR_METADATA)),
-        ("--cxr_data_dir", cfg.cxr_dir.join(l::CXR_CHEXPERT)),
+        ("--cxr_data_dir", cfg.cxr_dir.join(&cxr_tables.metadata)),
+        ("--cxr_data_dir", cfg.cxr_dir.join(&cxr_tables.chexpert)),
         ("--ecg_data_dir", cfg.ecg_dir.join(l::ECG_RECORD_LIST)),
     ];
     for (flag, path) in needed {
@@ -199,7 +210,8 @@ pub(crate) fn run_with_checker(
     checker: ecg::Checker<'_>,
 ) -> Result<CohortReport, CohortError> {
     let started = Instant::now();
-    check_inputs(cfg)?;
+    let cxr_tables = cfg.cxr_tables.clone().unwrap_or_else(|| mimic_io::discover::cxr_tables(&cfg.cxr_dir));
+    check_inputs(cfg, &cxr_tables)?;
     let save = &cfg.save_dir;
     // One writer per directory; outputs are replaced only by a complete run
     // (one commit at the end): a failed run leaves the directory as it was.
@@ -209,7 +221,7 @@ pub(crate) fn run_with_checker(
 
     let adm = admissions::read(&cfg.hosp_dir, progress)?;
     step(nonempty(adm.len(), "admissions.csv.gz (it has no rows)", 0))?;
-    let cxr = cxr::read(&cfg.cxr_dir, progress)?;
+    let cxr = cxr::read(&cfg.cxr_dir, &cxr_tables, progress)?;
     step(Ok(()))?;
     let ecgs = ecg::read(&cfg.ecg_dir, progress)?;
     step(Ok(()))?;
@@ -225,6 +237,10 @@ pub(crate) fn run_with_checker(
         },
         patients_join_gap: adm.gap,
         stale_temps_removed,
+        versions: cfg
+            .versions
+            .clone()
+            .unwrap_or_else(|| mimic_io::discover::infer_versions(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir)),
         ..CohortReport::default()
     };
     rep.attrition.admissions_read = adm.len();

@@ -17,6 +17,8 @@ fn golden_csv_is_byte_identical() {
         save_dir: dir.path().join("out"),
         skip_unreadable_ecg: false,
         checksums: durable::Checksums::Update,
+        cxr_tables: None,
+        versions: None,
     };
     let rep = run(&cfg, &NoProgress).unwrap();
     let got = std::fs::read_to_string(cfg.save_dir.join(COHORT_CSV)).unwrap();

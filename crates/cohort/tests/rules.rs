@@ -4,8 +4,11 @@
 
 mod common;
 
-use cohort::{COHORT_CSV, COHORT_PARQUET, CohortConfig, CohortError, run};
+use std::collections::BTreeMap;
+
+use cohort::{COHORT_CSV, COHORT_PARQUET, COHORT_REPORT, CohortConfig, CohortError, run};
 use common::{Fixture, Sig, read_csv};
+use mimic_io::discover::CxrTables;
 use mimic_io::progress::NoProgress;
 
 const S1: i64 = 10000001;
@@ -25,6 +28,8 @@ fn cfg(f: &Fixture, skip: bool) -> CohortConfig {
         save_dir: f.save(),
         skip_unreadable_ecg: skip,
         checksums: durable::Checksums::Update,
+        cxr_tables: None,
+        versions: None,
     }
 }
 
@@ -454,4 +459,35 @@ fn text_quoting_na_strings_and_float_ages_match_pandas() {
         "10000003,20000005,2150-01-10 13:00:00,2199-01-01,2150-01-11 13:30:00,EW EMER.,EMERGENCY ROOM,\"LINE1\n"
     ));
     assert!(lines[3].starts_with("LINE2\",\"WHITE, OTHER\",0,F,,2149,,2150,,d3,"));
+}
+
+#[test]
+fn cxr_tables_under_another_release_name_are_read_and_versions_reported() {
+    let f = minimal();
+    f.write();
+    let first = run(&cfg(&f, false), &NoProgress).unwrap();
+    let csv = std::fs::read(f.save().join(COHORT_CSV)).unwrap();
+    // Unversioned folders: no release is known, and the report says nothing about them.
+    assert!(first.versions.is_empty());
+    let report = std::fs::read_to_string(f.save().join(COHORT_REPORT)).unwrap();
+    assert!(!report.contains("\"versions\""), "{report}");
+
+    for kind in ["metadata", "chexpert"] {
+        let from = f.cxr_dir().join(format!("mimic-cxr-2.0.0-{kind}.csv.gz"));
+        std::fs::rename(from, f.cxr_dir().join(format!("mimic-cxr-2.1.0-{kind}.csv.gz"))).unwrap();
+    }
+    let versions: BTreeMap<String, String> = [("mimiciv", "3.1"), ("mimic-cxr-jpg", "2.1.0"), ("mimic-iv-ecg", "1.0")]
+        .map(|(p, v)| (p.to_string(), v.to_string()))
+        .into();
+    let rep = run(&CohortConfig { versions: Some(versions.clone()), ..cfg(&f, false) }, &NoProgress).unwrap();
+    assert_eq!(std::fs::read(f.save().join(COHORT_CSV)).unwrap(), csv);
+    assert_eq!(rep.versions, versions);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(f.save().join(COHORT_REPORT)).unwrap()).unwrap();
+    assert_eq!(report["versions"]["mimic-cxr-jpg"], "2.1.0");
+
+    // Names given explicitly are the ones looked for.
+    let named = CohortConfig { cxr_tables: Some(CxrTables::default()), ..cfg(&f, false) };
+    let m = run(&named, &NoProgress).unwrap_err().to_string();
+    assert!(m.contains("--cxr_data_dir") && m.contains("mimic-cxr-2.0.0-metadata.csv.gz"), "{m}");
 }

@@ -5,6 +5,7 @@
 //! stage crates share nothing but what is here and the files on disk.
 //!
 //! - [`layout`]: file names, the 50 labs, CheXpert columns, path layouts.
+//! - [`discover`]: where the three projects and which releases sit under a download root.
 //! - [`table`]: streaming (gzip) CSV readers that find columns by header name.
 //! - [`wfdb`]: WFDB header parser and signal reader.
 //! - [`time`]: a compact naive timestamp.
@@ -13,6 +14,7 @@
 //! - [`pandas`]: pandas dtype inference and cell printing.
 //! - [`pyfmt`]: Python `repr`/`json.dump` formatting for byte-identical outputs.
 
+pub mod discover;
 pub mod layout;
 pub mod pandas;
 pub mod paths;

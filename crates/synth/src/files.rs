@@ -234,3 +234,42 @@ mod golden_tests {
         assert_eq!(checked, 86);
     }
 }
+
+/// Every file below `dir`, as paths relative to `root` with `/` separators.
+fn files_below(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), SynthError> {
+    for e in std::fs::read_dir(dir).map_err(io_err(dir))? {
+        let path = e.map_err(io_err(dir))?.path();
+        if path.is_dir() {
+            files_below(root, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(root).expect("below root");
+            let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+            out.push(parts.join("/"));
+        }
+    }
+    Ok(())
+}
+
+/// Writes `root/name` as PhysioNet publishes it next to each project:
+/// `sha256sum` lines (`<hex>  <path>`) for every other file below `root`,
+/// sorted by path, so a download can be checked with `sha256sum -c`.
+pub(crate) fn write_sha256sums(root: &Path, name: &str) -> Result<(), SynthError> {
+    use rayon::prelude::*;
+    let mut rels = Vec::new();
+    files_below(root, root, &mut rels)?;
+    rels.retain(|r| r != name);
+    rels.sort();
+    let digests: Vec<durable::Digest> = rels
+        .par_iter()
+        .map(|rel| {
+            let path = root.join(rel);
+            durable::sha256_file(&path, &mut |_| true).map_err(io_err(&path))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut sums = durable::Sums::default();
+    for (digest, rel) in digests.into_iter().zip(&rels) {
+        sums.set(rel, digest).map_err(|e| SynthError::Manifest { path: root.join(rel), message: e.to_string() })?;
+    }
+    let path = root.join(name);
+    durable::write_atomic(&path, sums.render().as_bytes()).map_err(|e| io_err(&path)(std::io::Error::other(e)))
+}

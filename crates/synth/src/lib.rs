@@ -18,8 +18,16 @@
 //! - **Knows the answer.** Planted subjects exercise every stage-1 rule on
 //!   purpose; the expected outcome is computed from the generated rows
 //!   themselves ([`oracle`]), never by reading the files back.
+//! - **Lays out like a download, on request.** By default the tree is
+//!   `golden/input`'s (`mimiciv/hosp/`, `mimic-cxr-jpg/`, `mimic-iv-ecg/`);
+//!   [`SynthConfig::physionet`] writes what `wget -r` fetches from PhysioNet
+//!   instead (`physionet.org/files/<project>/<version>/`, each project with
+//!   its `SHA256SUMS.txt`), and [`SynthConfig::schema_drift`] adds and moves
+//!   table columns, so that finding inputs and reading tables by header are
+//!   tested on the shapes real downloads have.
 
 mod catalog;
+mod drift;
 mod emit;
 mod files;
 mod ids;
@@ -114,6 +122,74 @@ pub struct SynthConfig {
     /// cohort as dates only (a quirk the cohort writer must reproduce).
     #[serde(default)]
     pub deathtime_midnight: bool,
+    /// Write PhysioNet's download layout for these releases instead of
+    /// `golden/input`'s. Left out of the manifest when unset, so default
+    /// trees stay byte-identical to those written before the option existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub physionet: Option<Releases>,
+    /// Add columns to and move columns of `admissions`, `labevents` and the
+    /// CXR metadata, as a later release might (no known release does; see
+    /// the `drift` module). Rows and values are otherwise unchanged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub schema_drift: bool,
+}
+
+/// Release folder names of a PhysioNet layout (`files/<project>/<version>/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Releases {
+    /// MIMIC-IV, e.g. `3.1`.
+    pub mimiciv: String,
+    /// MIMIC-CXR-JPG, e.g. `2.1.0`.
+    pub cxr: String,
+    /// MIMIC-IV-ECG, e.g. `1.0`.
+    pub ecg: String,
+}
+
+impl Releases {
+    /// The releases Symile-MIMIC was published from: MIMIC-IV 2.2,
+    /// MIMIC-CXR-JPG 2.0.0, MIMIC-IV-ECG 1.0.
+    pub fn published() -> Self {
+        Self { mimiciv: "2.2".into(), cxr: "2.0.0".into(), ecg: "1.0".into() }
+    }
+
+    /// The current releases: MIMIC-IV 3.1, MIMIC-CXR-JPG 2.1.0, MIMIC-IV-ECG 1.0.
+    pub fn current() -> Self {
+        Self { mimiciv: "3.1".into(), cxr: "2.1.0".into(), ecg: "1.0".into() }
+    }
+}
+
+/// The checksum list PhysioNet keeps at each project's root (the format every
+/// dataset directory of this tool has too).
+pub use durable::SUMS_FILE as SHA256SUMS;
+
+/// Where the tables and files of a tree go.
+#[derive(Debug, Clone)]
+struct Dirs {
+    hosp: PathBuf,
+    cxr: PathBuf,
+    ecg: PathBuf,
+    /// Project roots that get a `SHA256SUMS.txt` (PhysioNet layout only).
+    checksummed: Vec<PathBuf>,
+}
+
+impl Dirs {
+    fn new(out: &Path, cfg: &SynthConfig) -> Self {
+        match &cfg.physionet {
+            None => Self {
+                hosp: out.join("mimiciv").join("hosp"),
+                cxr: out.join("mimic-cxr-jpg"),
+                ecg: out.join("mimic-iv-ecg"),
+                checksummed: Vec::new(),
+            },
+            Some(r) => {
+                let files = out.join("physionet.org").join("files");
+                let iv = files.join("mimiciv").join(&r.mimiciv);
+                let cxr = files.join("mimic-cxr-jpg").join(&r.cxr);
+                let ecg = files.join("mimic-iv-ecg").join(&r.ecg);
+                Self { hosp: iv.join("hosp"), cxr: cxr.clone(), ecg: ecg.clone(), checksummed: vec![iv, cxr, ecg] }
+            }
+        }
+    }
 }
 
 impl Default for SynthConfig {
@@ -137,6 +213,8 @@ impl Default for SynthConfig {
             gzip_level: 1,
             nasty: false,
             deathtime_midnight: false,
+            physionet: None,
+            schema_drift: false,
         }
     }
 }
@@ -280,6 +358,14 @@ impl SynthConfig {
         if !(1..=9).contains(&self.gzip_level) {
             return bad(format!("gzip_level must be 1..=9, found {}", self.gzip_level));
         }
+        if let Some(r) = &self.physionet {
+            for (name, v) in [("mimiciv", &r.mimiciv), ("cxr", &r.cxr), ("ecg", &r.ecg)] {
+                let plain = !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c));
+                if !plain || v.starts_with('.') || v == "files" || v == "hosp" {
+                    return bad(format!("physionet.{name} must be a release folder name like 3.1, found {v:?}"));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -381,7 +467,7 @@ fn apply_budgets(subjects: &mut [Subject], cxr_budget: usize, ecg_budget: usize)
     }
 }
 
-fn gen_chunk(chunk: usize, chunks: usize, ctx: Ctx<'_>, plan: &Plan, out: &Path) -> Result<ChunkOut, SynthError> {
+fn gen_chunk(chunk: usize, chunks: usize, ctx: Ctx<'_>, plan: &Plan, dirs: &Dirs) -> Result<ChunkOut, SynthError> {
     let cfg = ctx.cfg;
     let lo = chunk * CHUNK_SUBJECTS;
     let hi = ((chunk + 1) * CHUNK_SUBJECTS).min(plan.roles.len());
@@ -399,8 +485,8 @@ fn gen_chunk(chunk: usize, chunks: usize, ctx: Ctx<'_>, plan: &Plan, out: &Path)
 
     let mut c = ChunkOut::default();
     let (mut pat, mut adm, mut meta, mut chex) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let cxr_root = out.join("mimic-cxr-jpg");
-    let ecg_root = out.join("mimic-iv-ecg");
+    let cxr_root = &dirs.cxr;
+    let ecg_root = &dirs.ecg;
     for s in &subjects {
         c.counts.subjects += 1;
         if s.in_patients {
@@ -460,6 +546,10 @@ fn gen_chunk(chunk: usize, chunks: usize, ctx: Ctx<'_>, plan: &Plan, out: &Path)
             c.counts.cxr_jpgs += 1;
         }
     }
+    if cfg.schema_drift {
+        adm = drift::ADMISSIONS.rewrite(&adm);
+        meta = drift::METADATA.rewrite(&meta);
+    }
     let level = cfg.gzip_level;
     c.patients = GzChunk::deflate(&pat, level);
     c.admissions = GzChunk::deflate(&adm, level);
@@ -507,7 +597,7 @@ fn prepare_out_dir(out: &Path) -> Result<(), SynthError> {
             if !out.join(MANIFEST).is_file() {
                 return Err(SynthError::NotOurs { path: out.to_path_buf() });
             }
-            for name in ["mimiciv", "mimic-cxr-jpg", "mimic-iv-ecg"] {
+            for name in ["mimiciv", "mimic-cxr-jpg", "mimic-iv-ecg", "physionet.org"] {
                 let p = out.join(name);
                 if p.exists() {
                     std::fs::remove_dir_all(&p).map_err(io_err(&p))?;
@@ -553,10 +643,9 @@ pub fn generate(out: &Path, cfg: &SynthConfig) -> Result<Manifest, SynthError> {
         p_admitted: admitted,
         extra_adm: ((REAL_ADMISSIONS * scale) / (n as f64 * admitted) - 1.0).max(0.0),
     };
-    let hosp = out.join("mimiciv").join("hosp");
-    let cxr = out.join("mimic-cxr-jpg");
-    let ecg = out.join("mimic-iv-ecg");
-    for d in [&hosp, &cxr, &ecg] {
+    let dirs = Dirs::new(out, cfg);
+    let (hosp, cxr, ecg) = (&dirs.hosp, &dirs.cxr, &dirs.ecg);
+    for d in [hosp, cxr, ecg] {
         std::fs::create_dir_all(d).map_err(io_err(d))?;
     }
     let level = cfg.gzip_level;
@@ -568,10 +657,15 @@ pub fn generate(out: &Path, cfg: &SynthConfig) -> Result<Manifest, SynthError> {
     let rl_path = ecg.join(mimic_io::layout::ECG_RECORD_LIST);
     let mut record_list = std::io::BufWriter::new(std::fs::File::create(&rl_path).map_err(io_err(&rl_path))?);
     use std::io::Write as _;
+    let (adm_header, lab_header, meta_header) = if cfg.schema_drift {
+        (drift::ADMISSIONS.header, drift::LABEVENTS.header, drift::METADATA.header)
+    } else {
+        (emit::ADMISSIONS_HEADER, emit::LABEVENTS_HEADER, emit::METADATA_HEADER)
+    };
     patients.append(&GzChunk::deflate(emit::PATIENTS_HEADER.as_bytes(), level))?;
-    admissions.append(&GzChunk::deflate(emit::ADMISSIONS_HEADER.as_bytes(), level))?;
-    labevents.append(&GzChunk::deflate(emit::LABEVENTS_HEADER.as_bytes(), level))?;
-    metadata.append(&GzChunk::deflate(emit::METADATA_HEADER.as_bytes(), level))?;
+    admissions.append(&GzChunk::deflate(adm_header.as_bytes(), level))?;
+    labevents.append(&GzChunk::deflate(lab_header.as_bytes(), level))?;
+    metadata.append(&GzChunk::deflate(meta_header.as_bytes(), level))?;
     chexpert.append(&GzChunk::deflate(emit::chexpert_header().as_bytes(), level))?;
     record_list.write_all(emit::RECORD_LIST_HEADER.as_bytes()).map_err(io_err(&rl_path))?;
 
@@ -582,7 +676,7 @@ pub fn generate(out: &Path, cfg: &SynthConfig) -> Result<Manifest, SynthError> {
     let all: Vec<usize> = (0..chunks).collect();
     for batch in all.chunks(BATCH_CHUNKS) {
         let outs: Vec<ChunkOut> =
-            batch.par_iter().map(|&c| gen_chunk(c, chunks, ctx, &plan, out)).collect::<Result<_, _>>()?;
+            batch.par_iter().map(|&c| gen_chunk(c, chunks, ctx, &plan, &dirs)).collect::<Result<_, _>>()?;
         let mut bases = Vec::with_capacity(outs.len());
         for o in &outs {
             bases.push(next_lab_id);
@@ -597,6 +691,9 @@ pub fn generate(out: &Path, cfg: &SynthConfig) -> Result<Manifest, SynthError> {
                 for s in &o.subjects {
                     emit::lab_rows(&mut buf, s, id, &ranges);
                     id += s.labs.len() as i64;
+                }
+                if cfg.schema_drift {
+                    buf = drift::LABEVENTS.rewrite(&buf);
                 }
                 GzChunk::deflate(&buf, level)
             })
@@ -625,6 +722,10 @@ pub fn generate(out: &Path, cfg: &SynthConfig) -> Result<Manifest, SynthError> {
         f.finish()?;
     }
     record_list.flush().map_err(io_err(&rl_path))?;
+    drop(record_list);
+    for project in &dirs.checksummed {
+        files::write_sha256sums(project, SHA256SUMS)?;
+    }
     manifest.survivors = (manifest.counts.expected_survivors <= SURVIVOR_LIST_MAX).then_some(survivors);
     manifest.complete = true;
     write_manifest(out, &manifest)?;

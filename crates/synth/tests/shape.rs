@@ -343,3 +343,127 @@ fn deathtime_midnight_knob_puts_every_deathtime_at_midnight() {
         adm.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).filter(|r| !r[4].is_empty()).collect();
     assert!(!rows.is_empty() && rows.iter().all(|r| r[4] == r[3] && r[15] == "1"));
 }
+
+/// Every record of a table as column name → value, read by header.
+fn by_name(path: &Path) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
+    let mut t = mimic_io::table::TableReader::open(path).unwrap();
+    let headers = t.headers().to_vec();
+    let mut rec = csv::ByteRecord::new();
+    let mut rows = Vec::new();
+    while t.next_record(&mut rec).unwrap() {
+        rows.push(
+            headers.iter().zip(rec.iter()).map(|(h, v)| (h.clone(), String::from_utf8_lossy(v).into_owned())).collect(),
+        );
+    }
+    (headers, rows)
+}
+
+/// `wget -r` of the current releases, with columns added and moved: the
+/// same rows and files as the default tree, in PhysioNet's folders, each
+/// project with a `sha256sum -c`-able SHA256SUMS.txt.
+#[test]
+fn physionet_layout_with_drifted_columns_holds_the_same_data() {
+    let (flat, pn) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let m_flat = generate(flat.path(), &small()).unwrap();
+    let cfg = SynthConfig { physionet: Some(synth::Releases::current()), schema_drift: true, ..small() };
+    let m_pn = generate(pn.path(), &cfg).unwrap();
+    assert_eq!(
+        (&m_pn.counts, &m_pn.admissions, &m_pn.survivors),
+        (&m_flat.counts, &m_flat.admissions, &m_flat.survivors)
+    );
+
+    let files = pn.path().join("physionet.org/files");
+    let projects = [
+        (files.join("mimiciv/3.1"), flat.path().join("mimiciv")),
+        (files.join("mimic-cxr-jpg/2.1.0"), flat.path().join("mimic-cxr-jpg")),
+        (files.join("mimic-iv-ecg/1.0"), flat.path().join("mimic-iv-ecg")),
+    ];
+    let top: BTreeSet<String> = files_under(pn.path()).into_keys().filter(|k| !k.contains("/files/p")).collect();
+    let want: BTreeSet<String> = [
+        "synth_manifest.json",
+        "physionet.org/files/mimiciv/3.1/SHA256SUMS.txt",
+        "physionet.org/files/mimiciv/3.1/hosp/patients.csv.gz",
+        "physionet.org/files/mimiciv/3.1/hosp/admissions.csv.gz",
+        "physionet.org/files/mimiciv/3.1/hosp/labevents.csv.gz",
+        "physionet.org/files/mimic-cxr-jpg/2.1.0/SHA256SUMS.txt",
+        "physionet.org/files/mimic-cxr-jpg/2.1.0/mimic-cxr-2.0.0-metadata.csv.gz",
+        "physionet.org/files/mimic-cxr-jpg/2.1.0/mimic-cxr-2.0.0-chexpert.csv.gz",
+        "physionet.org/files/mimic-iv-ecg/1.0/SHA256SUMS.txt",
+        "physionet.org/files/mimic-iv-ecg/1.0/record_list.csv",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(top, want);
+
+    for (root, flat_root) in &projects {
+        // Checksums: every other file once, sorted, each sum right.
+        let sums = std::fs::read_to_string(root.join(synth::SHA256SUMS)).unwrap();
+        let listed: Vec<(&str, &str)> = sums.lines().map(|l| l.split_once("  ").unwrap()).collect();
+        let mut on_disk: Vec<String> = files_under(root).into_keys().filter(|k| k != synth::SHA256SUMS).collect();
+        on_disk.sort();
+        assert_eq!(listed.iter().map(|(_, p)| p.to_string()).collect::<Vec<_>>(), on_disk, "{}", root.display());
+        for (sum, rel) in &listed {
+            use sha2::Digest as _;
+            let got: String = sha2::Sha256::digest(std::fs::read(root.join(rel)).unwrap())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(*sum, got, "{rel}");
+        }
+        // Records and images: the same bytes under the same relative paths.
+        if !flat_root.join("files").is_dir() {
+            continue;
+        }
+        let ours = files_under(&root.join("files"));
+        let theirs = files_under(&flat_root.join("files"));
+        assert_eq!(ours.keys().collect::<Vec<_>>(), theirs.keys().collect::<Vec<_>>());
+        for (rel, p) in &ours {
+            assert!(std::fs::read(p).unwrap() == std::fs::read(&theirs[rel]).unwrap(), "{rel}");
+        }
+    }
+
+    // Tables: the drifted ones add and move columns; read by name, every original cell is there.
+    let tables = [
+        ("mimiciv/3.1/hosp/admissions.csv.gz", "mimiciv/hosp/admissions.csv.gz", vec!["discharge_provider_id"]),
+        ("mimiciv/3.1/hosp/labevents.csv.gz", "mimiciv/hosp/labevents.csv.gz", vec!["result_status"]),
+        ("mimiciv/3.1/hosp/patients.csv.gz", "mimiciv/hosp/patients.csv.gz", vec![]),
+        (
+            "mimic-cxr-jpg/2.1.0/mimic-cxr-2.0.0-metadata.csv.gz",
+            "mimic-cxr-jpg/mimic-cxr-2.0.0-metadata.csv.gz",
+            vec!["StudyInstanceUID"],
+        ),
+        (
+            "mimic-cxr-jpg/2.1.0/mimic-cxr-2.0.0-chexpert.csv.gz",
+            "mimic-cxr-jpg/mimic-cxr-2.0.0-chexpert.csv.gz",
+            vec![],
+        ),
+        ("mimic-iv-ecg/1.0/record_list.csv", "mimic-iv-ecg/record_list.csv", vec![]),
+    ];
+    for (ours, theirs, added) in tables {
+        let (h_new, new) = by_name(&files.join(ours));
+        let (h_old, old) = by_name(&flat.path().join(theirs));
+        let mut extra: Vec<&String> = h_new.iter().filter(|h| !h_old.contains(h)).collect();
+        extra.sort();
+        assert_eq!(extra, added.iter().collect::<Vec<_>>(), "{ours}");
+        assert_eq!(h_new.len(), h_old.len() + added.len(), "{ours}");
+        if !added.is_empty() {
+            assert_ne!(h_new[..h_old.len()], h_old[..], "{ours}: columns are moved too");
+        }
+        assert_eq!(new.len(), old.len(), "{ours}");
+        for (i, (n, o)) in new.iter().zip(&old).enumerate() {
+            for (col, v) in o {
+                assert_eq!(&n[col], v, "{ours}: row {i}, column {col}");
+            }
+        }
+    }
+}
+
+#[test]
+fn physionet_release_names_must_be_plain_folder_names() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["", "../x", "3.1/hosp", "files", ".hidden"] {
+        let releases = synth::Releases { mimiciv: bad.into(), ..synth::Releases::current() };
+        let cfg = SynthConfig { physionet: Some(releases), ..small() };
+        assert!(matches!(generate(dir.path(), &cfg), Err(SynthError::Config(_))), "{bad:?}");
+    }
+}

@@ -61,14 +61,22 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let out = Command::new(BIN)
-        .arg("--quiet")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env("RUST_BACKTRACE", "1")
-        .output()
-        .expect("cannot start symile-mimic");
-    Run::from_output(out)
+    run_with_log(args, None)
+}
+
+/// [`run`], with the log level `SYMILE_MIMIC_LOG` set to `level` (it wins
+/// over `--quiet`: no progress bars, but the log lines on stderr).
+pub fn run_with_log<I, S>(args: I, level: Option<&str>) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--quiet").args(args).env_remove("SYMILE_MIMIC_LOG").env("RUST_BACKTRACE", "1");
+    if let Some(level) = level {
+        cmd.env("SYMILE_MIMIC_LOG", level);
+    }
+    Run::from_output(cmd.output().expect("cannot start symile-mimic"))
 }
 
 /// Paths of the inputs of the three stages.
