@@ -13,9 +13,10 @@ use std::path::Path;
 use mimic_io::Timestamp;
 use mimic_io::pandas::ColumnKind;
 use mimic_io::progress::Progress;
-use mimic_io::table::TableReader;
+use mimic_io::table::{TableReader, UniqueKeys};
 
 use crate::CohortError;
+use crate::error::DUPLICATE_ROWS;
 use crate::raw::RawColumns;
 
 /// Admissions columns the reference drops right after the join.
@@ -122,22 +123,15 @@ pub(crate) fn read(hosp_dir: &Path, progress: &dyn Progress) -> Result<Admission
     let mut pat_raw = RawColumns::new(names, idx);
     let age_col = t.require(&["anchor_age"])?[0];
     let year_col = t.require(&["anchor_year"])?[0];
-    let mut by_subject: HashMap<i64, (u32, u64)> = HashMap::new();
+    let mut by_subject: HashMap<i64, u32> = HashMap::new();
+    let mut unique = UniqueKeys::new("subject_id", DUPLICATE_ROWS);
     let (mut anchor_age, mut anchor_year) = (Vec::new(), Vec::new());
     let mut rec = csv::ByteRecord::new();
     while t.next_record(&mut rec)? {
         let s = t.parse_i64(&rec, subj_col)?;
         let row = anchor_age.len() as u32;
-        if let Some(&(_, first_line)) = by_subject.get(&s) {
-            return Err(CohortError::Duplicate {
-                path: pat_path,
-                line: t.line(),
-                first_line,
-                column: "subject_id",
-                value: s.to_string(),
-            });
-        }
-        by_subject.insert(s, (row, t.line()));
+        unique.insert(&t, s)?;
+        by_subject.insert(s, row);
         anchor_age.push(t.parse_opt_f64(&rec, age_col)?);
         anchor_year.push(t.parse_opt_f64(&rec, year_col)?);
         pat_raw.push(&rec);
@@ -199,25 +193,16 @@ pub(crate) fn read(hosp_dir: &Path, progress: &dyn Progress) -> Result<Admission
         gap: false,
         columns,
     };
-    let mut seen: HashMap<i64, u64> = HashMap::new();
+    let mut seen = UniqueKeys::new("hadm_id", DUPLICATE_ROWS);
     while t.next_record(&mut rec)? {
         let s = t.parse_i64(&rec, c_subj)?;
         let h = t.parse_i64(&rec, c_hadm)?;
-        if let Some(&first_line) = seen.get(&h) {
-            return Err(CohortError::Duplicate {
-                path: adm_path,
-                line: t.line(),
-                first_line,
-                column: "hadm_id",
-                value: h.to_string(),
-            });
-        }
-        seen.insert(h, t.line());
+        seen.insert(&t, h)?;
         // The reference's `admittime.dt.year.astype("int64")` fails on a missing admittime.
         out.admit.push(t.parse_time(&rec, c_admit)?);
         out.disch.push(t.parse_opt_time(&rec, c_disch)?);
         out.death.push(t.parse_opt_time(&rec, c_death)?);
-        let p = by_subject.get(&s).map(|&(row, _)| row);
+        let p = by_subject.get(&s).copied();
         out.gap |= p.is_none();
         out.patient.push(p);
         out.subject.push(s);

@@ -14,12 +14,13 @@ use std::sync::OnceLock;
 use mimic_io::Timestamp;
 use mimic_io::pandas::{ColumnKind, KindInference};
 use mimic_io::progress::Progress;
-use mimic_io::table::TableReader;
+use mimic_io::table::{TableReader, UniqueKeys};
 use mimic_io::time::HOUR;
 use rayon::prelude::*;
 
 use crate::CohortError;
 use crate::admissions::Admissions;
+use crate::error::DUPLICATE_ROWS;
 use crate::raw::{RawColumns, StrArena};
 
 /// Metadata columns the reference reads or drops by name.
@@ -121,23 +122,14 @@ pub(crate) fn read(
         chex_rows: 0,
     };
     let mut meaning_inf = KindInference::default();
-    let mut dicoms: HashMap<Vec<u8>, u64> = HashMap::new();
+    let mut dicoms = UniqueKeys::new("dicom_id", DUPLICATE_ROWS);
     let mut rec = csv::ByteRecord::new();
     while t.next_record(&mut rec)? {
         cxr.meta_rows += 1;
         let subject = t.parse_i64(&rec, c_subj)?;
         let study = t.parse_i64(&rec, c_study)?;
         let dicom = rec.get(c_dicom).unwrap_or_default();
-        if let Some(&first_line) = dicoms.get(dicom) {
-            return Err(CohortError::Duplicate {
-                path: meta_path,
-                line: t.line(),
-                first_line,
-                column: "dicom_id",
-                value: String::from_utf8_lossy(dicom).into_owned(),
-            });
-        }
-        dicoms.insert(dicom.to_vec(), t.line());
+        dicoms.insert(&t, String::from_utf8_lossy(dicom).into_owned())?;
         // The reference computes StudyDateTime for every row before filtering views.
         let date_b = rec.get(c_date).unwrap_or_default();
         let (y, mo, d) =
@@ -188,19 +180,10 @@ pub(crate) fn read(
         }
     }
     let mut chex = RawColumns::new(names, idx);
-    let mut lines: HashMap<i64, u64> = HashMap::new();
+    let mut lines = UniqueKeys::new("study_id", DUPLICATE_ROWS);
     while t.next_record(&mut rec)? {
         let study = t.parse_i64(&rec, c[1])?;
-        if let Some(&first_line) = lines.get(&study) {
-            return Err(CohortError::Duplicate {
-                path: chex_path,
-                line: t.line(),
-                first_line,
-                column: "study_id",
-                value: study.to_string(),
-            });
-        }
-        lines.insert(study, t.line());
+        lines.insert(&t, study)?;
         cxr.chex_by_study.insert(study, cxr.chex_rows as u32);
         cxr.chex_rows += 1;
         chex.push(&rec);

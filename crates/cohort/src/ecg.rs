@@ -16,13 +16,14 @@ use std::sync::OnceLock;
 use mimic_io::Timestamp;
 use mimic_io::pandas::{ColumnKind, KindInference};
 use mimic_io::progress::Progress;
-use mimic_io::table::TableReader;
+use mimic_io::table::{TableReader, UniqueKeys};
 use mimic_io::time::HOUR;
 use mimic_io::wfdb::Validity;
 use rayon::prelude::*;
 
 use crate::CohortError;
 use crate::admissions::Admissions;
+use crate::error::DUPLICATE_ROWS;
 use crate::raw::StrArena;
 
 /// Decides the validity of a record (path without extension); an error
@@ -80,21 +81,12 @@ pub(crate) fn read(ecg_dir: &Path, progress: &dyn Progress) -> Result<Ecgs, Coho
         outcome: Vec::new(),
     };
     let (mut fk, mut pk) = (KindInference::default(), KindInference::default());
-    let mut studies: HashMap<i64, u64> = HashMap::new();
+    let mut studies = UniqueKeys::new("study_id", DUPLICATE_ROWS);
     let mut rec = csv::ByteRecord::new();
     while t.next_record(&mut rec)? {
         let subject = t.parse_i64(&rec, c[0])?;
         let study = t.parse_i64(&rec, c[1])?;
-        if let Some(&first_line) = studies.get(&study) {
-            return Err(CohortError::Duplicate {
-                path,
-                line: t.line(),
-                first_line,
-                column: "study_id",
-                value: study.to_string(),
-            });
-        }
-        studies.insert(study, t.line());
+        studies.insert(&t, study)?;
         let time = t.parse_opt_time(&rec, c[3])?;
         let rel = rec.get(c[4]).unwrap_or_default();
         let rel_text = String::from_utf8_lossy(rel);

@@ -6,6 +6,9 @@ use durable::{AtomicError, DurableError};
 use mimic_io::paths::UnsafePath;
 use mimic_io::table::TableError;
 
+/// What a repeated key in an input table would do to the reference's output.
+pub(crate) const DUPLICATE_ROWS: &str = "the reference would silently duplicate rows";
+
 /// Why the cohort could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum CohortError {
@@ -23,23 +26,6 @@ pub enum CohortError {
     /// A relative path from a table is absolute or leaves its root.
     #[error(transparent)]
     UnsafePath(#[from] UnsafePath),
-    /// A key that must be unique appears twice (the reference would silently
-    /// duplicate output rows).
-    #[error(
-        "{path}:{line}: duplicate {column} {value} (first on line {first_line}); the reference would silently duplicate rows"
-    )]
-    Duplicate {
-        /// The table.
-        path: PathBuf,
-        /// Line of the second occurrence.
-        line: u64,
-        /// Line of the first occurrence.
-        first_line: u64,
-        /// The key column.
-        column: &'static str,
-        /// The repeated value.
-        value: String,
-    },
     /// A column has a type the reference cannot work with.
     #[error("{path}: {message}")]
     BadColumn {

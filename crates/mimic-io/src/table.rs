@@ -39,9 +39,47 @@ pub enum TableError {
     /// A field that does not parse as its column's type.
     #[error("{path}:{line}: column {column:?}: expected {expected}, found {value:?}")]
     Field { path: PathBuf, line: u64, column: String, value: String, expected: &'static str },
-    /// Any other inconsistency in a table (duplicate keys, …).
+    /// A key that must be unique in its column appears a second time.
+    #[error("{path}:{line}: duplicate {column} {value} on line {line} (first on line {first_line}); {why}")]
+    Duplicate { path: PathBuf, line: u64, first_line: u64, column: &'static str, value: String, why: &'static str },
+    /// Any other inconsistency in a table.
     #[error("{path}:{line}: {message}")]
     Invalid { path: PathBuf, line: u64, message: String },
+}
+
+/// Remembers the line each key of a column that must be unique was first
+/// seen on, so that a repeat is reported with both lines.
+#[derive(Debug)]
+pub struct UniqueKeys<K> {
+    column: &'static str,
+    why: &'static str,
+    first: std::collections::HashMap<K, u64>,
+}
+
+impl<K: std::hash::Hash + Eq + std::fmt::Display> UniqueKeys<K> {
+    /// Keys of `column`; `why` says what a repeat would break.
+    pub fn new(column: &'static str, why: &'static str) -> Self {
+        Self { column, why, first: std::collections::HashMap::new() }
+    }
+
+    /// Records `key` on the reader's current line, or fails if an earlier line had it.
+    pub fn insert(&mut self, table: &TableReader, key: K) -> Result<(), TableError> {
+        use std::collections::hash_map::Entry;
+        match self.first.entry(key) {
+            Entry::Occupied(e) => Err(TableError::Duplicate {
+                path: table.path().to_path_buf(),
+                line: table.line(),
+                first_line: *e.get(),
+                column: self.column,
+                value: e.key().to_string(),
+                why: self.why,
+            }),
+            Entry::Vacant(e) => {
+                e.insert(table.line());
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Inflates gzip on a background thread and hands out chunks in order.

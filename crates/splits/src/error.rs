@@ -80,20 +80,6 @@ pub enum SplitsError {
         /// The repeated name.
         column: String,
     },
-    /// Two rows share a `hadm_id`.
-    #[error(
-        "{path}: hadm_id {hadm_id} appears on line {first_line} and again on line {line}; admissions must be unique"
-    )]
-    DuplicateHadm {
-        /// The cohort file.
-        path: PathBuf,
-        /// The repeated id.
-        hadm_id: i64,
-        /// Line of the first occurrence.
-        first_line: u64,
-        /// Line of the repetition.
-        line: u64,
-    },
     /// A lab column with no observed training value (the reference divides by zero).
     #[error(
         "lab column {column:?} has no observed value among the {train_rows} train rows: its percentiles are undefined \

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use mimic_io::layout::{LABS, SPLIT_CHEXPERT_LABELS};
 use mimic_io::pandas::{ColumnKind, KindInference, is_na};
-use mimic_io::table::TableReader;
+use mimic_io::table::{TableReader, UniqueKeys};
 
 use crate::SplitsError;
 
@@ -105,7 +105,7 @@ impl Cohort {
         let mut subject = Vec::new();
         let mut hadm = Vec::new();
         let mut labs: Vec<Vec<Option<f64>>> = vec![Vec::new(); LABS.len()];
-        let mut hadm_lines: HashMap<i64, u64> = HashMap::new();
+        let mut hadm_lines = UniqueKeys::new("hadm_id", "admissions must be unique");
         let mut rec = csv::ByteRecord::new();
         while reader.next_record(&mut rec)? {
             for (k, &i) in kept.iter().enumerate() {
@@ -116,15 +116,7 @@ impl Cohort {
             }
             subject.push(reader.parse_i64(&rec, subject_col)?);
             let h = reader.parse_i64(&rec, hadm_col)?;
-            if let Some(&first_line) = hadm_lines.get(&h) {
-                return Err(SplitsError::DuplicateHadm {
-                    path: path.to_path_buf(),
-                    hadm_id: h,
-                    first_line,
-                    line: reader.line(),
-                });
-            }
-            hadm_lines.insert(h, reader.line());
+            hadm_lines.insert(&reader, h)?;
             hadm.push(h);
             for (l, &c) in lab_cols.iter().enumerate() {
                 let v = rec.get(c).unwrap_or_default();

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use mimic_io::table::TableError;
 use splits::{Negatives, SplitsConfig, SplitsError, run};
 
 /// A small synthetic cohort with every column the reference expects:
@@ -253,7 +254,10 @@ fn duplicate_hadm_id() {
     std::fs::write(&data, fixed).unwrap();
     let c = cfg(data, tmp.path().join("out"));
     let (e, msg) = fails(&c);
-    assert!(matches!(e, SplitsError::DuplicateHadm { hadm_id: 20_000_002, first_line: 4, line: 6, .. }), "{msg}");
+    assert!(
+        matches!(e, SplitsError::Table(TableError::Duplicate { column: "hadm_id", first_line: 4, line: 6, .. })),
+        "{msg}"
+    );
     assert!(msg.contains("hadm_id 20000002"), "{msg}");
 }
 
