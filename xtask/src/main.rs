@@ -103,3 +103,92 @@ fn build_dataset(mut args: BuildDatasetArgs) -> Result<()> {
     }
     Ok(())
 }
+
+/// The docs' command lines are checked against the real flag parsers, so a
+/// renamed or removed flag cannot linger in a page a user copies from.
+#[cfg(test)]
+mod doc_commands {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    /// Every command line in the ```sh blocks of README.md and docs/*.md,
+    /// continuation lines joined and comments dropped.
+    fn command_lines() -> Vec<(String, String)> {
+        let root = super::workspace_root();
+        let mut pages = vec![root.join("README.md")];
+        let mut docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+            .expect("docs/")
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md"))
+            .collect();
+        docs.sort();
+        pages.extend(docs);
+        let mut out = Vec::new();
+        for page in pages {
+            let text = std::fs::read_to_string(&page).unwrap();
+            let name = page.file_name().unwrap().to_string_lossy().into_owned();
+            let mut in_sh = false;
+            let mut pending = String::new();
+            for line in text.lines() {
+                let trimmed = line.trim();
+                if trimmed.starts_with("```") {
+                    in_sh = !in_sh && matches!(trimmed, "```sh" | "```bash" | "```console");
+                    continue;
+                }
+                if !in_sh {
+                    continue;
+                }
+                let code = match trimmed.find(" #") {
+                    Some(i) => &trimmed[..i],
+                    None if trimmed.starts_with('#') => "",
+                    None => trimmed,
+                };
+                match code.strip_suffix('\\') {
+                    Some(head) => pending.push_str(head),
+                    None => {
+                        pending.push_str(code);
+                        let cmd = std::mem::take(&mut pending).trim().to_string();
+                        if !cmd.is_empty() {
+                            out.push((name.clone(), cmd));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Words of a documented command: `[--seed 0]` is an option shown as
+    /// optional, `a|b|c` a choice (the first is tried), `$X`/`D`/`OUT` placeholders.
+    fn words(cmd: &str) -> Vec<String> {
+        cmd.split_whitespace()
+            .map(|w| w.trim_matches(|c| c == '[' || c == ']'))
+            .filter(|w| !w.is_empty())
+            .map(|w| if w.starts_with("--") { w.to_string() } else { w.split('|').next().unwrap().to_string() })
+            .collect()
+    }
+
+    #[test]
+    fn every_documented_command_line_parses() {
+        let lines = command_lines();
+        let mut checked = 0;
+        for (page, cmd) in &lines {
+            let w = words(cmd);
+            let result = match w.first().map(String::as_str) {
+                Some("symile-mimic") => symile_mimic::app::parse(&w).map(drop),
+                Some("cargo") if w.get(1).map(String::as_str) == Some("xtask") => {
+                    let argv: Vec<&str> = std::iter::once("xtask").chain(w[2..].iter().map(String::as_str)).collect();
+                    super::Cli::try_parse_from(argv).map(drop)
+                }
+                _ => continue,
+            };
+            checked += 1;
+            if let Err(e) = result {
+                panic!("{page}: `{cmd}` does not parse:\n{e}");
+            }
+        }
+        assert!(checked >= 10, "only {checked} command lines found; is the extraction broken?");
+        assert!(Path::new(&super::workspace_root()).join("README.md").is_file());
+    }
+}
