@@ -234,6 +234,24 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         )?;
         let bytes = dir_size(&tensors_out);
         row("tensors", &format!("{} MB out", bytes / 1_000_000), &m, Some(("floor", floor.wall_s)));
+        // The same stage without hashing its outputs for SHA256SUMS.txt: the checksums' cost.
+        let unhashed = measure(
+            Command::new(&bin)
+                .args(["--quiet", "tensors", "--no-checksums", "--data_dir"])
+                .arg(&tensors_out)
+                .arg("--ecg_data_dir")
+                .arg(input.join("mimic-iv-ecg"))
+                .arg("--cxr_data_dir")
+                .arg(input.join("mimic-cxr-jpg"))
+                .stdout(std::process::Stdio::null()),
+        )?;
+        row("tensors --no-checksums", "", &unhashed, Some(("floor", floor.wall_s)));
+        println!(
+            "checksums cost {:+.1} % of the stage's wall time ({:.2} s vs {:.2} s)",
+            (m.wall_s / unhashed.wall_s - 1.0) * 100.0,
+            m.wall_s,
+            unhashed.wall_s
+        );
     }
     Ok(())
 }
