@@ -361,7 +361,7 @@ fn garbage_is_a_named_error() {
     bytes.truncate(140);
     fs::write(&p, &bytes).unwrap();
     let e = read_tensor(&p).unwrap_err();
-    assert!(e.to_string().contains("short.npy") && e.to_string().contains("24 bytes at 128"), "{e}");
+    assert!(e.to_string().contains("short.npy") && e.to_string().contains("24 data bytes at byte 128"), "{e}");
 }
 
 /// Environment variable telling the re-executed test binary to act as the
