@@ -4,8 +4,10 @@
 //! A [`TensorFile`] pre-sizes its output (a temporary file next to the final
 //! name, see [`mimic_io::atomic`]) and writes the header up front, so rows can
 //! be written concurrently, in any order, straight to their place; memory stays
-//! O(one row) whatever the tensor size. The byte layouts are documented in
-//! `docs/formats.md`.
+//! O(one row) whatever the tensor size. A [`TensorReader`] opens a file of
+//! any of the three formats, written here or anywhere else, checks every size
+//! its header states against the file, and reads rows by index or streams
+//! them. The byte layouts are documented in `docs/formats.md`.
 
 mod npy;
 mod pickle;

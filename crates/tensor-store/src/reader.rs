@@ -115,8 +115,8 @@ impl TensorReader {
             malformed(
                 path,
                 format!(
-                    "a row of shape {:?} ({:?}) has more bytes than memory can address",
-                    &spec.shape[1..],
+                    "a row of shape {} ({:?}) has more bytes than memory can address",
+                    shape_text(&spec.shape[1..]),
                     spec.dtype
                 ),
             )
@@ -124,15 +124,18 @@ impl TensorReader {
         if row_bytes == 0 && rows as u64 > file_len {
             return Err(malformed(
                 path,
-                format!("{rows} rows of 0 bytes ({:?}): more rows than the file's {file_len} bytes", spec.shape),
+                format!(
+                    "{rows} rows of 0 bytes ({}): more rows than the file's {file_len} bytes",
+                    shape_text(&spec.shape)
+                ),
             ));
         }
         let needed = (rows as u64).checked_mul(row_bytes as u64).filter(|&n| n <= available).ok_or_else(|| {
             malformed(
                 path,
                 format!(
-                    "shape {:?} ({:?}) needs {} data bytes at byte {data_offset}, the file holds {available}",
-                    spec.shape,
+                    "shape {} ({:?}) needs {} data bytes at byte {data_offset}, the file holds {available}",
+                    shape_text(&spec.shape),
                     spec.dtype,
                     byte_count(rows, row_bytes)
                 ),
@@ -142,8 +145,9 @@ impl TensorReader {
             return Err(malformed(
                 path,
                 format!(
-                    "shape {:?} ({:?}) needs {needed} data bytes after the header, the file has {available}",
-                    spec.shape, spec.dtype
+                    "shape {} ({:?}) needs {needed} data bytes after the header, the file has {available}",
+                    shape_text(&spec.shape),
+                    spec.dtype
                 ),
             ));
         }
@@ -291,6 +295,17 @@ impl TensorReader {
             }
         })
     }
+}
+
+/// A shape for a message: a header may list thousands of dimensions, and the
+/// message need not.
+fn shape_text(shape: &[usize]) -> String {
+    const SHOWN: usize = 8;
+    if shape.len() <= SHOWN {
+        return format!("{shape:?}");
+    }
+    let head: Vec<String> = shape[..SHOWN].iter().map(usize::to_string).collect();
+    format!("[{}, ... ({} dimensions)]", head.join(", "), shape.len())
 }
 
 /// `rows × row_bytes` for a message, exact even when it overflows `u64`.

@@ -520,3 +520,13 @@ fn tensor_reader_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<TensorReader>();
 }
+
+/// A header listing thousands of dimensions gets a message of bounded length.
+#[test]
+fn messages_about_long_shapes_stay_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let dims = vec!["2"; 5000].join(", ");
+    let msg =
+        refused(&put(dir.path(), "dims.npy", &npy(&npy_dict("<f4", &format!("({dims})")), 0)), "(4999 dimensions)");
+    assert!(msg.len() < 300, "{} bytes: {msg}", msg.len());
+}
