@@ -19,9 +19,7 @@ use dataset_layout::{Split, Tensor};
 use mimic_io::layout::{ECG_LEADS, IMAGENET_MEAN, IMAGENET_STD, LABS};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use tensor_store::DType;
-
-use crate::rows::TensorReader;
+use tensor_store::{DType, TensorReader};
 
 /// Flags of `symile-mimic inspect`.
 #[derive(Debug, Clone, Args)]

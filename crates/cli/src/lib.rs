@@ -9,7 +9,6 @@ pub mod demo;
 pub mod floor;
 pub mod inspect;
 pub mod progress;
-pub mod rows;
 pub mod signals;
 pub mod verify;
 

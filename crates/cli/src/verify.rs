@@ -26,9 +26,7 @@ use durable::{SUMS_FILE, Sums};
 use mimic_io::progress::Progress;
 use mimic_io::table::TableReader;
 use rayon::prelude::*;
-use tensor_store::DType;
-
-use crate::rows::TensorReader;
+use tensor_store::{DType, TensorReader};
 
 /// Flags of `symile-mimic verify`.
 #[derive(Debug, Clone, Args)]

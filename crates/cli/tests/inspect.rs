@@ -45,7 +45,7 @@ fn put(dir: &Path, name: &str, dtype: DType, shape: &[usize], format: Format, ro
     for r in 0..shape[0] {
         f.write_row(r, &row(r)).unwrap();
     }
-    f.finish().unwrap().commit().unwrap();
+    f.commit().unwrap();
 }
 
 fn f32b(v: impl IntoIterator<Item = f32>) -> Vec<u8> {

@@ -59,6 +59,35 @@ fn the_reference_outputs_pass_and_broken_copies_fail() {
     assert!(text.contains("13 rows, train.csv has 14"), "{text}");
 }
 
+/// Files a user hands `verify` that lie about their size are failed checks,
+/// never a crash or a huge allocation.
+#[test]
+fn lying_tensors_are_failed_checks() {
+    use tensor_store::{DType, TensorFile, TensorSpec};
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&golden_expected(), dir.path());
+    // A 0-row CXR tensor whose rows would each be 12 TiB.
+    let val = dir.path().join("tensors/val");
+    fs::remove_file(val.join("cxr_val.safetensors")).unwrap();
+    let spec = TensorSpec { name: "cxr_val".into(), dtype: DType::F32, shape: vec![0, 3, 1 << 20, 1 << 20] };
+    TensorFile::create(&val, spec, tensor_store::Format::Safetensors).unwrap().commit().unwrap();
+    // Retrieval labels with fewer rows than the other tensors of the split.
+    let test = dir.path().join("tensors/test");
+    fs::remove_file(test.join("label_test.safetensors")).unwrap();
+    let spec = TensorSpec { name: "label_test".into(), dtype: DType::I64, shape: vec![5] };
+    let f = TensorFile::create(&test, spec, tensor_store::Format::Safetensors).unwrap();
+    for r in 0..5 {
+        f.write_row(r, &1i64.to_le_bytes()).unwrap();
+    }
+    f.commit().unwrap();
+
+    let rep = verify(&VerifyArgs::new(dir.path().to_path_buf()), &NoProgress).unwrap();
+    let text = rep.text();
+    assert!(text.contains("val/cxr_val: 0 rows, val.csv has 3"), "{text}");
+    assert!(text.contains("test/label_test: 5 rows, test.csv has 12"), "{text}");
+    assert!(text.contains("test: hadm_id, label_hadm_id and label have 12, 12 and 5 rows"), "{text}");
+}
+
 #[test]
 fn build_skips_up_to_date_stages_and_redoes_changed_ones() {
     let input = tempfile::tempdir().unwrap();

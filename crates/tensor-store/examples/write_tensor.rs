@@ -49,9 +49,7 @@ fn main() {
             });
         }
     });
-    let done = file.finish().expect("finish");
-    let path = done.dest().to_path_buf();
-    done.commit().expect("commit");
+    let path = file.commit().expect("finish and commit");
     let secs = start.elapsed().as_secs_f64();
     let len = std::fs::metadata(&path).unwrap().len();
     let (spec, offset) = read_tensor_header(&path).expect("read back");

@@ -4,23 +4,26 @@
 //! A [`TensorFile`] pre-sizes its output (a temporary file next to the final
 //! name, see [`durable::atomic`]) and writes the header up front, so rows can
 //! be written concurrently, in any order, straight to their place; memory stays
-//! O(one row) whatever the tensor size. The byte layouts are documented in
-//! `docs/formats.md`.
+//! O(one row) whatever the tensor size. A [`TensorReader`] opens a file of
+//! any of the three formats, written here or anywhere else, checks every size
+//! its header states against the file, and reads rows by index or streams
+//! them. The byte layouts are documented in `docs/formats.md`.
 
 mod npy;
 mod pickle;
 mod pt;
+mod reader;
 mod st;
 
 use std::fmt;
-use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use durable::AtomicFile;
+
+pub use reader::{TensorReader, read_tensor, read_tensor_header};
 
 /// Output format of a tensor file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,6 +95,35 @@ pub struct TensorSpec {
     pub shape: Vec<usize>,
 }
 
+impl TensorSpec {
+    /// Number of rows, `shape[0]`; `None` for a 0-dimensional tensor, which
+    /// has none.
+    pub fn rows(&self) -> Option<usize> {
+        self.shape.first().copied()
+    }
+
+    /// Bytes of one row, `product(shape[1..])` × dtype size; `None` for a
+    /// 0-dimensional tensor or when the count does not fit in `usize`.
+    ///
+    /// Checked because a shape read from a file can be anything, and rows can
+    /// be enormous even when the tensor is empty: `(0, 3, 2^20, 2^20)` float32
+    /// is a valid empty tensor whose rows would be 12 TiB each.
+    pub fn row_bytes(&self) -> Option<usize> {
+        let (_, row_shape) = self.shape.split_first()?;
+        row_shape.iter().try_fold(self.dtype.size(), |acc, &d| acc.checked_mul(d))
+    }
+
+    /// Bytes of the whole tensor; `None` when the count does not fit in
+    /// `u64`. Zero whenever a dimension is zero, however large the others:
+    /// that is the tensor's true size, whatever order the dimensions come in.
+    pub fn data_len(&self) -> Option<u64> {
+        if self.shape.contains(&0) {
+            return Some(0);
+        }
+        self.shape.iter().try_fold(self.dtype.size() as u64, |acc, &d| acc.checked_mul(d as u64))
+    }
+}
+
 /// Errors of this crate; each names the file and what was expected.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -107,7 +139,7 @@ pub enum StoreError {
     /// A spec that cannot be written (empty shape, bad name, ...).
     #[error("invalid tensor spec for {name:?}: {reason}")]
     InvalidSpec { name: String, reason: String },
-    /// `write_row` was given a row index past the end.
+    /// `write_row` or a read was given a row index past the end.
     #[error("{path}: row {row} out of range: the tensor has {rows} rows")]
     RowOutOfRange { path: PathBuf, row: usize, rows: usize },
     /// `write_row` was given the wrong number of bytes.
@@ -119,6 +151,15 @@ pub enum StoreError {
     /// `finish` found rows never written.
     #[error("{path}: {missing} of {rows} rows never written (first missing: row {first})")]
     RowsMissing { path: PathBuf, missing: usize, rows: usize, first: usize },
+    /// A read asked for rows `start..end`, which are not all in the tensor.
+    #[error("{path}: rows {start}..{end} out of range: the tensor has {rows} rows")]
+    RowsOutOfRange { path: PathBuf, start: usize, end: usize, rows: usize },
+    /// A read was given a buffer whose length is not that of the rows asked for.
+    #[error("{path}: a buffer of {got} bytes for rows {start}..{end}, expected {expected}")]
+    BufferLength { path: PathBuf, start: usize, end: usize, got: usize, expected: u64 },
+    /// A partial row read reaches past the end of the row.
+    #[error("{path}: cannot read {len} bytes from byte {skip} of row {row}: a row has {row_bytes} bytes")]
+    RowPart { path: PathBuf, row: usize, skip: usize, len: usize, row_bytes: usize },
     /// A file that is not a valid tensor file of the expected format.
     #[error("{path}: {what}")]
     Malformed { path: PathBuf, what: String },
@@ -202,6 +243,16 @@ impl TensorFile {
             crcs[row].store(crc32fast::hash(bytes), Ordering::Release);
         }
         Ok(())
+    }
+
+    /// [`TensorFile::finish`], then puts the file in place on its own
+    /// ([`AtomicFile::commit`]); returns its path. For a tensor that is not
+    /// part of a larger set of outputs.
+    pub fn commit(self) -> Result<PathBuf, StoreError> {
+        let file = self.finish()?;
+        let dest = file.dest().to_path_buf();
+        file.commit()?;
+        Ok(dest)
     }
 
     /// Checks every row was written exactly once and completes the file
@@ -292,150 +343,4 @@ pub struct LoadedTensor {
     pub spec: TensorSpec,
     /// Little-endian C-order bytes.
     pub data: Vec<u8>,
-}
-
-impl TensorSpec {
-    /// Bytes of the whole tensor.
-    pub fn data_len(&self) -> u64 {
-        self.shape.iter().map(|&d| d as u64).product::<u64>() * self.dtype.size() as u64
-    }
-}
-
-fn malformed(path: &Path, what: impl Into<String>) -> StoreError {
-    StoreError::Malformed { path: path.to_path_buf(), what: what.into() }
-}
-
-fn file_stem(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-/// Reads a tensor file of any of the three formats, detected by extension/magic.
-pub fn read_tensor(path: &Path) -> Result<LoadedTensor, StoreError> {
-    let (spec, offset) = read_tensor_header(path)?;
-    let file = File::open(path).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
-    let len = usize::try_from(spec.data_len()).map_err(|_| malformed(path, "tensor too large for memory"))?;
-    let mut data = vec![0u8; len];
-    file.read_exact_at(&mut data, offset).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
-    Ok(LoadedTensor { spec, data })
-}
-
-/// Reads only the spec and the byte offset of the data in the file
-/// (safetensors/npy: the header; pt: the zip directory and `data.pkl`). The
-/// name is the tensor's name for safetensors and the file stem otherwise.
-pub fn read_tensor_header(path: &Path) -> Result<(TensorSpec, u64), StoreError> {
-    let io = |source| StoreError::Io { path: path.to_path_buf(), source };
-    let mut file = File::open(path).map_err(io)?;
-    let file_len = file.metadata().map_err(io)?.len();
-    let mut magic = [0u8; 8];
-    let got = read_up_to(&mut file, &mut magic).map_err(io)?;
-    let magic = &magic[..got];
-    let (spec, offset) = if magic.starts_with(npy::MAGIC) {
-        let mut head = vec![0u8; 12];
-        let n = file.read_at(&mut head, 0).map_err(io)?;
-        head.truncate(n);
-        let hlen = match head.get(6) {
-            Some(1) if n >= 10 => 10 + u16::from_le_bytes([head[8], head[9]]) as usize,
-            Some(2 | 3) if n >= 12 => 12 + u32::from_le_bytes([head[8], head[9], head[10], head[11]]) as usize,
-            _ => return Err(malformed(path, "truncated .npy header")),
-        };
-        if hlen as u64 > file_len {
-            return Err(malformed(path, format!("the .npy header claims {hlen} bytes but the file has {file_len}")));
-        }
-        let mut head = vec![0u8; hlen];
-        file.read_exact_at(&mut head, 0).map_err(io)?;
-        let h = npy::parse_header(&head).map_err(|e| malformed(path, e))?;
-        (TensorSpec { name: file_stem(path), dtype: h.dtype, shape: h.shape }, h.data_offset)
-    } else if magic.starts_with(b"PK\x03\x04") {
-        read_pt_header(path, file)?
-    } else if magic.len() == 8 {
-        let n = st::header_len(magic.try_into().expect("8 bytes")).map_err(|e| malformed(path, e))?;
-        if 8 + n > file_len {
-            return Err(malformed(
-                path,
-                format!("the safetensors header claims {n} bytes but the file has {file_len}"),
-            ));
-        }
-        let mut json = vec![0u8; n as usize];
-        file.read_exact_at(&mut json, 8).map_err(io)?;
-        let h = st::parse_header(&json).map_err(|e| malformed(path, e))?;
-        if 8 + n + h.data_len != file_len {
-            return Err(malformed(
-                path,
-                format!(
-                    "the safetensors header describes {} data bytes but the file has {}",
-                    h.data_len,
-                    file_len - 8 - n
-                ),
-            ));
-        }
-        (TensorSpec { name: h.name, dtype: h.dtype, shape: h.shape }, h.data_offset)
-    } else {
-        return Err(malformed(path, "not a tensor file: expected safetensors, .npy or torch .pt"));
-    };
-    let end = offset.checked_add(spec.data_len());
-    if end.is_none_or(|e| e > file_len) {
-        return Err(malformed(
-            path,
-            format!("the data ({} bytes at {offset}) runs past the end of the file", spec.data_len()),
-        ));
-    }
-    if !magic.starts_with(b"PK\x03\x04") && end != Some(file_len) {
-        return Err(malformed(
-            path,
-            format!("expected {} data bytes after the header, found {}", spec.data_len(), file_len - offset),
-        ));
-    }
-    Ok((spec, offset))
-}
-
-/// Reads into `buf` until it is full or the file ends.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match file.read(&mut buf[got..])? {
-            0 => break,
-            n => got += n,
-        }
-    }
-    Ok(got)
-}
-
-/// Opens a torch zip archive: the folder is the first record's prefix (as
-/// torch's reader does), `data.pkl` names the storage record.
-fn read_pt_header(path: &Path, file: File) -> Result<(TensorSpec, u64), StoreError> {
-    let zerr = |e: zip::result::ZipError| malformed(path, format!("invalid torch zip archive: {e}"));
-    // Torch archives start at byte 0. Saying so matters: the zip crate's
-    // offset detection guesses `eocd - cd_size` and, with the ZIP64 end records
-    // torch (and we) write between the central directory and the EOCD, lands on
-    // the wrong entry when the first central entry is exactly 76 bytes long
-    // (a tensor name of 21 characters, e.g. `hadm_id_val_retrieval`).
-    let config = zip::read::Config { archive_offset: zip::read::ArchiveOffset::Known(0) };
-    let mut zip = zip::ZipArchive::with_config(config, file).map_err(zerr)?;
-    let first = zip.by_index(0).map_err(zerr)?.name().map_err(zerr)?.into_owned();
-    let Some((folder, _)) = first.split_once('/') else {
-        return Err(malformed(path, format!("record {first:?} is not inside a folder, as torch archives are")));
-    };
-    let folder = folder.to_string();
-    let pkl = {
-        let mut f = zip.by_name(&format!("{folder}/data.pkl")).map_err(zerr)?;
-        let mut buf = Vec::with_capacity(f.size() as usize);
-        f.read_to_end(&mut buf).map_err(|source| StoreError::Io { path: path.to_path_buf(), source })?;
-        buf
-    };
-    let value = pickle::parse(&pkl).map_err(|e| malformed(path, format!("data.pkl: {e}")))?;
-    let info = pickle::tensor_info(&value).map_err(|e| malformed(path, format!("data.pkl: {e}")))?;
-    let record = format!("{folder}/data/{}", info.key);
-    let f = zip.by_name(&record).map_err(zerr)?;
-    if f.compression() != zip::CompressionMethod::Stored {
-        return Err(malformed(path, format!("{record} is compressed; torch stores tensor data uncompressed")));
-    }
-    let expected = info.numel as u64 * info.dtype.size() as u64;
-    if f.size() != expected {
-        return Err(malformed(
-            path,
-            format!("{record} has {} bytes, expected {expected} for {} elements", f.size(), info.numel),
-        ));
-    }
-    let offset = f.data_start().ok_or_else(|| malformed(path, format!("cannot locate the data of {record}")))?;
-    Ok((TensorSpec { name: file_stem(path), dtype: info.dtype, shape: info.shape }, offset))
 }

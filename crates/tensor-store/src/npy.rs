@@ -61,6 +61,34 @@ pub(crate) fn header(dtype: DType, shape: &[usize]) -> Vec<u8> {
     out
 }
 
+/// Bytes before the header dict: magic, version, and a `u16` (1.0) or `u32`
+/// (2.0, 3.0) length.
+pub(crate) const PREFIX_MAX: usize = 12;
+/// Longest header dict accepted. Ours are under 128 bytes, numpy refuses
+/// more than 10,000 by default (`max_header_size`) and format 1.0 cannot say
+/// more than 65,535; the cap keeps a 2.0 header claiming 4 GB from sizing
+/// anything.
+const MAX_HEADER: usize = 1 << 16;
+
+/// Length of the whole header (magic through the final `\n`), i.e. the data
+/// offset, from the file's first bytes (`prefix`, up to [`PREFIX_MAX`]).
+pub(crate) fn header_len(prefix: &[u8]) -> Result<u64, String> {
+    if !prefix.starts_with(MAGIC) {
+        return Err("not a .npy file: missing the \\x93NUMPY magic".into());
+    }
+    let (hlen, start) = match prefix[MAGIC.len()..] {
+        [1, _, a, b, ..] => (u16::from_le_bytes([a, b]) as usize, 10),
+        [2 | 3, _, a, b, c, d, ..] => (u32::from_le_bytes([a, b, c, d]) as usize, 12),
+        [v @ (1..=3), ..] => return Err(format!("truncated .npy header: the file ends inside the version {v} length")),
+        [v, minor, ..] => return Err(format!("unsupported .npy format version {v}.{minor}")),
+        _ => return Err("truncated .npy header: the file ends inside the version".into()),
+    };
+    if hlen > MAX_HEADER {
+        return Err(format!("the .npy header claims {hlen} bytes; at most {MAX_HEADER} are accepted"));
+    }
+    Ok((start + hlen) as u64)
+}
+
 /// A parsed `.npy` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct NpyHeader {

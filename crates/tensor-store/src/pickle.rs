@@ -49,14 +49,25 @@ pub(crate) fn storage_class(dtype: DType) -> &'static str {
 
 /// Contiguous (C-order) strides as torch computes them: a zero-sized
 /// dimension counts as 1 for the strides of the dimensions before it.
+/// Saturates where a product overflows, which only a shape read from a
+/// corrupt file can make (such a shape is refused before strides matter).
 pub(crate) fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
     let mut strides = vec![0usize; shape.len()];
     let mut acc = 1usize;
     for i in (0..shape.len()).rev() {
         strides[i] = acc;
-        acc *= shape[i].max(1);
+        acc = acc.saturating_mul(shape[i].max(1));
     }
     strides
+}
+
+/// Number of elements of `shape`: 0 if any dimension is 0, `None` if the
+/// product overflows.
+fn element_count(shape: &[usize]) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
 /// Pickle writer with CPython's memo numbering.
@@ -183,28 +194,113 @@ pub(crate) enum Value {
     Reduce(Box<Value>, Box<Value>),
 }
 
-enum Item {
-    Mark,
-    Val(Value),
+/// Deepest value the reader builds. A tensor pickle nests four deep; the
+/// bound keeps dropping, printing and comparing values (all recursive) far
+/// from the stack's limit, whatever the input.
+const MAX_DEPTH: u32 = 32;
+/// Budget for everything the reader builds, in bytes of string data plus
+/// [`NODE_COST`] per value. A tensor pickle needs about 2 kB; without a bound,
+/// a few hundred bytes of `BINGET`s of memoized tuples of tuples would ask
+/// for exponentially much memory.
+const MAX_BUILT: usize = 4 << 20;
+/// What one value counts against [`MAX_BUILT`] (about its size in memory).
+const NODE_COST: usize = 64;
+
+/// A value on the stack or in the memo, with its size and depth.
+#[derive(Clone)]
+struct Built {
+    value: Value,
+    /// Cost against [`MAX_BUILT`] of a copy of this value.
+    cost: usize,
+    depth: u32,
 }
 
-/// Evaluates a pickle made of the opcodes torch tensors use.
+enum Item {
+    Mark,
+    Val(Built),
+}
+
+/// Keeps the running total of what has been built.
+struct Budget {
+    used: usize,
+}
+
+impl Budget {
+    fn spend(&mut self, cost: usize, at: usize) -> Result<(), String> {
+        self.used = self.used.saturating_add(cost);
+        if self.used > MAX_BUILT {
+            return Err(format!("pickle builds more than {MAX_BUILT} bytes of values by byte {at}"));
+        }
+        Ok(())
+    }
+
+    /// A value with no children (an int, a string, a global ...).
+    fn leaf(&mut self, value: Value, extra: usize, at: usize) -> Result<Item, String> {
+        let cost = NODE_COST.saturating_add(extra);
+        self.spend(cost, at)?;
+        Ok(Item::Val(Built { value, cost, depth: 1 }))
+    }
+
+    /// A value made of `children` (moved in, not copied).
+    fn node(
+        &mut self,
+        children: Vec<Built>,
+        at: usize,
+        make: impl FnOnce(Vec<Value>) -> Value,
+    ) -> Result<Item, String> {
+        self.spend(NODE_COST, at)?;
+        let depth = 1 + children.iter().map(|c| c.depth).max().unwrap_or(0);
+        if depth > MAX_DEPTH {
+            return Err(format!("pickle nests deeper than {MAX_DEPTH} at byte {at}"));
+        }
+        let cost = children.iter().fold(NODE_COST, |acc, c| acc.saturating_add(c.cost));
+        let value = make(children.into_iter().map(|c| c.value).collect());
+        Ok(Item::Val(Built { value, cost, depth }))
+    }
+
+    /// A copy of a memoized value (`BINPUT` stores one, `BINGET` fetches one).
+    fn copy(&mut self, b: &Built, at: usize) -> Result<Built, String> {
+        self.spend(b.cost, at)?;
+        Ok(b.clone())
+    }
+}
+
+/// `{v:?}`, cut short: a message about a bad value need not print all of it.
+fn brief(v: &impl std::fmt::Debug) -> String {
+    let mut s = format!("{v:?}");
+    if s.len() > 200 {
+        let mut cut = 200;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push_str("...");
+    }
+    s
+}
+
+/// Evaluates a pickle made of the opcodes torch tensors use. What it builds
+/// is bounded in depth ([`MAX_DEPTH`]) and size ([`MAX_BUILT`]).
 pub(crate) fn parse(data: &[u8]) -> Result<Value, String> {
     let mut stack: Vec<Item> = Vec::new();
-    let mut memo: std::collections::HashMap<u32, Value> = std::collections::HashMap::new();
+    let mut memo: std::collections::HashMap<u32, Built> = std::collections::HashMap::new();
+    let mut budget = Budget { used: 0 };
     let mut pos = 0usize;
     let take = |pos: &mut usize, n: usize| -> Result<&[u8], String> {
-        let s = data.get(*pos..*pos + n).ok_or_else(|| format!("pickle truncated at byte {}", *pos))?;
+        let s = pos
+            .checked_add(n)
+            .and_then(|end| data.get(*pos..end))
+            .ok_or_else(|| format!("pickle truncated at byte {}: {n} more bytes expected", *pos))?;
         *pos += n;
         Ok(s)
     };
-    fn pop(stack: &mut Vec<Item>, at: usize) -> Result<Value, String> {
+    fn pop(stack: &mut Vec<Item>, at: usize) -> Result<Built, String> {
         match stack.pop() {
             Some(Item::Val(v)) => Ok(v),
             _ => Err(format!("pickle stack underflow at byte {at}")),
         }
     }
-    fn pop_mark(stack: &mut Vec<Item>, at: usize) -> Result<Vec<Value>, String> {
+    fn pop_mark(stack: &mut Vec<Item>, at: usize) -> Result<Vec<Built>, String> {
         let mut items = Vec::new();
         loop {
             match stack.pop() {
@@ -219,9 +315,10 @@ pub(crate) fn parse(data: &[u8]) -> Result<Value, String> {
     loop {
         let at = pos;
         let op = take(&mut pos, 1)?[0];
-        match op {
+        let item = match op {
             PROTO => {
                 take(&mut pos, 1)?;
+                continue;
             }
             GLOBAL => {
                 let mut line = || -> Result<String, String> {
@@ -233,7 +330,8 @@ pub(crate) fn parse(data: &[u8]) -> Result<Value, String> {
                 };
                 let module = line()?;
                 let name = line()?;
-                stack.push(Item::Val(Value::Global(module, name)));
+                let len = module.len() + name.len();
+                budget.leaf(Value::Global(module, name), len, at)?
             }
             BINPUT | LONG_BINPUT => {
                 let idx = if op == BINPUT {
@@ -241,12 +339,12 @@ pub(crate) fn parse(data: &[u8]) -> Result<Value, String> {
                 } else {
                     u32::from_le_bytes(take(&mut pos, 4)?.try_into().expect("4 bytes"))
                 };
-                match stack.last() {
-                    Some(Item::Val(v)) => {
-                        memo.insert(idx, v.clone());
-                    }
-                    _ => return Err(format!("BINPUT with no value at byte {at}")),
-                }
+                let Some(Item::Val(v)) = stack.last() else {
+                    return Err(format!("BINPUT with no value at byte {at}"));
+                };
+                let copy = budget.copy(v, at)?;
+                memo.insert(idx, copy);
+                continue;
             }
             BINGET | LONG_BINGET => {
                 let idx = if op == BINGET {
@@ -255,12 +353,12 @@ pub(crate) fn parse(data: &[u8]) -> Result<Value, String> {
                     u32::from_le_bytes(take(&mut pos, 4)?.try_into().expect("4 bytes"))
                 };
                 let v = memo.get(&idx).ok_or_else(|| format!("BINGET of unknown memo {idx} at byte {at}"))?;
-                stack.push(Item::Val(v.clone()));
+                Item::Val(budget.copy(v, at)?)
             }
-            MARK => stack.push(Item::Mark),
+            MARK => Item::Mark,
             TUPLE => {
                 let items = pop_mark(&mut stack, at)?;
-                stack.push(Item::Val(Value::Tuple(items)));
+                budget.node(items, at, Value::Tuple)?
             }
             TUPLE1 | TUPLE2 | TUPLE3 => {
                 let n = (op - TUPLE1 + 1) as usize;
@@ -269,9 +367,9 @@ pub(crate) fn parse(data: &[u8]) -> Result<Value, String> {
                     items.push(pop(&mut stack, at)?);
                 }
                 items.reverse();
-                stack.push(Item::Val(Value::Tuple(items)));
+                budget.node(items, at, Value::Tuple)?
             }
-            EMPTY_TUPLE => stack.push(Item::Val(Value::Tuple(Vec::new()))),
+            EMPTY_TUPLE => budget.node(Vec::new(), at, Value::Tuple)?,
             BINUNICODE | SHORT_BINUNICODE => {
                 let n = if op == BINUNICODE {
                     u32::from_le_bytes(take(&mut pos, 4)?.try_into().expect("4 bytes")) as usize
@@ -279,19 +377,20 @@ pub(crate) fn parse(data: &[u8]) -> Result<Value, String> {
                     take(&mut pos, 1)?[0] as usize
                 };
                 let s = String::from_utf8_lossy(take(&mut pos, n)?).into_owned();
-                stack.push(Item::Val(Value::Str(s)));
+                let len = s.len();
+                budget.leaf(Value::Str(s), len, at)?
             }
             BININT1 => {
                 let v = take(&mut pos, 1)?[0];
-                stack.push(Item::Val(Value::Int(v as i128)));
+                budget.leaf(Value::Int(v as i128), 0, at)?
             }
             BININT2 => {
                 let v = u16::from_le_bytes(take(&mut pos, 2)?.try_into().expect("2 bytes"));
-                stack.push(Item::Val(Value::Int(v as i128)));
+                budget.leaf(Value::Int(v as i128), 0, at)?
             }
             BININT => {
                 let v = i32::from_le_bytes(take(&mut pos, 4)?.try_into().expect("4 bytes"));
-                stack.push(Item::Val(Value::Int(v as i128)));
+                budget.leaf(Value::Int(v as i128), 0, at)?
             }
             LONG1 => {
                 let n = take(&mut pos, 1)?[0] as usize;
@@ -301,24 +400,29 @@ pub(crate) fn parse(data: &[u8]) -> Result<Value, String> {
                 let bytes = take(&mut pos, n)?;
                 let mut buf = if bytes.last().is_some_and(|&b| b & 0x80 != 0) { [0xffu8; 16] } else { [0u8; 16] };
                 buf[..n].copy_from_slice(bytes);
-                stack.push(Item::Val(Value::Int(i128::from_le_bytes(buf))));
+                budget.leaf(Value::Int(i128::from_le_bytes(buf)), 0, at)?
             }
-            NEWFALSE => stack.push(Item::Val(Value::Bool(false))),
-            NEWTRUE => stack.push(Item::Val(Value::Bool(true))),
-            NONE => stack.push(Item::Val(Value::None)),
-            EMPTY_DICT => stack.push(Item::Val(Value::Dict)),
+            NEWFALSE => budget.leaf(Value::Bool(false), 0, at)?,
+            NEWTRUE => budget.leaf(Value::Bool(true), 0, at)?,
+            NONE => budget.leaf(Value::None, 0, at)?,
+            EMPTY_DICT => budget.leaf(Value::Dict, 0, at)?,
             BINPERSID => {
                 let pid = pop(&mut stack, at)?;
-                stack.push(Item::Val(Value::Persistent(Box::new(pid))));
+                budget.node(vec![pid], at, |mut v| Value::Persistent(Box::new(v.remove(0))))?
             }
             REDUCE => {
                 let args = pop(&mut stack, at)?;
                 let func = pop(&mut stack, at)?;
-                stack.push(Item::Val(Value::Reduce(Box::new(func), Box::new(args))));
+                budget.node(vec![func, args], at, |mut v| {
+                    let args = v.pop().expect("two children");
+                    let func = v.pop().expect("two children");
+                    Value::Reduce(Box::new(func), Box::new(args))
+                })?
             }
-            STOP => return pop(&mut stack, at),
+            STOP => return pop(&mut stack, at).map(|b| b.value),
             other => return Err(format!("unsupported pickle opcode 0x{other:02x} at byte {at}")),
-        }
+        };
+        stack.push(item);
     }
 }
 
@@ -336,14 +440,14 @@ pub(crate) struct TorchTensorInfo {
 fn as_usize(v: &Value, what: &str) -> Result<usize, String> {
     match v {
         Value::Int(i) if *i >= 0 => usize::try_from(*i).map_err(|_| format!("{what} {i} too large")),
-        other => Err(format!("expected a non-negative int for {what}, found {other:?}")),
+        other => Err(format!("expected a non-negative int for {what}, found {}", brief(other))),
     }
 }
 
 fn as_usize_tuple(v: &Value, what: &str) -> Result<Vec<usize>, String> {
     match v {
         Value::Tuple(items) => items.iter().map(|i| as_usize(i, what)).collect(),
-        other => Err(format!("expected a tuple for {what}, found {other:?}")),
+        other => Err(format!("expected a tuple for {what}, found {}", brief(other))),
     }
 }
 
@@ -354,7 +458,7 @@ pub(crate) fn tensor_info(v: &Value) -> Result<TorchTensorInfo, String> {
         return Err("data.pkl does not hold a single tensor (expected a REDUCE at top level)".into());
     };
     if **func != Value::Global("torch._utils".into(), "_rebuild_tensor_v2".into()) {
-        return Err(format!("data.pkl rebuilds with {func:?}, expected torch._utils._rebuild_tensor_v2"));
+        return Err(format!("data.pkl rebuilds with {}, expected torch._utils._rebuild_tensor_v2", brief(func)));
     }
     let Value::Tuple(args) = &**args else {
         return Err("_rebuild_tensor_v2 arguments are not a tuple".into());
@@ -381,7 +485,7 @@ pub(crate) fn tensor_info(v: &Value) -> Result<TorchTensorInfo, String> {
             };
             (dtype, key.clone(), as_usize(numel, "storage size")?)
         }
-        other => return Err(format!("unexpected storage persistent id {other:?}")),
+        other => return Err(format!("unexpected storage persistent id {}", brief(&other))),
     };
     let offset = as_usize(&args[1], "storage offset")?;
     let shape = as_usize_tuple(&args[2], "size")?;
@@ -389,11 +493,13 @@ pub(crate) fn tensor_info(v: &Value) -> Result<TorchTensorInfo, String> {
     if offset != 0 {
         return Err(format!("storage offset {offset}: only offset 0 is supported"));
     }
-    if shape.len() != stride.len() || (shape.iter().product::<usize>() > 0 && stride != contiguous_strides(&shape)) {
-        return Err(format!("stride {stride:?} is not C-contiguous for size {shape:?}"));
+    let elements = element_count(&shape)
+        .ok_or_else(|| format!("size {} has more elements than memory can address", brief(&shape)))?;
+    if shape.len() != stride.len() || (elements > 0 && stride != contiguous_strides(&shape)) {
+        return Err(format!("stride {} is not C-contiguous for size {}", brief(&stride), brief(&shape)));
     }
-    if shape.iter().product::<usize>() > numel {
-        return Err(format!("size {shape:?} needs more elements than the storage's {numel}"));
+    if elements > numel {
+        return Err(format!("size {} needs more elements than the storage's {numel}", brief(&shape)));
     }
     Ok(TorchTensorInfo { dtype, shape, key, numel })
 }

@@ -48,10 +48,7 @@ fn write_shuffled(dir: &Path, spec: TensorSpec, format: Format, data: &[u8], thr
             });
         }
     });
-    let done = Arc::into_inner(file).unwrap().finish().unwrap();
-    let path = done.dest().to_path_buf();
-    done.commit().unwrap();
-    path
+    Arc::into_inner(file).unwrap().commit().unwrap()
 }
 
 fn f32_bytes(v: impl IntoIterator<Item = f32>) -> Vec<u8> {
@@ -319,7 +316,7 @@ fn bad_rows_are_named_errors() {
     // a rejected write did not count: row 0 can still be written
     f.write_row(0, &[0u8; 16]).unwrap();
     f.write_row(2, &[0u8; 16]).unwrap();
-    f.finish().unwrap().commit().unwrap();
+    f.commit().unwrap();
     assert!(matches!(
         TensorFile::create(dir.path(), spec("../z", DType::F32, &[1]), Format::Npy),
         Err(StoreError::InvalidSpec { .. })
@@ -356,7 +353,7 @@ fn garbage_is_a_named_error() {
     bytes.truncate(140);
     fs::write(&p, &bytes).unwrap();
     let e = read_tensor(&p).unwrap_err();
-    assert!(e.to_string().contains("short.npy") && e.to_string().contains("24 bytes at 128"), "{e}");
+    assert!(e.to_string().contains("short.npy") && e.to_string().contains("24 data bytes at byte 128"), "{e}");
 }
 
 /// Environment variable telling the re-executed test binary to act as the
