@@ -45,6 +45,9 @@ pub enum DurableError {
     /// A line of a `SHA256SUMS.txt` that is not in `sha256sum`'s format.
     #[error("{path}:{line}: {what}")]
     Sums { path: PathBuf, line: usize, what: String },
+    /// A file name `sha256sum` would have to escape (newline, backslash).
+    #[error("{name:?} cannot be listed in SHA256SUMS.txt: sha256sum would escape the name")]
+    Unlistable { name: String },
     /// A rename failed after the commit was decided.
     #[error(
         "cannot move the finished file into place as {dest}: {source}; the commit is recorded in {journal} and the next run writing into this directory completes it"

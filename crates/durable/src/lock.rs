@@ -159,7 +159,8 @@ fn read_holder(file: &mut File) -> Option<Holder> {
 /// Who holds `dir`'s lock right now, if anyone (for `verify` and messages).
 pub fn holder_of(dir: &Path) -> io::Result<Option<Holder>> {
     let path = dir.join(LOCK_FILE);
-    let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
+    // Read-only: a published dataset may sit on a read-only mount.
+    let mut file = match OpenOptions::new().read(true).open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),

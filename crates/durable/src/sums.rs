@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
 
@@ -90,11 +90,7 @@ impl Sums {
     /// Records `digest` for the relative path `rel`.
     pub fn set(&mut self, rel: &str, digest: Digest) -> Result<(), DurableError> {
         if rel.is_empty() || rel.contains(['\n', '\r', '\\']) {
-            return Err(DurableError::Sums {
-                path: PathBuf::from(SUMS_FILE),
-                line: 0,
-                what: format!("{rel:?} cannot be listed: sha256sum would escape the name"),
-            });
+            return Err(DurableError::Unlistable { name: rel.to_string() });
         }
         self.entries.insert(rel.to_string(), digest);
         Ok(())
