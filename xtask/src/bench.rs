@@ -222,29 +222,25 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 .stdout(std::process::Stdio::null()),
         )?;
         row("floor: decode unique JPEGs + write bytes", "", &floor, None);
-        let m = measure(
-            Command::new(&bin)
-                .args(["--quiet", "tensors", "--data_dir"])
-                .arg(&tensors_out)
-                .arg("--ecg_data_dir")
-                .arg(input.join("mimic-iv-ecg"))
-                .arg("--cxr_data_dir")
-                .arg(input.join("mimic-cxr-jpg"))
-                .stdout(std::process::Stdio::null()),
-        )?;
+        let tensors = |extra: &[&str]| {
+            measure(
+                Command::new(&bin)
+                    .args(["--quiet", "tensors"])
+                    .args(extra)
+                    .arg("--data_dir")
+                    .arg(&tensors_out)
+                    .arg("--ecg_data_dir")
+                    .arg(input.join("mimic-iv-ecg"))
+                    .arg("--cxr_data_dir")
+                    .arg(input.join("mimic-cxr-jpg"))
+                    .stdout(std::process::Stdio::null()),
+            )
+        };
+        let m = tensors(&[])?;
         let bytes = dir_size(&tensors_out);
         row("tensors", &format!("{} MB out", bytes / 1_000_000), &m, Some(("floor", floor.wall_s)));
         // The same stage without hashing its outputs for SHA256SUMS.txt: the checksums' cost.
-        let unhashed = measure(
-            Command::new(&bin)
-                .args(["--quiet", "tensors", "--no-checksums", "--data_dir"])
-                .arg(&tensors_out)
-                .arg("--ecg_data_dir")
-                .arg(input.join("mimic-iv-ecg"))
-                .arg("--cxr_data_dir")
-                .arg(input.join("mimic-cxr-jpg"))
-                .stdout(std::process::Stdio::null()),
-        )?;
+        let unhashed = tensors(&["--no-checksums"])?;
         row("tensors --no-checksums", "", &unhashed, Some(("floor", floor.wall_s)));
         println!(
             "checksums cost {:+.1} % of the stage's wall time ({:.2} s vs {:.2} s)",
