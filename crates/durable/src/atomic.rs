@@ -116,10 +116,15 @@ impl AtomicFile {
 /// failing the run (the data itself is already synced).
 pub(crate) fn sync_parent(path: &Path) {
     if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+        sync_dir(dir);
+    }
+}
+
+/// Makes the renames in `dir` durable (best effort, see [`sync_parent`]).
+pub(crate) fn sync_dir(dir: &Path) {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
     }
 }
 

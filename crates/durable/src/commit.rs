@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{AtomicFile, sync_parent, write_atomic};
+use crate::atomic::{AtomicFile, sync_dir, write_atomic};
 use crate::sums::{Digest, SUMS_FILE, Sums, sha256_file};
 use crate::{DirLock, DurableError};
 
@@ -182,10 +182,10 @@ fn finish<'a>(root: &Path, journal: &Path, dests: impl Iterator<Item = &'a Path>
     dirs.sort();
     dirs.dedup();
     for d in dirs {
-        sync_parent(&d.join("x"));
+        sync_dir(d);
     }
     fs::remove_file(journal).map_err(|source| DurableError::Io { path: journal.to_path_buf(), source })?;
-    sync_parent(&root.join(JOURNAL_FILE));
+    sync_dir(root);
     Ok(())
 }
 
