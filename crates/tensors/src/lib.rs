@@ -19,6 +19,7 @@
 //! Values follow the reference's stage 3 bit for bit; `cxr-prep`, `ecg-prep` and
 //! `tensor-store` do the pixel, signal and file-format work.
 
+mod checksums;
 mod error;
 mod labs;
 mod plan;
@@ -27,6 +28,8 @@ mod write;
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use dataset_layout::{Dims, METADATA, Split};
@@ -188,10 +191,11 @@ fn output_bytes(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<u64, Tensors
 }
 
 /// What [`write_all`] returns: the split reports, the stale temporaries it
-/// removed, and the seconds spent hashing.
+/// removed, and the seconds spent waiting for the checksums after decoding.
 type Written = (Vec<SplitReport>, Vec<PathBuf>, f64);
 
-/// Writes every split, then commits all files with `metadata.json` in one
+/// Writes every split (hashing each one's files while the next is decoded,
+/// see [`checksums`]), then commits all files with `metadata.json` in one
 /// transaction; records the split directories it had to create in `created_dirs`.
 fn write_all(
     plans: &[SplitPlan],
@@ -201,27 +205,61 @@ fn write_all(
     created_dirs: &mut Vec<PathBuf>,
 ) -> Result<Written, TensorsError> {
     let mut stale = lock.remove_stale_temps(&cfg.data_dir)?;
-    let mut tx = Transaction::new(lock, cfg.checksums);
-    let mut reports = Vec::new();
-    let mut checksum_seconds = 0.0;
-    for p in plans {
-        let dir = dataset_layout::split_dir(&cfg.data_dir, p.name);
-        if !dir.is_dir() {
-            fs::create_dir_all(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?;
-            created_dirs.push(dir.clone());
-        }
-        stale.extend(lock.remove_stale_temps(&dir)?);
-        let (files, mut report) = write::write_split(p, &dir, &dims(p, cfg), cfg, progress)?;
-        let t = Instant::now();
-        for (file, digest) in write::complete(files, cfg.checksums, p.name, progress)? {
-            report.files.push(file.dest().display().to_string());
-            match digest {
-                Some(d) => tx.stage_hashed(file, d),
-                None => tx.stage(file),
+    let hashed = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let (to_hash, queue) = mpsc::channel::<AtomicFile>();
+    let (written, files, checksum_seconds) = std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| checksums::hash_queue(queue, cfg.checksums, &hashed, &stop, progress));
+        let mut queued = 0u64;
+        let mut write = || -> Result<Vec<SplitReport>, TensorsError> {
+            let mut reports = Vec::new();
+            for p in plans {
+                let dir = dataset_layout::split_dir(&cfg.data_dir, p.name);
+                if !dir.is_dir() {
+                    fs::create_dir_all(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?;
+                    created_dirs.push(dir.clone());
+                }
+                stale.extend(lock.remove_stale_temps(&dir)?);
+                let (files, mut report) = write::write_split(p, &dir, &dims(p, cfg), cfg, progress)?;
+                for file in files {
+                    let file = file.finish()?;
+                    report.files.push(file.dest().display().to_string());
+                    queued += file.file().metadata().map_or(0, |m| m.len());
+                    // The hasher only stops early on an error, which the join reports.
+                    let _ = to_hash.send(file);
+                }
+                reports.push(report);
             }
+            Ok(reports)
+        };
+        let written = write();
+        drop(to_hash);
+        let waited = Instant::now();
+        if written.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        } else if cfg.checksums == Checksums::Update {
+            // Show what is left of the hashing once the decoding is done.
+            progress.start("sha256", Some(queued));
+            let mut shown = 0;
+            while !hasher.is_finished() {
+                let now = hashed.load(Ordering::Relaxed);
+                progress.inc(now - shown);
+                shown = now;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            progress.inc(hashed.load(Ordering::Relaxed) - shown);
+            progress.finish();
         }
-        checksum_seconds += t.elapsed().as_secs_f64();
-        reports.push(report);
+        let files = hasher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (written, files, waited.elapsed().as_secs_f64())
+    });
+    let reports = written?;
+    let mut tx = Transaction::new(lock, cfg.checksums);
+    for (file, digest) in files? {
+        match digest {
+            Some(d) => tx.stage_hashed(file, d),
+            None => tx.stage(file),
+        }
     }
     let mut metadata = AtomicFile::create(cfg.data_dir.join(METADATA))?;
     std::io::Write::write_all(&mut metadata, metadata_json(plans, cfg).as_bytes())

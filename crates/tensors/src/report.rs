@@ -39,7 +39,8 @@ pub struct TensorsReport {
     pub stale_temps_removed: Vec<String>,
     /// Time spent reading and checking the inputs before writing, in seconds.
     pub check_seconds: f64,
-    /// Time spent hashing the outputs for `SHA256SUMS.txt`, in seconds.
+    /// Seconds spent waiting for the outputs' checksums once decoding was
+    /// done (the rest of the hashing overlaps the decoding).
     pub checksum_seconds: f64,
     /// Bytes of all files written (checked against the free space first).
     pub output_bytes: u64,
@@ -81,7 +82,7 @@ impl TensorsReport {
             ));
         }
         out.push_str(&format!(
-            "wrote {} ({}) in {:.2} s ({:.2} s checking inputs, {:.2} s checksums)\n",
+            "wrote {} ({}) in {:.2} s ({:.2} s checking inputs, {:.2} s finishing checksums)\n",
             self.metadata,
             durable::human_bytes(self.output_bytes),
             self.total_seconds,

@@ -16,8 +16,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
-use dataset_layout::{Dims, Split, Tensor};
-use durable::{AtomicFile, Checksums, Digest};
+use dataset_layout::{Dims, Tensor};
 use mimic_io::progress::Progress;
 use rayon::prelude::*;
 use tensor_store::TensorFile;
@@ -168,42 +167,6 @@ pub(crate) fn write_split(
         seconds: started.elapsed().as_secs_f64(),
     };
     Ok((files, report))
-}
-
-/// Completes a split's files (every row present) and, with checksums on,
-/// hashes them in parallel while they are still in the page cache. Returns
-/// each file, still temporary, with its digest.
-pub(crate) fn complete(
-    files: Vec<TensorFile>,
-    checksums: Checksums,
-    split: Split,
-    progress: &dyn Progress,
-) -> Result<Vec<(AtomicFile, Option<Digest>)>, TensorsError> {
-    let files: Vec<AtomicFile> = files.into_iter().map(TensorFile::finish).collect::<Result<_, _>>()?;
-    if checksums == Checksums::Skip {
-        return Ok(files.into_iter().map(|f| (f, None)).collect());
-    }
-    let total: u64 = files.iter().map(|f| f.file().metadata().map_or(0, |m| m.len())).sum();
-    progress.start(&format!("{split} sha256"), Some(total));
-    let digests: Vec<Digest> = files
-        .par_iter()
-        .with_max_len(1)
-        .map(|f| {
-            let mut on_chunk = |n: u64| {
-                progress.inc(n);
-                !progress.cancelled()
-            };
-            durable::sha256_file(f.temp_path(), &mut on_chunk).map_err(|source| {
-                if source.kind() == std::io::ErrorKind::Interrupted {
-                    TensorsError::Cancelled
-                } else {
-                    TensorsError::Io { path: f.temp_path().to_path_buf(), source }
-                }
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    progress.finish();
-    Ok(files.into_iter().zip(digests).map(|(f, d)| (f, Some(d))).collect())
 }
 
 /// Decodes and resizes one image, then writes its crop to every row using it.
