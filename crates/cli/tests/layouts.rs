@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::{COHORT_DATA, Run, by_column, cohort_args, csv_rows, run, run_with_log};
+use common::{COHORT_DATA, ProcessDir, Run, by_column, cohort_args, csv_rows, run, run_with_log};
 
 const SCALE: &str = "48";
 
@@ -20,7 +20,7 @@ fn synth_config() -> synth::SynthConfig {
 /// The default layout and a build of it.
 #[derive(Debug)]
 struct Baseline {
-    root: tempfile::TempDir,
+    root: ProcessDir,
     input: PathBuf,
     out: PathBuf,
 }
@@ -39,7 +39,7 @@ fn build(root: &Path, out: &Path, extra: &[&str]) -> Run {
 fn baseline() -> &'static Baseline {
     static B: OnceLock<Baseline> = OnceLock::new();
     B.get_or_init(|| {
-        let root = tempfile::tempdir().unwrap();
+        let root = ProcessDir::new("layouts");
         let input = root.path().join("flat");
         synth::generate(&input, &synth_config()).unwrap();
         let out = root.path().join("flat-out");

@@ -157,11 +157,44 @@ pub fn tensors_args_at(data_dir: &Path, i: &Inputs, scale: &str) -> Vec<PathBuf>
     ]
 }
 
+/// A directory that lives as long as this test process, for fixtures held
+/// in statics. A static is never dropped, so a `TempDir` in one would be
+/// left behind by every run (gigabytes under /tmp); these live under the
+/// target dir instead, named after the process, and each new process
+/// removes those whose process has ended.
+#[derive(Debug)]
+pub struct ProcessDir(PathBuf);
+
+impl ProcessDir {
+    /// A fresh `<target tmp>/test-fixtures/<pid>-<name>-<n>`.
+    pub fn new(name: &str) -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-fixtures");
+        std::fs::create_dir_all(&base).expect("target tmp dir");
+        for e in std::fs::read_dir(&base).expect("target tmp dir").flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let pid = name.split('-').next().unwrap_or_default();
+            if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = base.join(format!("{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("fixture dir");
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
 /// A synthetic input and the outputs of an uninterrupted, unmodified run.
 #[derive(Debug)]
 pub struct Fixture {
-    /// Holds everything below; removed when the test binary ends.
-    pub root: tempfile::TempDir,
+    /// Holds everything below; removed by the next test process after this one ends.
+    pub root: ProcessDir,
     pub inputs: Inputs,
     pub manifest: synth::Manifest,
     /// `cohort` output dir of the reference run.
@@ -179,7 +212,7 @@ impl Fixture {
     /// Generates `admissions` synthetic admissions and runs cohort, splits
     /// and tensors (images scaled to `scale`) on them.
     pub fn new(admissions: usize, scale: &'static str) -> Self {
-        let root = tempfile::tempdir().expect("tempdir");
+        let root = ProcessDir::new("fixture");
         let input = root.path().join("input");
         let cfg = synth::SynthConfig { admissions: Some(admissions), ..synth::demo_config() };
         let manifest = synth::generate(&input, &cfg).expect("synth::generate");
