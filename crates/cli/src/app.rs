@@ -308,6 +308,7 @@ fn run(command: Command, progress: &dyn Progress) -> Result<Outcome> {
                 checksums: f.output.checksums(),
                 cxr_tables: None,
                 versions: None,
+                plan: None,
             },
             progress,
         )?),

@@ -316,6 +316,7 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
                     checksums,
                     cxr_tables: Some(dirs.cxr_tables.clone()),
                     versions: Some(dirs.versions.clone()),
+                    plan: None,
                 },
                 progress,
             )?;
