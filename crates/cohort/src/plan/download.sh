@@ -78,7 +78,7 @@ is_404() {
 
 # Lines of $2 that are not lines of $1.
 minus() {
-  awk 'NR == FNR { drop[$0] = 1; next } !($0 in drop)' "$1" "$2"
+  awk 'FILENAME == ARGV[1] { drop[$0] = 1; next } !($0 in drop)' "$1" "$2"
 }
 
 # Lines of stdin that start with $1, without it.
@@ -101,7 +101,7 @@ verified() {
   if [[ $have_sha256sum == 0 || ! -s $root/SHA256SUMS.txt ]]; then
     return 0
   fi
-  awk 'NR == FNR { want[$0] = 1; next } { p = substr($0, 67); if (p in want) print }' \
+  awk 'FILENAME == ARGV[1] { want[$0] = 1; next } { p = substr($0, 67); if (p in want) print }' \
     "$list" "$root/SHA256SUMS.txt" >"$tmp/sums"
   (cd "$root" && sha256sum --check --quiet --ignore-missing "$tmp/sums" 2>/dev/null || true) |
     sed -n 's/: FAILED.*$//p' >"$tmp/failed"
@@ -175,7 +175,7 @@ for spec in "${projects[@]}"; do
   corrupt=0
   if [[ $n_todo -gt 0 && $have_sha256sum == 1 && -s $root/SHA256SUMS.txt ]]; then
     verified "$tmp/todo" "$root" >"$tmp/ok"
-    awk 'NR == FNR { listed[substr($0, 67)] = 1; next } ($0 in listed)' "$root/SHA256SUMS.txt" "$tmp/todo" |
+    awk 'FILENAME == ARGV[1] { listed[substr($0, 67)] = 1; next } ($0 in listed)' "$root/SHA256SUMS.txt" "$tmp/todo" |
       minus "$tmp/ok" /dev/stdin | present "$root" >"$tmp/corrupt"
     corrupt=$(wc -l <"$tmp/corrupt")
   fi

@@ -209,6 +209,11 @@ impl PlanReport {
 
     /// A short human-readable summary for the CLI.
     pub fn summary(&self) -> String {
+        self.summary_with_dest("DEST")
+    }
+
+    /// [`PlanReport::summary`], naming `dest` as where the files go.
+    pub fn summary_with_dest(&self, dest: &str) -> String {
         let mut s = String::new();
         s.push_str(&self.cxr.line("CXR"));
         s.push('\n');
@@ -246,9 +251,9 @@ impl PlanReport {
         let d = self.out_dir.display();
         s.push_str(&format!(
             "wrote {d}/{{{CXR_LIST}, {ECG_LIST}, {DOWNLOAD_SH}, {PLAN_JSON}}}\n\
-             fetch:  bash {d}/{DOWNLOAD_SH} DEST   (into DEST/physionet.org/files/<project>/<version>/)\n\
-             check:  symile-mimic plan --check --out {d} --mimic-root DEST\n\
-             build:  symile-mimic build --mimic-root DEST --plan {d}"
+             fetch:  bash {d}/{DOWNLOAD_SH} {dest}   (into {dest}/physionet.org/files/<project>/<version>/)\n\
+             check:  symile-mimic plan --check --out {d} --mimic-root {dest}\n\
+             build:  symile-mimic build --mimic-root {dest} --plan {d}"
         ));
         s
     }
