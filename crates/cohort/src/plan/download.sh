@@ -16,10 +16,13 @@
 # this script and not asked for again. --refetch deletes and fetches again
 # the files `symile-mimic plan --check` listed in refetch.txt.
 #
-# The PhysioNet password is asked for once and handed to wget through a pipe
-# (--config=<(...)): it is never written to a file, an argument or the
-# environment. PHYSIONET_USER skips the user name prompt; PHYSIONET_URL
-# replaces https://physionet.org (a mirror with the same /files/ layout).
+# The PhysioNet password is asked for once and never written to a file or
+# put on a command line (where `ps` shows it to every user): wget asks an
+# askpass helper (--use-askpass, wget >= 1.19) for each URL, and the helper
+# prints what it finds in that wget's own environment. wget only does so for
+# URLs on its command line, so the files go to wget a few hundred at a time
+# (xargs). PHYSIONET_USER skips the user name prompt; PHYSIONET_URL replaces
+# https://physionet.org (a mirror with the same /files/ layout).
 set -euo pipefail
 export LC_ALL=C
 
@@ -42,6 +45,7 @@ dest=${1:-.}
 projects=(@PROJECTS@)
 
 command -v wget >/dev/null || { echo "error: wget is not installed" >&2; exit 2; }
+wget --help 2>&1 | grep -q -- --use-askpass || { echo "error: wget 1.19 or later is needed (--use-askpass)" >&2; exit 2; }
 have_sha256sum=0
 if command -v sha256sum >/dev/null && sha256sum --help 2>&1 | grep -q -- --ignore-missing; then
   have_sha256sum=1
@@ -58,14 +62,25 @@ echo >&2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The helper holds no credentials: it answers wget's prompt ("Username for
+# ..." or "Password for ...") from its caller's environment.
+cat >"$tmp/askpass" <<'HELPER'
+#!/bin/sh
+case $1 in
+  Username*) printf '%s\n' "$SYMILE_PHYSIONET_USER" ;;
+  *) printf '%s\n' "$SYMILE_PHYSIONET_PASSWORD" ;;
+esac
+HELPER
+chmod 700 "$tmp/askpass"
 mkdir -p "$dest"
 cd "$dest"
 
-# wget with the credentials on a pipe; the tree is physionet.org/files/...
-# whatever host PHYSIONET_URL names.
+# wget and its options: the credentials sent with the first request (over
+# HTTPS), the tree physionet.org/files/... whatever host PHYSIONET_URL names.
+wget_cmd=(wget --use-askpass="$tmp/askpass" --auth-no-challenge
+  --continue --force-directories --no-host-directories --directory-prefix=physionet.org)
 wget_auth() {
-  wget --config=<(printf 'user = %s\npassword = %s\n' "$user" "$password") \
-    --continue --force-directories --no-host-directories --directory-prefix=physionet.org "$@"
+  SYMILE_PHYSIONET_USER=$user SYMILE_PHYSIONET_PASSWORD=$password "${wget_cmd[@]}" "$@"
 }
 
 # Whether the server answers 404 for a URL (asked once per file still missing
@@ -147,13 +162,10 @@ for spec in "${projects[@]}"; do
   echo "$((n_wanted - n_todo)) of $n_wanted file(s) already complete, $n_todo to fetch" >&2
 
   if [[ $n_todo -gt 0 ]]; then
-    awk -v pre="$url/" '{ print pre $0 }' "$tmp/todo" >"$tmp/urls"
-    status=0
-    wget_auth --no-verbose --input-file="$tmp/urls" || status=$?
-    if [[ $status == 6 ]]; then
-      echo "error: PhysioNet refused the user name or password" >&2
-      exit 2
-    fi
+    # Failures are sorted out below, file by file.
+    awk -v pre="$url/" '{ printf "%s%s%c", pre, $0, 0 }' "$tmp/todo" |
+      SYMILE_PHYSIONET_USER=$user SYMILE_PHYSIONET_PASSWORD=$password \
+        xargs -0 -n 200 "${wget_cmd[@]}" --no-verbose || true
   fi
 
   # Files still missing: absent from the archive (404) or not fetched (retry later).
