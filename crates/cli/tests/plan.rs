@@ -253,6 +253,9 @@ fn sufficiency(cfg: &synth::SynthConfig) -> (serde_json::Value, usize) {
     for r in [&built_a, &built_b] {
         assert!(r.stderr.contains("WARN") && r.stderr.contains("symile-mimic plan"), "{}", r.stderr);
     }
+    // A rerun keeps that cohort (nothing changed) and says again what it was built on.
+    let again = build(&input, &b, &[]).ok();
+    assert!(again.stderr.contains("the cohort kept from an earlier build was built while"), "{}", again.stderr);
     // With the plan and the absences the download recorded: the same bytes, no warning.
     std::fs::write(plan_dir.join("absent.txt"), absent.join("\n") + "\n").unwrap();
     let c = tmp.path().join("C");
@@ -399,6 +402,19 @@ fn download_sh_fetches_the_plan_resumably_and_stores_no_password() {
     assert_same_dataset(&s.out, &out);
     let checked = check(&dest, &plan_dir).ok();
     assert!(checked.stdout.is_empty(), "--quiet prints a passing check's summary: {}", checked.stdout);
+
+    // A file damaged after the download: the check lists it, --refetch replaces it.
+    let damaged = project_root(&dest, "mimic-cxr-jpg").join(&jpg);
+    flip(&damaged, 700);
+    assert_eq!(check(&dest, &plan_dir).code, Some(2));
+    assert_eq!(lines(&plan_dir.join("refetch.txt")).len(), 1);
+    std::fs::remove_file(&log).unwrap();
+    download_sh(&plan_dir, &dest, &["--refetch"], PASSWORD, &log).ok();
+    assert_eq!(lines(&log).len(), 1, "{:?}", lines(&log));
+    assert!(
+        std::fs::read(&damaged).unwrap() == std::fs::read(project_root(&s.input, "mimic-cxr-jpg").join(&jpg)).unwrap()
+    );
+    check(&dest, &plan_dir).ok();
 }
 
 /// Flips one bit at byte `at` (from the end when negative).

@@ -144,7 +144,9 @@ for spec in "${projects[@]}"; do
   strip_prefix "$project/$version/" <"$plan_dir/absent.txt" | sort -u >"$tmp/absent"
   if [[ $refetch == 1 ]]; then
     [[ -f $plan_dir/refetch.txt ]] || { echo "error: no $plan_dir/refetch.txt: run symile-mimic plan --check first" >&2; exit 2; }
-    strip_prefix "$url/" <"$plan_dir/refetch.txt" >"$tmp/want"
+    # The URLs name https://physionet.org: match their path, whatever PHYSIONET_URL says.
+    awk -v key="/files/$project/$version/" '{ i = index($0, key); if (i) print substr($0, i + length(key)) }' \
+      "$plan_dir/refetch.txt" >"$tmp/want"
     while IFS= read -r p; do
       rm -f -- "$root/$p"
     done <"$tmp/want"
@@ -156,14 +158,14 @@ for spec in "${projects[@]}"; do
   fi
   minus "$tmp/absent" "$tmp/want" >"$tmp/wanted"
   verified "$tmp/wanted" "$root" >"$tmp/ok"
-  minus "$tmp/ok" "$tmp/wanted" >"$tmp/todo"
+  minus "$tmp/ok" "$tmp/wanted" >"$tmp/to_fetch"
   n_wanted=$(wc -l <"$tmp/wanted")
-  n_todo=$(wc -l <"$tmp/todo")
-  echo "$((n_wanted - n_todo)) of $n_wanted file(s) already complete, $n_todo to fetch" >&2
+  n_fetch=$(wc -l <"$tmp/to_fetch")
+  echo "$((n_wanted - n_fetch)) of $n_wanted file(s) already complete, $n_fetch to fetch" >&2
 
-  if [[ $n_todo -gt 0 ]]; then
+  if [[ $n_fetch -gt 0 ]]; then
     # Failures are sorted out below, file by file.
-    awk -v pre="$url/" '{ printf "%s%s%c", pre, $0, 0 }' "$tmp/todo" |
+    awk -v pre="$url/" '{ printf "%s%s%c", pre, $0, 0 }' "$tmp/to_fetch" |
       SYMILE_PHYSIONET_USER=$user SYMILE_PHYSIONET_PASSWORD=$password \
         xargs -0 -n 200 "${wget_cmd[@]}" --no-verbose || true
   fi
@@ -181,13 +183,13 @@ for spec in "${projects[@]}"; do
     else
       failed=$((failed + 1))
     fi
-  done <"$tmp/todo"
+  done <"$tmp/to_fetch"
 
   # Files fetched now that do not match their checksum.
   corrupt=0
-  if [[ $n_todo -gt 0 && $have_sha256sum == 1 && -s $root/SHA256SUMS.txt ]]; then
-    verified "$tmp/todo" "$root" >"$tmp/ok"
-    awk 'FILENAME == ARGV[1] { listed[substr($0, 67)] = 1; next } ($0 in listed)' "$root/SHA256SUMS.txt" "$tmp/todo" |
+  if [[ $n_fetch -gt 0 && $have_sha256sum == 1 && -s $root/SHA256SUMS.txt ]]; then
+    verified "$tmp/to_fetch" "$root" >"$tmp/ok"
+    awk 'FILENAME == ARGV[1] { listed[substr($0, 67)] = 1; next } ($0 in listed)' "$root/SHA256SUMS.txt" "$tmp/to_fetch" |
       minus "$tmp/ok" /dev/stdin | present "$root" >"$tmp/corrupt"
     corrupt=$(wc -l <"$tmp/corrupt")
   fi
