@@ -1,6 +1,8 @@
-//! `cargo xtask bench [cohort|splits|tensors|all] --scale S`: the release
-//! binary on cached synthetic input, next to the physical floors measured in
-//! the same run.
+//! `cargo xtask bench [plan|cohort|splits|tensors|all] --scale S`: the
+//! release binary on cached synthetic input, next to the physical floors
+//! measured in the same run. `plan` (the download plan, which reads the same
+//! tables as the cohort and no image or ECG file) is timed next to the
+//! cohort stage it shares its rules with.
 //!
 //! Floors: `zcat labevents.csv.gz > /dev/null` for the cohort (it must at
 //! least inflate the lab table once); for tensors, decoding every distinct
@@ -19,7 +21,7 @@ use anyhow::{Context, Result, bail};
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     /// Which stage(s) to run.
-    #[arg(default_value = "all", value_parser = ["cohort", "splits", "tensors", "all"])]
+    #[arg(default_value = "all", value_parser = ["plan", "cohort", "splits", "tensors", "all"])]
     stage: String,
     /// Synthetic scale (1.0 = real MIMIC table sizes).
     #[arg(long, default_value_t = 0.01)]
@@ -171,6 +173,29 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     println!("| step | rows | wall s | CPU s | peak RSS MiB | vs floor |");
     println!("|---|---|---|---|---|---|");
     let labevents = input.join("mimiciv/hosp/labevents.csv.gz");
+    let inputs = |cmd: &mut Command| {
+        cmd.arg("--mimiciv_hosp_dir")
+            .arg(input.join("mimiciv/hosp"))
+            .arg("--cxr_data_dir")
+            .arg(input.join("mimic-cxr-jpg"))
+            .arg("--ecg_data_dir")
+            .arg(input.join("mimic-iv-ecg"));
+    };
+    if all || args.stage == "plan" || args.stage == "cohort" {
+        let plan_dir = out.join("download-plan");
+        let mut cmd = Command::new(&bin);
+        cmd.args(["--quiet", "plan"]);
+        inputs(&mut cmd);
+        let m = measure(cmd.arg("--out").arg(&plan_dir).stdout(std::process::Stdio::null()))?;
+        let plan: serde_json::Value = serde_json::from_slice(&fs::read(plan_dir.join("plan.json"))?)?;
+        let share = |k: &str| {
+            let a = &plan[k];
+            format!("{} of {} {} ({:.1} %)", a["planned"], a["listed"], a["unit"].as_str().unwrap_or(""), {
+                100.0 * a["share"].as_f64().unwrap_or(f64::NAN)
+            })
+        };
+        row("plan (tables only)", &format!("CXR {}, ECG {}", share("cxr"), share("ecg")), &m, None);
+    }
     if all || args.stage == "cohort" {
         let zcat = measure(Command::new("sh").arg("-c").arg(format!("zcat '{}' > /dev/null", labevents.display())))?;
         row("floor: zcat labevents", &format!("{} MB gz", fs::metadata(&labevents)?.len() / 1_000_000), &zcat, None);

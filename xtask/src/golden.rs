@@ -264,6 +264,7 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
                 checksums: durable::Checksums::Update,
                 cxr_tables: None,
                 versions: None,
+                plan: None,
             },
             &NoProgress,
         )?;

@@ -66,6 +66,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Check a dataset directory (ours or the published release) against the release contract.
     Verify(crate::verify::VerifyArgs),
+    /// Plan a minimal MIMIC-CXR-JPG / MIMIC-IV-ECG download from the tables alone, or check a download against a plan.
+    Plan(crate::plan::PlanArgs),
     /// Render one sample (CXR, 12-lead ECG, lab percentiles) as a PNG.
     Inspect(crate::inspect::InspectArgs),
     /// Benchmark floor: decode the distinct JPEGs once and write the tensors' byte count.
@@ -90,6 +92,10 @@ pub struct CohortFlags {
     /// Count an unreadable candidate ECG as invalid (and list it in the report) instead of failing.
     #[arg(long = "skip-unreadable-ecg", alias = "skip_unreadable_ecg")]
     skip_unreadable_ecg: bool,
+    /// The download plan (`symile-mimic plan --out DIR`) the inputs were fetched by: a file it lists that is
+    /// neither on disk nor recorded in its absent.txt is an error, before anything is written.
+    #[arg(long)]
+    plan: Option<PathBuf>,
     #[command(flatten)]
     output: OutputFlags,
 }
@@ -196,6 +202,7 @@ pub enum Outcome {
     Tensors(tensors::TensorsReport),
     Build(crate::BuildSummary),
     Verify(crate::verify::VerifyReport),
+    Plan(crate::plan::PlanOutcome),
     Inspect { png: PathBuf },
     DecodeFloor { images: usize, bytes: u64 },
 }
@@ -209,8 +216,19 @@ impl Outcome {
             Outcome::Tensors(r) => r.summary(),
             Outcome::Build(s) => s.text(),
             Outcome::Verify(r) => r.text(),
+            Outcome::Plan(p) => p.summary(),
             Outcome::Inspect { png } => format!("wrote {}", png.display()),
             Outcome::DecodeFloor { images, bytes } => format!("decoded {images} distinct images, wrote {bytes} bytes"),
+        }
+    }
+
+    /// Why a command that ran counts as failed (exit status 2): a failed
+    /// `verify`, a `plan --check` that found bad files.
+    pub fn failure(&self) -> Option<String> {
+        match self {
+            Outcome::Verify(r) if !r.ok() => Some(format!("{} check(s) failed", r.failures())),
+            Outcome::Plan(p) => p.failure(),
+            _ => None,
         }
     }
 }
@@ -258,15 +276,13 @@ where
     }
     match result {
         Ok(outcome) => {
-            let failed = matches!(&outcome, Outcome::Verify(r) if !r.ok());
+            let failure = outcome.failure();
             // Quiet means errors only; a failed verification is one.
-            if !quiet || failed {
+            if !quiet || failure.is_some() {
                 println!("{}", outcome.summary());
             }
-            if let Outcome::Verify(r) = &outcome
-                && failed
-            {
-                eprintln!("error: {} check(s) failed", r.failures());
+            if let Some(why) = failure {
+                eprintln!("error: {why}");
                 return 2;
             }
             0
@@ -298,7 +314,7 @@ pub fn execute(cli: Cli, progress: &dyn Progress) -> Result<Outcome> {
 
 fn run(command: Command, progress: &dyn Progress) -> Result<Outcome> {
     Ok(match command {
-        Command::Cohort(f) => Outcome::Cohort(cohort::run(
+        Command::Cohort(f) => Outcome::Cohort(crate::plan::warned(cohort::run(
             &cohort::CohortConfig {
                 hosp_dir: f.mimiciv_hosp_dir,
                 cxr_dir: f.cxr_data_dir,
@@ -308,9 +324,10 @@ fn run(command: Command, progress: &dyn Progress) -> Result<Outcome> {
                 checksums: f.output.checksums(),
                 cxr_tables: None,
                 versions: None,
+                plan: f.plan,
             },
             progress,
-        )?),
+        )?)),
         Command::Splits(f) => Outcome::Splits(splits::run(&splits::SplitsConfig {
             dataset_path: f.dataset_path,
             save_dir: f.save_dir,
@@ -354,6 +371,7 @@ fn run(command: Command, progress: &dyn Progress) -> Result<Outcome> {
             let demo = args.out.join("demo-input");
             Outcome::Build(crate::build_or_demo(args, &demo, progress)?)
         }
+        Command::Plan(args) => Outcome::Plan(crate::plan::plan(&args, progress)?),
         Command::Inspect(args) => Outcome::Inspect { png: crate::inspect::inspect(&args)? },
         Command::DecodeFloor(args) => {
             let (images, bytes) = crate::floor::decode_floor(&args)?;

@@ -74,6 +74,10 @@ pub struct BuildArgs {
     /// Count unreadable candidate ECGs as invalid instead of failing.
     #[arg(long = "skip-unreadable-ecg")]
     pub skip_unreadable_ecg: bool,
+    /// The download plan (`symile-mimic plan --out DIR`) the input was fetched by: a file it lists that is
+    /// neither on disk nor recorded in its absent.txt is an error, before anything is written.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
     /// Redo every stage even when its manifest matches.
     #[arg(long)]
     pub force: bool,
@@ -120,40 +124,64 @@ impl BuildArgs {
     /// Resolves `--mimic-root` (logging which releases were taken) or the
     /// three directory flags.
     pub fn input_dirs(&self) -> Result<InputDirs> {
-        if let Some(root) = &self.mimic_root {
-            let choice = discover::VersionChoice {
-                mimiciv: self.mimiciv_version.clone(),
-                cxr: self.cxr_version.clone(),
-                ecg: self.ecg_version.clone(),
-            };
-            let found = discover::discover(root, &choice).context("--mimic-root")?;
-            for note in &found.notes {
-                tracing::info!("{note}");
-            }
-            for p in discover::Project::ALL {
-                let l = found.get(p);
-                let version = l.version.as_deref().unwrap_or("(unversioned)");
-                tracing::info!("{p} {version}: {}", l.dir.display());
-            }
-            let versions = found.versions();
-            return Ok(InputDirs {
-                hosp: found.hosp.dir,
-                cxr: found.cxr.dir,
-                ecg: found.ecg.dir,
-                cxr_tables: found.cxr_tables,
-                versions,
-            });
+        let choice = discover::VersionChoice {
+            mimiciv: self.mimiciv_version.clone(),
+            cxr: self.cxr_version.clone(),
+            ecg: self.ecg_version.clone(),
+        };
+        resolve_inputs(
+            self.mimic_root.as_deref(),
+            &choice,
+            [&self.mimiciv_hosp_dir, &self.cxr_data_dir, &self.ecg_data_dir],
+        )
+    }
+}
+
+/// Finds the three inputs under `mimic_root` (taking the releases of
+/// `choice`, logging which were taken), or takes the three directories
+/// `[hosp, cxr, ecg]`, whose releases are read from their folder names
+/// unless `choice` names them.
+pub fn resolve_inputs(
+    mimic_root: Option<&Path>,
+    choice: &discover::VersionChoice,
+    [hosp, cxr, ecg]: [&Option<PathBuf>; 3],
+) -> Result<InputDirs> {
+    if let Some(root) = mimic_root {
+        let found = discover::discover(root, choice).context("--mimic-root")?;
+        for note in &found.notes {
+            tracing::info!("{note}");
         }
-        match (&self.mimiciv_hosp_dir, &self.cxr_data_dir, &self.ecg_data_dir) {
-            (Some(h), Some(c), Some(e)) => Ok(InputDirs {
+        for p in discover::Project::ALL {
+            let l = found.get(p);
+            let version = l.version.as_deref().unwrap_or("(unversioned)");
+            tracing::info!("{p} {version}: {}", l.dir.display());
+        }
+        let versions = found.versions();
+        return Ok(InputDirs {
+            hosp: found.hosp.dir,
+            cxr: found.cxr.dir,
+            ecg: found.ecg.dir,
+            cxr_tables: found.cxr_tables,
+            versions,
+        });
+    }
+    match (hosp, cxr, ecg) {
+        (Some(h), Some(c), Some(e)) => {
+            let mut versions = discover::infer_versions(h, c, e);
+            for p in discover::Project::ALL {
+                if let Some(v) = choice.get(p) {
+                    versions.insert(p.slug().to_string(), v.to_string());
+                }
+            }
+            Ok(InputDirs {
                 hosp: h.clone(),
                 cxr: c.clone(),
                 ecg: e.clone(),
                 cxr_tables: discover::cxr_tables(c),
-                versions: discover::infer_versions(h, c, e),
-            }),
-            _ => bail!("give --mimic-root DIR, or all of --mimiciv_hosp_dir, --cxr_data_dir and --ecg_data_dir"),
+                versions,
+            })
         }
+        _ => bail!("give --mimic-root DIR, or all of --mimiciv_hosp_dir, --cxr_data_dir and --ecg_data_dir"),
     }
 }
 
@@ -299,10 +327,14 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
         dirs.cxr.join(&dirs.cxr_tables.chexpert),
         dirs.ecg.join(layout::ECG_RECORD_LIST),
     ];
+    let mut cohort_flags = serde_json::json!({"hosp": dirs.hosp, "cxr": dirs.cxr, "ecg": dirs.ecg,
+                                              "skip_unreadable_ecg": args.skip_unreadable_ecg, "versions": dirs.versions});
+    if let Some(plan) = &args.plan {
+        cohort_flags["plan"] = serde_json::json!(plan);
+    }
     stages.run(
         "cohort",
-        serde_json::json!({"hosp": dirs.hosp, "cxr": dirs.cxr, "ecg": dirs.ecg, "skip_unreadable_ecg": args.skip_unreadable_ecg,
-                           "versions": dirs.versions}),
+        cohort_flags,
         &cohort_inputs,
         || vec![cohort_csv.clone(), out.join(COHORT_PARQUET)],
         || {
@@ -316,12 +348,29 @@ pub fn build(args: &BuildArgs, progress: &dyn Progress) -> Result<BuildSummary> 
                     checksums,
                     cxr_tables: Some(dirs.cxr_tables.clone()),
                     versions: Some(dirs.versions.clone()),
+                    plan: args.plan.clone(),
                 },
                 progress,
             )?;
+            crate::plan::warn_absent(&report);
             Ok(report.summary())
         },
     )?;
+    if stages.summary.stages_skipped.last().is_some_and(|s| s == "cohort") && args.plan.is_none() {
+        // Files may have been absent when the cohort was built; say so on every build that keeps it.
+        let old: Option<serde_json::Value> =
+            fs::read(out.join(dataset_layout::COHORT_REPORT)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let absent = |k: &str| old.as_ref().and_then(|r| r[k].as_u64()).unwrap_or(0);
+        if absent("cxr_candidates_absent") + absent("ecg_records_absent") > 0 {
+            tracing::warn!(
+                "the cohort kept from an earlier build was built while {} in-window CXR image(s) and {} ECG record(s) \
+                 were absent on disk; if the download was incomplete, it differs from one built from the complete \
+                 archive: rebuild with --force --plan <plan dir> (see `symile-mimic plan`)",
+                absent("cxr_candidates_absent"),
+                absent("ecg_records_absent")
+            );
+        }
+    }
 
     let rows = count_rows(&cohort_csv)?;
     let (train_n, val_n) = split_sizes(rows, args.train_n, args.val_n);

@@ -8,6 +8,7 @@ pub mod build;
 pub mod demo;
 pub mod floor;
 pub mod inspect;
+pub mod plan;
 pub mod progress;
 pub mod signals;
 pub mod verify;

@@ -21,6 +21,7 @@ fn main() {
         checksums: durable::Checksums::Update,
         cxr_tables: None,
         versions: None,
+        plan: None,
     };
     match cohort::run(&cfg, &mimic_io::progress::NoProgress) {
         Ok(rep) => println!("{}", rep.summary()),

@@ -5,7 +5,10 @@
 //! searches. The reference drops images missing on disk *before* choosing;
 //! choosing the first candidate that exists, in that order, is the same
 //! result while touching the file system only for candidates, each at most
-//! once (cached) even when two admissions share one.
+//! once (cached) even when two admissions share one, and only for the
+//! admissions the tables leave in play (see `reach`): which files are looked
+//! at is then a property of the tables, so a download holding only those
+//! files gives the same answers as a complete one.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -70,8 +73,8 @@ pub(crate) struct CxrChoice {
 #[derive(Debug)]
 pub(crate) struct CxrSelection {
     pub chosen: Vec<Option<CxrChoice>>,
-    /// Candidate images whose file does not exist.
-    pub absent: usize,
+    /// Candidate images whose file does not exist (kept rows, in file order).
+    pub absent_rows: Vec<u32>,
     /// Candidate images whose existence was checked.
     pub checked: usize,
 }
@@ -201,32 +204,41 @@ impl Cxr {
         mimic_io::layout::cxr_rel_path(self.subject[i_us], self.study[i_us], &self.dicom.text(i))
     }
 
-    /// For every admission, the earliest AP/PA image on disk with
+    /// For every admission in `which`, the earliest AP/PA image on disk with
     /// 24 h < StudyDateTime − admittime ≤ 72 h (tie → metadata order), and the
-    /// CheXpert row of its study.
-    pub fn select(&self, adm: &Admissions, cxr_dir: &Path, progress: &dyn Progress) -> CxrSelection {
+    /// CheXpert row of its study; `None` for every other admission.
+    pub fn select(&self, adm: &Admissions, which: &[usize], cxr_dir: &Path, progress: &dyn Progress) -> CxrSelection {
         let exists: Vec<OnceLock<bool>> = (0..self.subject.len()).map(|_| OnceLock::new()).collect();
-        progress.start("CXR 24-72 h", Some(adm.len() as u64));
-        let chosen: Vec<Option<CxrChoice>> = (0..adm.len())
-            .into_par_iter()
-            .map(|a| {
+        progress.start("CXR 24-72 h", Some(which.len() as u64));
+        let found: Vec<(usize, Option<CxrChoice>)> = which
+            .par_iter()
+            .map(|&a| {
                 let found = self
                     .candidates(adm.subject[a], adm.admit[a])
                     .iter()
                     .copied()
                     .find(|&row| *exists[row as usize].get_or_init(|| cxr_dir.join(self.rel_path(row)).exists()));
                 progress.inc(1);
-                found.map(|row| CxrChoice { row, chexpert: self.chex_by_study.get(&self.study[row as usize]).copied() })
+                (a, found.map(|row| CxrChoice { row, chexpert: self.chexpert_of(row) }))
             })
             .collect();
         progress.finish();
+        let mut chosen = vec![None; adm.len()];
+        for (a, c) in found {
+            chosen[a] = c;
+        }
         let checked = exists.iter().filter(|e| e.get().is_some()).count();
-        let absent = exists.iter().filter(|e| e.get() == Some(&false)).count();
-        CxrSelection { chosen, absent, checked }
+        let absent_rows = (0..exists.len() as u32).filter(|&r| exists[r as usize].get() == Some(&false)).collect();
+        CxrSelection { chosen, absent_rows, checked }
+    }
+
+    /// The CheXpert row of kept row `row`'s study, if it has one.
+    pub fn chexpert_of(&self, row: u32) -> Option<u32> {
+        self.chex_by_study.get(&self.study[row as usize]).copied()
     }
 
     /// Kept rows of `subject` in the window, in (time, file order).
-    fn candidates(&self, subject: i64, admit: Timestamp) -> &[u32] {
+    pub fn candidates(&self, subject: i64, admit: Timestamp) -> &[u32] {
         let Some(&(s, e)) = self.by_subject.get(&subject) else { return &[] };
         let rows = &self.order[s as usize..e as usize];
         let lo = rows.partition_point(|&r| self.time[r as usize].0 <= admit.0 + 24 * HOUR);

@@ -18,7 +18,7 @@ use mimic_io::pandas::{ColumnKind, KindInference};
 use mimic_io::progress::Progress;
 use mimic_io::table::{TableReader, UniqueKeys};
 use mimic_io::time::HOUR;
-use mimic_io::wfdb::Validity;
+use mimic_io::wfdb::{Validity, WfdbError};
 use rayon::prelude::*;
 
 use crate::CohortError;
@@ -26,9 +26,9 @@ use crate::admissions::Admissions;
 use crate::error::DUPLICATE_ROWS;
 use crate::raw::StrArena;
 
-/// Decides the validity of a record (path without extension); an error
-/// message when it cannot be read.
-pub(crate) type Checker<'a> = &'a (dyn Fn(&Path) -> Result<Validity, String> + Sync);
+/// Decides the validity of a record (path without extension), or says why
+/// it cannot be read.
+pub(crate) type Checker<'a> = &'a (dyn Fn(&Path) -> Result<Validity, WfdbError> + Sync);
 
 /// What opening a record found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,22 @@ pub(crate) enum Outcome {
     Valid,
     HasNan,
     AllZero,
-    Unreadable(String),
+    /// The reader's message; `absent`: its `.hea` or `.dat` is not on disk.
+    Unreadable {
+        message: String,
+        absent: bool,
+    },
+}
+
+/// Whether a reader error means the record's files are not on disk (as
+/// opposed to present but unreadable): a partial download is told apart
+/// from a damaged one.
+fn is_absent(e: &WfdbError) -> bool {
+    match e {
+        WfdbError::DatMissing { .. } => true,
+        WfdbError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+        _ => false,
+    }
 }
 
 /// The ECG record list.
@@ -130,6 +145,10 @@ pub(crate) struct EcgCounts {
     pub all_zero: usize,
     /// Records that could not be read (skipped as invalid), in record_list order.
     pub unreadable: Vec<String>,
+    /// Of those, records whose `.hea` or `.dat` is not on disk.
+    pub absent: usize,
+    /// Their `record_list` paths (relative, without extension).
+    pub absent_rel: Vec<String>,
 }
 
 impl Ecgs {
@@ -191,12 +210,12 @@ impl Ecgs {
                 Ok(Validity::Valid) => Outcome::Valid,
                 Ok(Validity::HasNan) => Outcome::HasNan,
                 Ok(Validity::AllZero) => Outcome::AllZero,
-                Err(message) => Outcome::Unreadable(message),
+                Err(e) => Outcome::Unreadable { absent: is_absent(&e), message: e.to_string() },
             });
             match outcome {
                 Outcome::Valid => return Ok(Some(r)),
                 Outcome::HasNan | Outcome::AllZero => {}
-                Outcome::Unreadable(message) => {
+                Outcome::Unreadable { message, .. } => {
                     if !skip_unreadable {
                         return Err(CohortError::UnreadableEcg {
                             record: self.record_path(r),
@@ -222,7 +241,13 @@ impl Ecgs {
                 Outcome::Valid => {}
                 Outcome::HasNan => c.has_nan += 1,
                 Outcome::AllZero => c.all_zero += 1,
-                Outcome::Unreadable(_) => c.unreadable.push(self.record_path(r as u32).display().to_string()),
+                Outcome::Unreadable { absent, .. } => {
+                    if *absent {
+                        c.absent += 1;
+                        c.absent_rel.push(self.rel.text(r as u32).into_owned());
+                    }
+                    c.unreadable.push(self.record_path(r as u32).display().to_string());
+                }
             }
         }
         c

@@ -76,6 +76,49 @@ pub enum CohortError {
     /// The run was asked to stop; nothing of it was put in place.
     #[error("cancelled; no output of this run was kept")]
     Cancelled,
+    /// A file of a download plan is malformed, or the plan does not match the download.
+    #[error("{}", located(path, *line, message))]
+    Plan {
+        /// The file.
+        path: PathBuf,
+        /// Its 1-based line, where one is to blame.
+        line: Option<usize>,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// Files a download plan lists are not on disk (or are empty) and the
+    /// download did not record them as missing from the archive.
+    #[error(
+        "{count} file(s) of the download plan {} are missing or empty ({first}); without them the cohort would \
+         differ from one built from the complete archive. Run {}/download.sh to fetch them (it records files the \
+         archive lacks in absent.txt), or see what is wrong with `symile-mimic plan --check`",
+        plan.display(),
+        plan.display()
+    )]
+    PlannedFilesMissing {
+        /// The plan directory.
+        plan: PathBuf,
+        /// How many.
+        count: usize,
+        /// The first few paths.
+        first: String,
+    },
+    /// A minimal plan took images the archive lacks: stage 1 would fall back
+    /// to images the plan did not fetch.
+    #[error(
+        "{count} admission(s) of the minimal download plan {} have a chosen image that the archive lacks ({first}); \
+         stage 1 would take a later image, which the plan did not fetch. Plan again with --minimal (it passes over \
+         the images in absent.txt) and run download.sh again",
+        plan.display()
+    )]
+    MinimalPlanFallback {
+        /// The plan directory.
+        plan: PathBuf,
+        /// How many admissions.
+        count: usize,
+        /// The first few, with their image.
+        first: String,
+    },
     /// The Parquet encoder failed.
     #[error("{path}: cannot write Parquet: {message}")]
     Parquet {
@@ -84,4 +127,12 @@ pub enum CohortError {
         /// The encoder's error.
         message: String,
     },
+}
+
+/// `path:line: message`, or `path: message` without a line.
+fn located(path: &std::path::Path, line: Option<usize>, message: &str) -> String {
+    match line {
+        Some(l) => format!("{}:{l}: {message}", path.display()),
+        None => format!("{}: {message}", path.display()),
+    }
 }

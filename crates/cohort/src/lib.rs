@@ -8,12 +8,16 @@
 //!
 //! The reference is O(admissions × table rows) and reads every ECG; here each
 //! table is read once, events are grouped per subject and sorted by (time,
-//! file order) so windows are binary searches, CXR files are checked for
-//! existence and ECG records for validity only when they are candidates (in
-//! time order, stopping at the first that qualifies, each at most once), and
-//! `labevents` is one streaming pass restricted to the admissions still in
-//! play. Work is parallel across admissions but every per-admission answer
-//! depends only on that admission, so outputs do not depend on the thread count.
+//! file order) so windows are binary searches, and `labevents` is one
+//! streaming pass restricted to the admissions still in play. The tables
+//! alone decide which admissions can reach the cohort (`reach`); only for
+//! those are CXR files checked for existence and ECG records for validity,
+//! and only when they are candidates (in time order, stopping at the first
+//! that qualifies, each at most once). The same rules give the download plan
+//! ([`plan`]): the files stage 1 can look at are known before any is
+//! downloaded. Work is parallel across admissions but every per-admission
+//! answer depends only on that admission, so outputs do not depend on the
+//! thread count.
 
 mod admissions;
 mod cxr;
@@ -21,7 +25,9 @@ mod ecg;
 mod error;
 mod labs;
 mod output;
+pub mod plan;
 mod raw;
+mod reach;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
@@ -64,22 +70,37 @@ pub struct CohortConfig {
     /// Release of each input (project → version) for the report; `None`:
     /// read from the directory names (`mimic_io::discover::infer_versions`).
     pub versions: Option<BTreeMap<String, String>>,
+    /// A download plan (`symile-mimic plan`'s directory) the inputs were
+    /// fetched by: every file it lists must be on disk and non-empty, or
+    /// recorded in its `absent.txt` as missing from the archive, before
+    /// anything is written.
+    pub plan: Option<PathBuf>,
 }
 
-/// Admissions left after each filter, in the order they are applied.
+/// Admissions left after each filter, in the order they are applied: first
+/// the filters the tables decide, then those that look at files. (The
+/// reference applies them in another order; each is a test of the admission
+/// alone, so the rows are the same.) Every count before `with_cxr_in_window`
+/// is the same for any download of the same tables, and the later ones are
+/// the same for any download holding the files of a download plan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Attrition {
     /// Rows of admissions.csv.gz.
     pub admissions_read: usize,
-    /// With an AP/PA image on disk 24 h < Δ ≤ 72 h.
-    pub with_cxr_in_window: usize,
-    /// Whose chosen image's study has CheXpert labels.
-    pub after_chexpert_join: usize,
-    /// With at least one ECG record within ±24 h (validity not yet checked).
+    /// With an AP/PA image listed in the metadata 24 h < Δ ≤ 72 h.
+    pub with_cxr_candidate: usize,
+    /// … one of which belongs to a study with CheXpert labels.
+    pub with_chexpert_candidate: usize,
+    /// … and with at least one ECG record listed within ±24 h.
     pub with_ecg_candidate: usize,
-    /// With at least one of the 50 labs within ±24 h.
+    /// … and with at least one of the 50 labs within ±24 h: the admissions
+    /// that can reach the cohort, whose files are looked at.
     pub with_labs: usize,
-    /// With a valid ECG (no NaN, not all zero) within ±24 h.
+    /// … whose earliest in-window AP/PA image on disk exists (the chosen image).
+    pub with_cxr_in_window: usize,
+    /// … whose chosen image's study has CheXpert labels.
+    pub after_chexpert_join: usize,
+    /// … with a valid ECG (no NaN, not all zero) within ±24 h.
     pub with_valid_ecg: usize,
     /// Rows written.
     pub final_rows: usize,
@@ -103,12 +124,20 @@ pub struct CohortReport {
     pub attrition: Attrition,
     /// Distinct subject_id among the final rows.
     pub unique_subjects: usize,
-    /// CXR candidates whose file existence was checked.
+    /// In-window CXR candidates whose file existence was checked (those of
+    /// admissions that can reach the cohort, earliest first, up to the first
+    /// that exists).
     pub cxr_candidates_checked: usize,
-    /// CXR candidates absent on disk.
+    /// Of those, the images absent on disk. The reference skips them too,
+    /// but a download that lacks an image the archive has builds another
+    /// cohort than the complete download: see [`CohortReport::absent_files_warning`].
     pub cxr_candidates_absent: usize,
     /// ECG records opened to decide validity.
     pub ecg_records_opened: usize,
+    /// Of those, records whose `.hea` or `.dat` is absent on disk (a failed
+    /// run, or with `skip_unreadable_ecg` counted as invalid and listed in
+    /// `ecg_unreadable_skipped`).
+    pub ecg_records_absent: usize,
     /// Opened ECG records whose signal has a NaN.
     pub ecg_invalid_nan: usize,
     /// Opened ECG records whose signal is all zero.
@@ -134,6 +163,11 @@ pub struct CohortReport {
     /// only comparable with one built from the same releases.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub versions: BTreeMap<String, String>,
+    /// Absent files the download plan's `absent.txt` records as missing from
+    /// the archive (so not a sign of an incomplete download). Not written:
+    /// the report of a planned download equals that of a complete one.
+    #[serde(skip)]
+    pub absent_explained_by_plan: usize,
 }
 
 impl CohortReport {
@@ -147,17 +181,20 @@ impl CohortReport {
             i.patients, i.admissions, i.labevents, i.cxr_metadata, i.cxr_metadata_ap_pa, i.cxr_chexpert, i.ecg_record_list
         ));
         s.push_str(&format!("admissions read               {:>9}\n", a.admissions_read));
-        s.push_str(&format!("  with a CXR 24-72 h          {:>9}\n", a.with_cxr_in_window));
-        s.push_str(&format!("  after the CheXpert join     {:>9}\n", a.after_chexpert_join));
-        s.push_str(&format!("  with an ECG candidate ±24 h {:>9}\n", a.with_ecg_candidate));
+        s.push_str(&format!("  with a CXR listed 24-72 h   {:>9}\n", a.with_cxr_candidate));
+        s.push_str(&format!("  of a CheXpert-labelled study{:>9}\n", a.with_chexpert_candidate));
+        s.push_str(&format!("  with an ECG listed ±24 h    {:>9}\n", a.with_ecg_candidate));
         s.push_str(&format!("  with labs ±24 h             {:>9}\n", a.with_labs));
+        s.push_str(&format!("  with the CXR on disk        {:>9}\n", a.with_cxr_in_window));
+        s.push_str(&format!("  after the CheXpert join     {:>9}\n", a.after_chexpert_join));
         s.push_str(&format!("  with a valid ECG            {:>9}\n", a.with_valid_ecg));
         s.push_str(&format!("final rows                    {:>9} ({} subjects)\n", a.final_rows, self.unique_subjects));
         s.push_str(&format!(
-            "CXR candidates checked {} (absent on disk {}); ECG records opened {} (NaN {}, all-zero {}, unreadable skipped {})\n",
+            "CXR candidates checked {} (absent on disk {}); ECG records opened {} (absent on disk {}, NaN {}, all-zero {}, unreadable skipped {})\n",
             self.cxr_candidates_checked,
             self.cxr_candidates_absent,
             self.ecg_records_opened,
+            self.ecg_records_absent,
             self.ecg_invalid_nan,
             self.ecg_invalid_all_zero,
             self.ecg_unreadable_skipped.len()
@@ -165,32 +202,64 @@ impl CohortReport {
         s.push_str(&format!("wall time {:.1} s", self.wall_seconds));
         s
     }
+
+    /// Files the cohort looked at that are absent on disk and that no
+    /// download plan records as missing from the archive.
+    pub fn unexplained_absent(&self) -> usize {
+        (self.cxr_candidates_absent + self.ecg_records_absent).saturating_sub(self.absent_explained_by_plan)
+    }
+
+    /// The warning to give when the cohort looked at files that are absent
+    /// on disk and no download plan says the archive lacks them: the
+    /// reference skips absent images, so an incomplete download builds
+    /// another cohort than the complete one, with no error.
+    pub fn absent_files_warning(&self) -> Option<String> {
+        if self.unexplained_absent() == 0 {
+            return None;
+        }
+        Some(format!(
+            "{} in-window CXR image(s) and {} candidate ECG record(s) that stage 1 looked at are absent on disk. \
+             The reference skips an absent image (and takes the next one), so if the download is incomplete this \
+             cohort differs from one built from the complete archive. To build from part of the archive, run \
+             `symile-mimic plan`, fetch its files with the plan's download.sh (it records files the archive lacks \
+             in absent.txt) and pass --plan <plan dir>: then a file not yet downloaded is an error.",
+            self.cxr_candidates_absent, self.ecg_records_absent
+        ))
+    }
 }
 
 /// Builds the cohort from the MIMIC inputs named in `cfg` and writes
 /// `symile_mimic_data.csv`, `symile_mimic_data.parquet` and `cohort_report.json`
 /// to `cfg.save_dir`.
 pub fn run(cfg: &CohortConfig, progress: &dyn Progress) -> Result<CohortReport, CohortError> {
-    let checker = |p: &Path| mimic_io::wfdb::record_validity(p).map_err(|e| e.to_string());
-    run_with_checker(cfg, progress, &checker)
+    run_with_checker(cfg, progress, &mimic_io::wfdb::record_validity)
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CohortError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CohortError + '_ {
     move |source| CohortError::Io { path: path.to_path_buf(), source }
 }
 
-/// Fails with the flag and path of the first missing input file.
-fn check_inputs(cfg: &CohortConfig, cxr_tables: &CxrTables) -> Result<(), CohortError> {
+/// The six tables of stage 1 with the flag whose directory holds each.
+pub(crate) fn input_tables(
+    hosp: &Path,
+    cxr: &Path,
+    ecg: &Path,
+    cxr_tables: &CxrTables,
+) -> [(&'static str, PathBuf); 6] {
     use mimic_io::layout as l;
-    let needed = [
-        ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::PATIENTS)),
-        ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::ADMISSIONS)),
-        ("--mimiciv_hosp_dir", cfg.hosp_dir.join(l::LABEVENTS)),
-        ("--cxr_data_dir", cfg.cxr_dir.join(&cxr_tables.metadata)),
-        ("--cxr_data_dir", cfg.cxr_dir.join(&cxr_tables.chexpert)),
-        ("--ecg_data_dir", cfg.ecg_dir.join(l::ECG_RECORD_LIST)),
-    ];
-    for (flag, path) in needed {
+    [
+        ("--mimiciv_hosp_dir", hosp.join(l::PATIENTS)),
+        ("--mimiciv_hosp_dir", hosp.join(l::ADMISSIONS)),
+        ("--mimiciv_hosp_dir", hosp.join(l::LABEVENTS)),
+        ("--cxr_data_dir", cxr.join(&cxr_tables.metadata)),
+        ("--cxr_data_dir", cxr.join(&cxr_tables.chexpert)),
+        ("--ecg_data_dir", ecg.join(l::ECG_RECORD_LIST)),
+    ]
+}
+
+/// Fails with the flag and path of the first missing input file.
+pub(crate) fn check_inputs(hosp: &Path, cxr: &Path, ecg: &Path, cxr_tables: &CxrTables) -> Result<(), CohortError> {
+    for (flag, path) in input_tables(hosp, cxr, ecg, cxr_tables) {
         if !path.is_file() {
             return Err(CohortError::MissingInput { flag, path });
         }
@@ -198,8 +267,47 @@ fn check_inputs(cfg: &CohortConfig, cxr_tables: &CxrTables) -> Result<(), Cohort
     Ok(())
 }
 
-fn nonempty(n: usize, filter: &'static str, before: usize) -> Result<(), CohortError> {
+pub(crate) fn nonempty(n: usize, filter: &'static str, before: usize) -> Result<(), CohortError> {
     if n == 0 { Err(CohortError::EmptyCohort { filter, before }) } else { Ok(()) }
+}
+
+/// The three tables of stage 1 that are read whole, and the table-only selection.
+pub(crate) struct Tables {
+    pub adm: admissions::Admissions,
+    pub cxr: cxr::Cxr,
+    pub ecgs: ecg::Ecgs,
+    pub reach: reach::Reach,
+}
+
+/// Reads the tables and applies the filters they decide, failing like the
+/// cohort does when one of them leaves no admission. `cancelled` is polled
+/// between steps.
+pub(crate) fn read_tables(
+    hosp: &Path,
+    cxr_dir: &Path,
+    ecg_dir: &Path,
+    cxr_tables: &CxrTables,
+    progress: &dyn Progress,
+) -> Result<Tables, CohortError> {
+    let step = || if progress.cancelled() { Err(CohortError::Cancelled) } else { Ok(()) };
+    let adm = admissions::read(hosp, progress)?;
+    step()?;
+    nonempty(adm.len(), "admissions.csv.gz (it has no rows)", 0)?;
+    let cxr = cxr::read(cxr_dir, cxr_tables, progress)?;
+    step()?;
+    let ecgs = ecg::read(ecg_dir, progress)?;
+    step()?;
+    let reach = reach::reach(hosp, &adm, &cxr, &ecgs, progress)?;
+    step()?;
+    nonempty(reach.with_cxr_candidate, "the CXR window (an AP/PA image listed 24 h < Δ ≤ 72 h)", adm.len())?;
+    nonempty(
+        reach.with_chexpert_candidate,
+        "the CheXpert join (no in-window AP/PA image's study has a CheXpert row)",
+        reach.with_cxr_candidate,
+    )?;
+    nonempty(reach.targets.len(), "the ECG window (a record within ±24 h)", reach.with_chexpert_candidate)?;
+    nonempty(reach.reach.len(), "the labs window (one of the 50 labs within ±24 h)", reach.targets.len())?;
+    Ok(Tables { adm, cxr, ecgs, reach })
 }
 
 /// [`run`] with the ECG validity check passed in (it is the only part that
@@ -211,7 +319,27 @@ pub(crate) fn run_with_checker(
 ) -> Result<CohortReport, CohortError> {
     let started = Instant::now();
     let cxr_tables = cfg.cxr_tables.clone().unwrap_or_else(|| mimic_io::discover::cxr_tables(&cfg.cxr_dir));
-    check_inputs(cfg, &cxr_tables)?;
+    check_inputs(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir, &cxr_tables)?;
+    let versions = cfg
+        .versions
+        .clone()
+        .unwrap_or_else(|| mimic_io::discover::infer_versions(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir));
+    // A download plan is checked before anything is written: a file it
+    // lists that is not on disk would change the cohort silently.
+    let planned = match &cfg.plan {
+        Some(dir) => Some(plan::require_downloaded(
+            dir,
+            &plan::Download {
+                hosp: cfg.hosp_dir.clone(),
+                cxr: cfg.cxr_dir.clone(),
+                ecg: cfg.ecg_dir.clone(),
+                cxr_tables: cxr_tables.clone(),
+                versions: versions.clone(),
+            },
+            progress,
+        )?),
+        None => None,
+    };
     let save = &cfg.save_dir;
     // One writer per directory; outputs are replaced only by a complete run
     // (one commit at the end): a failed run leaves the directory as it was.
@@ -219,17 +347,13 @@ pub(crate) fn run_with_checker(
     let stale_temps_removed = lock.remove_stale_temps(save)?.len();
     let step = |done: Result<(), CohortError>| if progress.cancelled() { Err(CohortError::Cancelled) } else { done };
 
-    let adm = admissions::read(&cfg.hosp_dir, progress)?;
-    step(nonempty(adm.len(), "admissions.csv.gz (it has no rows)", 0))?;
-    let cxr = cxr::read(&cfg.cxr_dir, &cxr_tables, progress)?;
-    step(Ok(()))?;
-    let ecgs = ecg::read(&cfg.ecg_dir, progress)?;
-    step(Ok(()))?;
+    let Tables { adm, cxr, ecgs, reach } =
+        read_tables(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir, &cxr_tables, progress)?;
     let mut rep = CohortReport {
         input_rows: InputRows {
             patients: adm.pat_rows,
             admissions: adm.len(),
-            labevents: 0,
+            labevents: reach.labs.rows,
             cxr_metadata: cxr.meta_rows,
             cxr_metadata_ap_pa: cxr.subject.len(),
             cxr_chexpert: cxr.chex_rows,
@@ -237,23 +361,31 @@ pub(crate) fn run_with_checker(
         },
         patients_join_gap: adm.gap,
         stale_temps_removed,
-        versions: cfg
-            .versions
-            .clone()
-            .unwrap_or_else(|| mimic_io::discover::infer_versions(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir)),
+        versions,
+        labevents_rows_in_window: reach.labs.rows_in_window,
         ..CohortReport::default()
     };
-    rep.attrition.admissions_read = adm.len();
+    let a = &mut rep.attrition;
+    a.admissions_read = adm.len();
+    a.with_cxr_candidate = reach.with_cxr_candidate;
+    a.with_chexpert_candidate = reach.with_chexpert_candidate;
+    a.with_ecg_candidate = reach.targets.len();
+    a.with_labs = reach.reach.len();
 
-    // CXR 24–72 h, then the CheXpert inner join.
-    let sel = cxr.select(&adm, &cfg.cxr_dir, progress);
+    // The chosen image: the earliest in-window AP/PA image on disk, then the CheXpert inner join.
+    let which = reach.admissions();
+    let sel = cxr.select(&adm, &which, &cfg.cxr_dir, progress);
     step(Ok(()))?;
     rep.cxr_candidates_checked = sel.checked;
-    rep.cxr_candidates_absent = sel.absent;
-    rep.attrition.with_cxr_in_window = sel.chosen.iter().flatten().count();
-    nonempty(rep.attrition.with_cxr_in_window, "the CXR window (an AP/PA image on disk, 24 h < Δ ≤ 72 h)", adm.len())?;
-    let with_chex: Vec<usize> =
-        (0..adm.len()).filter(|&a| sel.chosen[a].is_some_and(|c| c.chexpert.is_some())).collect();
+    rep.cxr_candidates_absent = sel.absent_rows.len();
+    rep.attrition.with_cxr_in_window = which.iter().filter(|&&a| sel.chosen[a].is_some()).count();
+    nonempty(
+        rep.attrition.with_cxr_in_window,
+        "the CXR window on disk (every in-window AP/PA image is absent)",
+        which.len(),
+    )?;
+    let with_chex: Vec<(usize, usize)> =
+        reach.reach.iter().copied().filter(|&(a, _)| sel.chosen[a].is_some_and(|c| c.chexpert.is_some())).collect();
     rep.attrition.after_chexpert_join = with_chex.len();
     nonempty(
         with_chex.len(),
@@ -261,40 +393,18 @@ pub(crate) fn run_with_checker(
         rep.attrition.with_cxr_in_window,
     )?;
 
-    // ECG candidates (validity decided later, only for admissions that also have labs).
-    let with_cand: Vec<usize> =
-        with_chex.iter().copied().filter(|&a| !ecgs.candidates(adm.subject[a], adm.admit[a]).is_empty()).collect();
-    rep.attrition.with_ecg_candidate = with_cand.len();
-    nonempty(with_cand.len(), "the ECG window (a record within ±24 h)", with_chex.len())?;
-
-    // Labs: one pass over labevents for the admissions still in play.
-    let labs = labs::scan(&cfg.hosp_dir, &adm, &with_cand, progress)?;
-    step(Ok(()))?;
-    rep.input_rows.labevents = labs.rows;
-    rep.labevents_rows_in_window = labs.rows_in_window;
-    let with_labs: Vec<(usize, usize)> = with_cand
-        .iter()
-        .enumerate()
-        .filter(|&(slot, _)| labs.of(slot).iter().any(Option::is_some))
-        .map(|(slot, &a)| (a, slot))
-        .collect();
-    rep.attrition.with_labs = with_labs.len();
-    nonempty(with_labs.len(), "the labs window (one of the 50 labs within ±24 h)", with_cand.len())?;
-
     // ECG validity, lazily, only for admissions that have everything else.
-    let which: Vec<usize> = with_labs.iter().map(|&(a, _)| a).collect();
+    let which: Vec<usize> = with_chex.iter().map(|&(a, _)| a).collect();
     let chosen_ecg = ecgs.select(&adm, &which, cfg.skip_unreadable_ecg, checker, progress)?;
     step(Ok(()))?;
     let rows: Vec<(usize, usize, u32)> =
-        with_labs.iter().zip(&chosen_ecg).filter_map(|(&(a, slot), e)| e.map(|e| (a, slot, e))).collect();
+        with_chex.iter().zip(&chosen_ecg).filter_map(|(&(a, slot), e)| e.map(|e| (a, slot, e))).collect();
     rep.attrition.with_valid_ecg = rows.len();
     rep.attrition.final_rows = rows.len();
-    nonempty(rows.len(), "ECG validity (a record with no NaN that is not all zero)", with_labs.len())?;
+    nonempty(rows.len(), "ECG validity (a record with no NaN that is not all zero)", with_chex.len())?;
 
     // pandas makes ecg_adm float when *any* admission read lacks a valid ECG.
-    rep.ecg_adm_float = if (0..adm.len()).any(|a| ecgs.candidates(adm.subject[a], adm.admit[a]).is_empty())
-        || chosen_ecg.iter().any(Option::is_none)
-    {
+    rep.ecg_adm_float = if !reach.every_admission_has_ecg_candidate || chosen_ecg.iter().any(Option::is_none) {
         true
     } else {
         let all: Vec<usize> = (0..adm.len()).collect();
@@ -302,13 +412,19 @@ pub(crate) fn run_with_checker(
     };
     let counts = ecgs.counts();
     rep.ecg_records_opened = counts.opened;
+    rep.ecg_records_absent = counts.absent;
     rep.ecg_invalid_nan = counts.has_nan;
     rep.ecg_invalid_all_zero = counts.all_zero;
     rep.ecg_unreadable_skipped = counts.unreadable;
     rep.unique_subjects = rows.iter().map(|&(a, ..)| adm.subject[a]).collect::<HashSet<_>>().len();
+    if let Some(p) = &planned {
+        let cxr_explained = sel.absent_rows.iter().filter(|&&r| p.absent_cxr(&cxr.rel_path(r))).count();
+        let ecg_explained = counts.absent_rel.iter().filter(|rel| p.absent_ecg_record(rel)).count();
+        rep.absent_explained_by_plan = cxr_explained + ecg_explained;
+    }
 
     step(Ok(()))?;
-    let cols = build_columns(&adm, &cxr, &sel, &ecgs, &labs, &rows, rep.ecg_adm_float);
+    let cols = build_columns(&adm, &cxr, &sel, &ecgs, &reach.labs, &rows, rep.ecg_adm_float);
     rep.outputs = dataset_layout::COHORT_OUTPUTS.iter().map(|s| s.to_string()).collect();
     let mut tx = Transaction::new(&lock, cfg.checksums);
     write_outputs(save, &cols, rows.len(), &mut tx)?;

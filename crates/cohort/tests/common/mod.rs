@@ -1,8 +1,11 @@
 //! Builds small MIMIC-shaped inputs in a temporary directory: gzip tables,
-//! CXR image files (empty `.jpg` files: only their existence matters) and
+//! CXR image files (a few bytes: stage 1 only looks at their existence; a
+//! download plan also wants them non-empty) and
 //! MIMIC-IV-ECG-shaped WFDB records (12 leads, 500 Hz, 5000 samples, format 16).
 
 #![allow(dead_code)]
+
+pub mod scenario;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -109,7 +112,7 @@ impl Fixture {
         if on_disk {
             let p = self.cxr_dir().join(mimic_io::layout::cxr_rel_path(subject, study, dicom));
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, b"").unwrap();
+            std::fs::write(p, b"not a JPEG").unwrap();
         }
     }
 
