@@ -205,7 +205,7 @@ class Dataset:
         out = np.empty((len(rows), *t.row_shape), dtype=t.dtype)
         if out.nbytes == 0:
             return out
-        buf = memoryview(out.reshape(-1).view(np.uint8))
+        buf = out.reshape(-1).view(np.uint8).data
         rb = t.row_bytes
         starts = np.flatnonzero(np.diff(rows) != 1) + 1 if len(rows) > 1 else np.empty(0, dtype=np.intp)
         bounds = [0, *starts.tolist(), len(rows)]

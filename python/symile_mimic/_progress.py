@@ -34,7 +34,7 @@ class TqdmBars:
 def default_progress() -> Optional[TqdmBars]:
     """tqdm bars when tqdm is installed, else nothing (the log lines still show)."""
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
     except ImportError:
         return None
     return TqdmBars(tqdm)
