@@ -78,7 +78,7 @@ impl Recorder {
 /// Calls `callback(step, done, total)` for every step whose count changed
 /// since `reported`, in order (a step that began and ended within one tick
 /// is still reported, once, with its final count).
-fn report(py: Python<'_>, rec: &Recorder, reported: &mut Vec<Step>, callback: &Bound<'_, PyAny>) -> PyResult<()> {
+fn report(rec: &Recorder, reported: &mut Vec<Step>, callback: &Bound<'_, PyAny>) -> PyResult<()> {
     let steps = rec.lock().clone();
     for (i, step) in steps.iter().enumerate() {
         if reported.get(i) != Some(step) {
@@ -90,7 +90,6 @@ fn report(py: Python<'_>, rec: &Recorder, reported: &mut Vec<Step>, callback: &B
             }
         }
     }
-    let _ = py;
     Ok(())
 }
 
@@ -126,7 +125,7 @@ pub fn run<T: Send>(
                 raised.get_or_insert(e);
             }
             if let (Some(cb), None) = (callback, &raised)
-                && let Err(e) = report(py, rec, &mut reported, cb)
+                && let Err(e) = report(rec, &mut reported, cb)
             {
                 rec.cancel.store(true, Ordering::Relaxed);
                 raised = Some(e);
