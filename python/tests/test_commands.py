@@ -1,0 +1,182 @@
+"""The in-process commands: same outputs, flags and errors as the command line."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import SMALL, cli, files_under
+
+import symile_mimic
+from symile_mimic import _native
+
+
+def test_build_is_byte_identical_to_the_command_line(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    flags = [f"--{k}={v}" for k, v in SMALL.items()]
+    cli("build", "--out", str(out), "--quiet", *flags)
+    # The demo input is generated into each output, the build manifests record
+    # absolute paths and the lock file the writer's process. Everything else,
+    # SHA256SUMS.txt included, must be equal.
+    skip = ["demo-input", ".symile-build", ".symile-lock"]
+    ours, theirs = files_under(demo, skip), files_under(out, skip)
+    assert sorted(ours) == sorted(theirs)
+    assert any(name.endswith(".safetensors") for name in ours)
+    different = [name for name in ours if ours[name] != theirs[name]]
+    assert different == []
+    shutil.rmtree(out)
+
+
+def test_build_returns_the_outcome(demo: Path) -> None:
+    outcome = symile_mimic.build(out=demo, quiet=True, **SMALL)
+    assert outcome["command"] == "build"
+    assert outcome["stages_skipped"] == ["cohort", "splits", "tensors"]
+    assert outcome["cohort_rows"] > 0
+    assert Path(outcome["out"]) == demo
+
+
+def test_verify_passes_on_the_build(demo: Path) -> None:
+    report = symile_mimic.verify(demo, quiet=True)
+    assert report["command"] == "verify"
+    assert report["failed"] == [] and report["passed"]
+
+
+def test_stages_run_alone(demo: Path, tmp_path: Path) -> None:
+    outcome = symile_mimic.splits(
+        dataset_path=demo / "symile_mimic_data.csv",
+        save_dir=tmp_path,
+        train_n=20,
+        val_n=5,
+        candidate_n=3,
+        use_seed=True,
+        seed=3,
+        quiet=True,
+    )
+    assert outcome["command"] == "splits"
+    assert (tmp_path / "train.csv").read_text().count("\n") == 21
+
+
+def test_keywords_become_the_commands_flags() -> None:
+    argv = _native.argv(
+        "splits",
+        {"dataset_path": Path("a b.csv"), "save_dir": "-out", "train_n": 10, "use_seed": False, "no_checksums": True,
+         "negatives": None, "threads": 2},
+    )
+    assert argv == [
+        "symile-mimic", "splits", "--dataset_path=a b.csv", "--save_dir=-out", "--train_n=10", "--use_seed=false",
+        "--no-checksums", "--threads=2",
+    ]
+    # A false switch is left out; a positional goes after `--`; kebab-case flags take snake-case keywords.
+    assert _native.argv("verify", {"dir": "-d", "expect_published": False}) == ["symile-mimic", "verify", "--", "-d"]
+    assert _native.argv("build", {"crop_rng": "torch", "force": True}) == [
+        "symile-mimic", "build", "--crop-rng=torch", "--force",
+    ]
+
+
+def test_unknown_keyword_lists_the_valid_ones() -> None:
+    with pytest.raises(TypeError) as e:
+        symile_mimic.splits(dataset_pth="x.csv")
+    msg = str(e.value)
+    assert "'dataset_pth'" in msg and "dataset_path" in msg and "use_seed" in msg and "threads" in msg
+
+
+def test_unknown_command() -> None:
+    with pytest.raises(symile_mimic.Error, match="unknown command 'nope': expected one of cohort, splits"):
+        symile_mimic.run("nope")
+
+
+def test_every_command_is_callable_by_name() -> None:
+    cmds = symile_mimic.commands()
+    assert {"cohort", "splits", "tensors", "build", "verify", "inspect"} <= set(cmds)
+    for name in cmds:
+        assert callable(getattr(symile_mimic, name))
+    flags = {f["keyword"]: f for f in cmds["splits"]["flags"]}
+    assert flags["use_seed"]["default"] == "true" and not flags["use_seed"]["switch"]
+    with pytest.raises(AttributeError):
+        symile_mimic.no_such_command  # noqa: B018
+
+
+def test_missing_and_invalid_flags_raise_the_commands_message() -> None:
+    with pytest.raises(symile_mimic.Error, match=r"required arguments were not provided: --save_dir"):
+        symile_mimic.cohort(mimiciv_hosp_dir="h", cxr_data_dir="c", ecg_data_dir="e")
+    with pytest.raises(symile_mimic.Error, match=r"invalid value 'ten' for '--train_n"):
+        symile_mimic.splits(dataset_path="d.csv", save_dir="o", train_n="ten", val_n=1, candidate_n=2)
+    assert issubclass(symile_mimic.Error, ValueError)
+
+
+def test_bad_input_raises_the_command_lines_error(demo: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "cohort.csv"
+    lines = (demo / "symile_mimic_data.csv").read_text().splitlines(keepends=True)
+    lines[3] = "not,a,row\n"
+    bad.write_text("".join(lines))
+    flags = {"dataset_path": bad, "save_dir": tmp_path / "out", "train_n": 20, "val_n": 5, "candidate_n": 3}
+    with pytest.raises(symile_mimic.Error) as e:
+        symile_mimic.splits(quiet=True, **flags)
+    msg = str(e.value)
+    assert msg.startswith(f"{bad}:4: "), msg
+    # Exactly what the command line prints after "error: ".
+    run = cli("splits", *[f"--{k}={v}" for k, v in flags.items()], "--quiet", check=False)
+    assert run.returncode == 2
+    assert run.stderr.strip() == f"error: {msg}"
+    # Nothing half-written.
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.csv"))
+
+
+def test_missing_input_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(symile_mimic.Error, match=str(tmp_path / "absent.csv")):
+        symile_mimic.splits(
+            dataset_path=tmp_path / "absent.csv", save_dir=tmp_path, train_n=1, val_n=1, candidate_n=2, quiet=True
+        )
+
+
+def test_progress_callback(demo: Path, tmp_path: Path) -> None:
+    calls = []
+    symile_mimic.verify(demo, quiet=True, progress=lambda *a: calls.append(a))
+    assert calls, "no progress reported"
+    for step, done, total in calls:
+        assert isinstance(step, str) and isinstance(done, int) and (total is None or isinstance(total, int))
+        assert total is None or done <= total
+
+
+def test_an_exception_in_the_callback_stops_the_run(demo: Path) -> None:
+    def boom(step: str, done: int, total: object) -> None:
+        raise RuntimeError("from the callback")
+
+    with pytest.raises(RuntimeError, match="from the callback"):
+        symile_mimic.verify(demo, quiet=True, progress=boom)
+
+
+def test_ctrl_c_stops_the_work_and_raises_keyboard_interrupt(demo: Path, tmp_path: Path) -> None:
+    """A SIGINT during a build: KeyboardInterrupt within about a second, nothing half-written."""
+    out = tmp_path / "out"
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys, threading, time
+        import symile_mimic
+        started = []
+        def progress(step, done, total):
+            if step == "train" and not started:
+                started.append(time.monotonic())
+                threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            symile_mimic.build(out={str(out)!r}, mimic_root={str(demo / "demo-input")!r}, quiet=True,
+                               cxr_scale=320, cxr_crop=320, threads=1, progress=progress,
+                               assume_free_bytes=10**12)
+        except KeyboardInterrupt:
+            print("interrupted after", round(time.monotonic() - started[0], 2))
+            sys.exit(0)
+        print("completed")
+        """
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("interrupted after"), run.stdout + run.stderr
+    assert float(run.stdout.split()[-1]) < 2.5, run.stdout
+    leftovers = [p for p in out.rglob("*") if p.name.startswith(".symile-tmp.")]
+    assert leftovers == []
+    # The interrupted stage committed nothing: no tensor file exists.
+    assert not any(out.rglob("*.safetensors"))
