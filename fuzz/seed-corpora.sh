@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fills fuzz/corpus/<target>/ (gitignored) with seed inputs:
 #   - the committed hand-made seeds in fuzz/seeds/<target>/;
-#   - files of the synthetic golden set (/work/shared/golden/input, or $SHARED/golden/input):
+#   - files of the synthetic golden set committed in testdata/golden (or $GOLDEN, a
+#     directory with the same input/ and expected/ layout):
 #     .hea headers, the first 2 KiB of a few .dat files behind each of the target's
 #     header-choice prefixes, CSV fields, and the CSVs gunzipped and cut to 50 lines;
 #   - for the tensor readers: small tensors written by TensorFile (the tensor-store
@@ -10,8 +11,8 @@
 # Safe to rerun: it only adds files (named by content hash) and never deletes.
 set -eu  # no pipefail: `head` closing a pipe early is expected here
 here=$(cd "$(dirname "$0")" && pwd)
-shared=${SHARED:-$here/../../shared}
-input=$shared/golden/input
+golden=${GOLDEN:-$here/../testdata/golden}
+input=$golden/input
 corpus=$here/corpus
 
 put() { # put <target> <file-with-content>: store under its sha1 name
@@ -66,8 +67,8 @@ SHAPES
 for f in "$here"/../crates/tensor-store/tests/data/*.npy "$here"/../crates/tensor-store/tests/data/*.pt; do
     put_tensor "$f"
 done
-if [ -d "$shared/golden/expected/tensors" ]; then
-    find "$shared/golden/expected/tensors" -name '*.safetensors' -size -8k | while read -r f; do put_tensor "$f"; done
+if [ -d "$golden/expected/tensors" ]; then
+    find "$golden/expected/tensors" -name '*.safetensors' -size -8k | while read -r f; do put_tensor "$f"; done
 fi
 
 if [ ! -d "$input" ]; then
