@@ -6,18 +6,13 @@ use std::sync::OnceLock;
 
 use tensor_store::{StoreError, TensorReader, read_tensor, read_tensor_header};
 
-/// Per-process scratch dir, on tmpfs when there is one: rewriting a file on
-/// ext4 costs ~3.5 ms (its `auto_da_alloc` flushes a truncated file on close),
-/// ~70× more than on `/dev/shm`.
+#[path = "scratch.rs"]
+mod scratch;
+
+/// This process's scratch dir (see [`scratch::scratch_dir`]).
 fn dir() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        tempfile::Builder::new()
-            .prefix("symile-fuzz-")
-            .tempdir_in("/dev/shm")
-            .or_else(|_| tempfile::tempdir())
-            .expect("temp dir for the fuzz tensor")
-    })
+    DIR.get_or_init(scratch::scratch_dir)
 }
 
 /// Writes `bytes` as `fuzz.<ext>` in the scratch dir and returns its path.

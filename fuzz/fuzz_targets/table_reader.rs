@@ -22,18 +22,13 @@ use flate2::write::GzEncoder;
 use libfuzzer_sys::fuzz_target;
 use mimic_io::table::TableReader;
 
-/// Per-process scratch dir, on tmpfs when there is one: rewriting a file on
-/// ext4 costs ~3.5 ms (its `auto_da_alloc` flushes a truncated file on close),
-/// ~70× more than on `/dev/shm`, and would cap the fuzzer at ~100 exec/s.
+#[path = "scratch.rs"]
+mod scratch;
+
+/// This process's scratch dir (see [`scratch::scratch_dir`]).
 fn dir() -> &'static tempfile::TempDir {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        tempfile::Builder::new()
-            .prefix("symile-fuzz-")
-            .tempdir_in("/dev/shm")
-            .or_else(|_| tempfile::tempdir())
-            .expect("temp dir for the fuzz table")
-    })
+    DIR.get_or_init(scratch::scratch_dir)
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

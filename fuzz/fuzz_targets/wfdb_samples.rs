@@ -27,6 +27,9 @@ use std::sync::{Mutex, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use mimic_io::wfdb::{Record, RecordReader, read_record, required_bytes};
 
+#[path = "scratch.rs"]
+mod scratch;
+
 const FORMATS: [u32; 10] = [8, 16, 24, 32, 61, 80, 160, 212, 310, 311];
 const N_SIG: [usize; 4] = [1, 2, 3, 12];
 const GAINS: [&str; 8] = ["0", "200.0", "1000.0", "0.5", "-3.25", "1e-3", "62239.465", "7"];
@@ -39,13 +42,7 @@ struct Ctx {
 fn ctx() -> &'static Ctx {
     static CTX: OnceLock<Ctx> = OnceLock::new();
     CTX.get_or_init(|| Ctx {
-        // On tmpfs when there is one: rewriting a file on ext4 costs ~3.5 ms
-        // (`auto_da_alloc` flushes a truncated file on close), ~70× more.
-        dir: tempfile::Builder::new()
-            .prefix("symile-fuzz-")
-            .tempdir_in("/dev/shm")
-            .or_else(|_| tempfile::tempdir())
-            .expect("temp dir for the fuzz record"),
+        dir: scratch::scratch_dir(),
         reader: Mutex::new(RecordReader::new()),
     })
 }
