@@ -41,10 +41,7 @@ struct Ctx {
 
 fn ctx() -> &'static Ctx {
     static CTX: OnceLock<Ctx> = OnceLock::new();
-    CTX.get_or_init(|| Ctx {
-        dir: scratch::scratch_dir(),
-        reader: Mutex::new(RecordReader::new()),
-    })
+    CTX.get_or_init(|| Ctx { dir: scratch::scratch_dir(), reader: Mutex::new(RecordReader::new()) })
 }
 
 fuzz_target!(|data: &[u8]| {
