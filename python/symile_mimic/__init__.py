@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Optional, Union
 
 from . import _native
 from ._dataset import Dataset
+from ._evaluate import evaluate, scores_from_embeddings
 from ._native import Error, __version__
 from ._progress import ProgressCallback, default_progress
 
@@ -32,9 +33,11 @@ __all__ = [
     "build",
     "cohort",
     "commands",
+    "evaluate",
     "inspect",
     "layout",
     "run",
+    "scores_from_embeddings",
     "splits",
     "tensor_header",
     "tensors",
@@ -118,12 +121,13 @@ def commands() -> Dict[str, Any]:
     return result
 
 
-def layout(cxr_crop: Optional[int] = None) -> Dict[str, Any]:
+def layout(cxr_crop: Optional[int] = None, labs: Optional[int] = None) -> Dict[str, Any]:
     """The dataset layout, as the writer declares it: ``{"splits": [{"name", "csv",
     "metadata_key", "has_labels", "tensors": [{"name", "stem", "dtype",
     "row_shape"}]}], "formats", "tensor_roots", "files"}``. Row dimensions that
-    depend on the ``cxr_crop`` build flag are ``None`` unless it is given."""
-    result: Dict[str, Any] = json.loads(_native.layout(cxr_crop))
+    depend on the recipe (``cxr_crop``, the number of ``labs``) are ``None``
+    unless given."""
+    result: Dict[str, Any] = json.loads(_native.layout(cxr_crop, labs))
     return result
 
 

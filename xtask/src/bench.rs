@@ -211,7 +211,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 .arg(&out)
                 .stdout(std::process::Stdio::null()),
         )?;
-        let rows = symile_mimic::build::count_rows(&out.join("symile_mimic_data.csv"))?;
+        let rows = pipeline::count_rows(&out.join("symile_mimic_data.csv"))?;
         row("cohort", &format!("{rows} out"), &m, Some(("zcat", zcat.wall_s)));
     }
     let cohort_csv = out.join("symile_mimic_data.csv");
@@ -219,8 +219,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         bail!("no cohort at {}: run `cargo xtask bench cohort --scale {}` first", cohort_csv.display(), args.scale);
     }
     if all || args.stage == "splits" {
-        let rows = symile_mimic::build::count_rows(&cohort_csv)?;
-        let (train_n, val_n) = symile_mimic::build::split_sizes(rows, args.train_n, None);
+        let rows = pipeline::count_rows(&cohort_csv)?;
+        let mut sizes = recipe::SplitsRecipe::default();
+        if let Some(n) = args.train_n {
+            sizes.train_n = n;
+        }
+        let (sizes, _) = sizes.fitted(rows as usize);
+        let (train_n, val_n) = (sizes.train_n, sizes.val_n);
         let m = measure(
             Command::new(&bin)
                 .args(["--quiet", "splits", "--dataset_path"])

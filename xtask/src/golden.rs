@@ -252,7 +252,21 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
         work.display()
     );
 
+    // The golden run's parameters as one recipe: the published rules, the
+    // README's sizes and seed, and the reference's torch crop generator.
+    let mut recipe = recipe::Recipe::default();
+    recipe.splits.train_n = train_n;
+    recipe.splits.val_n = val_n;
+    recipe.splits.candidate_n = candidate_n;
+    recipe.splits.seed = seed;
+    recipe.splits.fit_small_cohort = false;
+    recipe.tensors.crop_rng = recipe::CropGenerator::Torch;
+
     let full = input.join("mimiciv").is_dir();
+    if full {
+        recipe.tensors.cxr_scale = param(&p, "cxr_scale")?;
+        recipe.tensors.cxr_crop = param(&p, "cxr_crop")?;
+    }
     let cohort_csv = if full {
         let report = cohort::run(
             &cohort::CohortConfig {
@@ -260,7 +274,7 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
                 cxr_dir: input.join("mimic-cxr-jpg"),
                 ecg_dir: input.join("mimic-iv-ecg"),
                 save_dir: work.clone(),
-                skip_unreadable_ecg: false,
+                recipe: recipe.clone(),
                 checksums: durable::Checksums::Update,
                 cxr_tables: None,
                 versions: None,
@@ -281,16 +295,7 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
             .with_context(|| format!("{} has neither mimiciv/ nor symile_mimic_data.csv", input.display()))?
     };
 
-    splits::run(&splits::SplitsConfig {
-        dataset_path: cohort_csv,
-        save_dir: work.clone(),
-        train_n,
-        val_n,
-        candidate_n,
-        seed: Some(seed),
-        negatives: splits::Negatives::Reference,
-        checksums: durable::Checksums::Update,
-    })?;
+    splits::run(&splits::SplitsConfig::new(cohort_csv, work.clone(), recipe.clone()))?;
     for f in ["train.csv", "val.csv", "val_retrieval.csv", "test.csv"] {
         match (expected_file(&expected, f), digests.get(f)) {
             (Some(exp), _) => compare_csv(f, &work.join(f), &exp, &mut tally)?,
@@ -301,28 +306,9 @@ pub fn run(args: &GoldenArgs) -> Result<()> {
     compare_json("labs_means.json", &work.join("labs_means.json"), &expected.join("labs_means.json"), &mut tally)?;
 
     if full {
-        let scale: u32 = param(&p, "cxr_scale")?;
-        let crop: u32 = param(&p, "cxr_crop")?;
-        tensors::run(
-            &tensors::TensorsConfig {
-                data_dir: work.clone(),
-                ecg_dir: input.join("mimic-iv-ecg"),
-                cxr_dir: input.join("mimic-cxr-jpg"),
-                labs_means: PathBuf::from("labs_means.json"),
-                train_csv: PathBuf::from("train.csv"),
-                val_csv: PathBuf::from("val.csv"),
-                val_retrieval_csv: PathBuf::from("val_retrieval.csv"),
-                test_csv: PathBuf::from("test.csv"),
-                cxr_scale: scale,
-                cxr_crop: crop,
-                format: tensor_store::Format::Safetensors,
-                crop_rng: cxr_prep::CropRng::Torch { seed },
-                strict: false,
-                checksums: durable::Checksums::Update,
-                free_space: None,
-            },
-            &NoProgress,
-        )?;
+        let mut cfg = tensors::TensorsConfig::new(&work, input.join("mimic-iv-ecg"), input.join("mimic-cxr-jpg"));
+        cfg.recipe = recipe.clone();
+        tensors::run(&cfg, &NoProgress)?;
         compare_json("metadata.json", &work.join("metadata.json"), &expected.join("metadata.json"), &mut tally)?;
         compare_tensors(&work, &expected.join("tensors"), &mut tally)?;
     }

@@ -91,12 +91,16 @@ fn main() -> ExitCode {
 
 fn build_dataset(mut args: BuildDatasetArgs) -> Result<()> {
     let demo = workspace_root().join("target").join("demo");
-    if symile_mimic::demo::wants_demo(&args.build) && args.build.out == Path::new("symile-mimic-data") {
+    if args.build.inputs.spec().is_empty() && args.build.out == Path::new("symile-mimic-data") {
         args.build.out = demo.join("output");
+    }
+    if args.build.demo_cache.is_none() {
+        args.build.demo_cache = Some(demo.clone());
     }
     let t = std::time::Instant::now();
     let bars = symile_mimic::progress::Bars::new(args.quiet);
-    let summary = symile_mimic::build_or_demo(args.build, &demo.join("input"), &bars)?;
+    let req = args.build.request().map_err(|e| anyhow::anyhow!(e.render(recipe::Spelling::CommandLine)))?;
+    let summary = pipeline::build(&req, &bars)?;
     if !args.quiet {
         println!("{}", summary.text());
         println!("done in {:.1}s", t.elapsed().as_secs_f64());

@@ -1,21 +1,28 @@
-//! The `symile-mimic` command as a library: its flags (clap), what each
-//! command does, and the outcome it reports. The binary (`main.rs`) and the
+//! The `symile-mimic` command: its flags (clap), which library call each
+//! command is, and the outcome it reports. The binary (`main.rs`) and the
 //! Python binding both go through [`main`] / [`parse`] + [`execute`], so a
 //! flag means the same thing however the tool is called.
 //!
 //! Every flag of the original Python scripts is accepted verbatim
 //! (`--mimiciv_hosp_dir`, `--train_n`, …) and in kebab case
-//! (`--mimiciv-hosp-dir`).
+//! (`--mimiciv-hosp-dir`). The recipe's flags come from [`crate::flags`].
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use mimic_io::progress::Progress;
+use pipeline::stages::{SeedChoice, TensorsFiles, TensorsInputs};
+use recipe::{Provenance, Requested, Spelling};
 use serde::Serialize;
 
-use crate::BuildArgs;
+use crate::evaluate::EvaluateArgs;
+use crate::flags::{
+    AllFields, CohortFields, FileInputFlags, InputFlags, OutputFlags, RecipeArgs, SpaceFlags, SplitsFields,
+    TensorsFields, parse_py_bool,
+};
+use crate::inspect::InspectArgs;
 use crate::progress::Bars;
 
 #[derive(Debug, Parser)]
@@ -31,96 +38,83 @@ pub struct Cli {
     /// Print errors only: no progress bars, no log lines.
     #[arg(long, global = true)]
     pub quiet: bool,
-    /// Pause this many milliseconds between the renames of a commit (for
-    /// tests that kill a run in the middle of one).
-    #[arg(long = "debug-commit-pause-ms", global = true, hide = true)]
-    pub debug_commit_pause_ms: Option<u64>,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Flags every command that writes a dataset directory takes.
-#[derive(Debug, Clone, Args)]
-pub struct OutputFlags {
-    /// Do not hash the outputs into the directory's SHA256SUMS.txt (entries of
-    /// replaced files are dropped from it, so it never vouches for unhashed bytes).
-    #[arg(long = "no-checksums", alias = "no_checksums")]
-    no_checksums: bool,
-}
-
-impl OutputFlags {
-    fn checksums(&self) -> durable::Checksums {
-        if self.no_checksums { durable::Checksums::Skip } else { durable::Checksums::Update }
-    }
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Stage 1: the cohort (symile_mimic_data.csv), like process_mimic_data.py.
-    Cohort(CohortFlags),
+    Cohort(CohortArgs),
     /// Stage 2: splits, lab percentiles and retrieval candidates, like create_dataset_splits.py.
-    Splits(SplitsFlags),
+    Splits(SplitsArgs),
     /// Stage 3: tensors for training, like process_and_save_tensors.py.
-    Tensors(TensorsFlags),
+    Tensors(TensorsArgs),
     /// All three stages in a row, resumable.
     Build(BuildArgs),
-    /// Check a dataset directory (ours or the published release) against the release contract.
-    Verify(crate::verify::VerifyArgs),
+    /// Print the published recipe (every parameter of a build, commented TOML): the template for a variant.
+    Recipe(RecipeCmdArgs),
+    /// Check a dataset directory (ours or the published release) against its recipe and the release contract.
+    Verify(VerifyArgs),
     /// Plan a minimal MIMIC-CXR-JPG / MIMIC-IV-ECG download from the tables alone, or check a download against a plan.
-    Plan(crate::plan::PlanArgs),
+    Plan(PlanArgs),
     /// Render one sample (CXR, 12-lead ECG, lab percentiles) as a PNG.
-    Inspect(crate::inspect::InspectArgs),
+    Inspect(InspectArgs),
+    /// Score a model on the benchmark: zero-shot CXR retrieval accuracy of per-row scores.
+    Evaluate(EvaluateArgs),
     /// Benchmark floor: decode the distinct JPEGs once and write the tensors' byte count.
     #[command(hide = true)]
-    DecodeFloor(crate::floor::FloorArgs),
+    DecodeFloor(FloorArgs),
 }
 
-#[derive(Debug, Args)]
-pub struct CohortFlags {
-    /// MIMIC-IV hosp module directory (patients.csv.gz, admissions.csv.gz, labevents.csv.gz).
-    #[arg(long = "mimiciv_hosp_dir", visible_alias = "mimiciv-hosp-dir")]
-    mimiciv_hosp_dir: PathBuf,
-    /// MIMIC-CXR-JPG directory (mimic-cxr-2.0.0-metadata.csv.gz, mimic-cxr-2.0.0-chexpert.csv.gz, files/).
-    #[arg(long = "cxr_data_dir", visible_alias = "cxr-data-dir")]
-    cxr_data_dir: PathBuf,
-    /// MIMIC-IV-ECG directory (record_list.csv, files/).
-    #[arg(long = "ecg_data_dir", visible_alias = "ecg-data-dir")]
-    ecg_data_dir: PathBuf,
-    /// Where symile_mimic_data.csv (and .parquet, cohort_report.json) go.
+impl Command {
+    /// Gives the command a recipe mapping (Python's `recipe={...}`) in place
+    /// of a file; false for a command that takes no recipe.
+    pub fn set_recipe_mapping(&mut self, mapping: serde_json::Value) -> bool {
+        let slot = match self {
+            Command::Cohort(a) => &mut a.recipe.mapping,
+            Command::Splits(a) => &mut a.recipe.mapping,
+            Command::Tensors(a) => &mut a.recipe.mapping,
+            Command::Build(a) => &mut a.recipe.mapping,
+            Command::Plan(a) => &mut a.recipe.mapping,
+            _ => return false,
+        };
+        *slot = Some(mapping);
+        true
+    }
+}
+
+/// Flags of `symile-mimic cohort`.
+#[derive(Debug, Clone, Args)]
+pub struct CohortArgs {
+    #[command(flatten)]
+    pub inputs: InputFlags,
+    /// Where symile_mimic_data.csv (and .parquet, cohort_report.json, recipe.toml) go.
     #[arg(long = "save_dir", visible_alias = "save-dir")]
-    save_dir: PathBuf,
-    /// Count an unreadable candidate ECG as invalid (and list it in the report) instead of failing.
-    #[arg(long = "skip-unreadable-ecg", alias = "skip_unreadable_ecg")]
-    skip_unreadable_ecg: bool,
+    pub save_dir: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArgs<CohortFields>,
     /// The download plan (`symile-mimic plan --out DIR`) the inputs were fetched by: a file it lists that is
     /// neither on disk nor recorded in its absent.txt is an error, before anything is written.
     #[arg(long)]
-    plan: Option<PathBuf>,
+    pub plan: Option<PathBuf>,
     #[command(flatten)]
-    output: OutputFlags,
+    pub output: OutputFlags,
 }
 
-#[derive(Debug, Args)]
-pub struct SplitsFlags {
+/// Flags of `symile-mimic splits`.
+#[derive(Debug, Clone, Args)]
+pub struct SplitsArgs {
     /// The cohort CSV (symile_mimic_data.csv).
     #[arg(long = "dataset_path", visible_alias = "dataset-path")]
-    dataset_path: PathBuf,
-    /// Where train/val/val_retrieval/test.csv and labs_means.json go.
+    pub dataset_path: PathBuf,
+    /// Where train/val/val_retrieval/test.csv, labs_means.json and recipe.toml go.
     #[arg(long = "save_dir", visible_alias = "save-dir")]
-    save_dir: PathBuf,
-    /// Number of training rows.
-    #[arg(long = "train_n", visible_alias = "train-n")]
-    train_n: usize,
-    /// Number of validation rows.
-    #[arg(long = "val_n", visible_alias = "val-n")]
-    val_n: usize,
-    /// Candidates per query (1 positive + candidate_n - 1 negatives).
-    #[arg(long = "candidate_n", visible_alias = "candidate-n")]
-    candidate_n: usize,
-    /// Seed (0..2^32-1).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Use --seed (true) or draw a seed from the OS and report it (false); yes/true/t/y/1 or no/false/f/n/0.
+    pub save_dir: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArgs<SplitsFields>,
+    /// Use the seed (true) or draw one from the OS and record it in recipe.toml (false); yes/true/t/y/1 or
+    /// no/false/f/n/0.
     #[arg(
         long = "use_seed",
         visible_alias = "use-seed",
@@ -129,68 +123,165 @@ pub struct SplitsFlags {
         action = clap::ArgAction::Set,
         value_parser = parse_py_bool
     )]
-    use_seed: bool,
-    /// `reference` reproduces the original sampling exactly (O(n²)); `fast` is O(n·k) and does not.
-    #[arg(long, default_value = "reference", value_parser = ["reference", "fast"])]
-    negatives: String,
+    pub use_seed: bool,
     #[command(flatten)]
-    output: OutputFlags,
+    pub output: OutputFlags,
 }
 
-#[derive(Debug, Args)]
-pub struct TensorsFlags {
+/// Flags of `symile-mimic tensors`.
+#[derive(Debug, Clone, Args)]
+pub struct TensorsArgs {
     /// Directory with the split CSVs; tensors go to <data_dir>/<split>/.
     #[arg(long = "data_dir", visible_alias = "data-dir")]
-    data_dir: PathBuf,
-    /// MIMIC-IV-ECG directory containing files/.
-    #[arg(long = "ecg_data_dir", visible_alias = "ecg-data-dir")]
-    ecg_data_dir: PathBuf,
-    /// MIMIC-CXR-JPG directory containing files/.
-    #[arg(long = "cxr_data_dir", visible_alias = "cxr-data-dir")]
-    cxr_data_dir: PathBuf,
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub inputs: FileInputFlags,
     /// labs_means.json (relative to data_dir).
     #[arg(long = "labs_means", visible_alias = "labs-means", default_value = "labs_means.json")]
-    labs_means: PathBuf,
+    pub labs_means: PathBuf,
     #[arg(long = "train_csv", visible_alias = "train-csv", default_value = "train.csv")]
-    train_csv: PathBuf,
+    pub train_csv: PathBuf,
     #[arg(long = "val_csv", visible_alias = "val-csv", default_value = "val.csv")]
-    val_csv: PathBuf,
+    pub val_csv: PathBuf,
     #[arg(long = "val_retrieval_csv", visible_alias = "val-retrieval-csv", default_value = "val_retrieval.csv")]
-    val_retrieval_csv: PathBuf,
+    pub val_retrieval_csv: PathBuf,
     #[arg(long = "test_csv", visible_alias = "test-csv", default_value = "test.csv")]
-    test_csv: PathBuf,
-    /// Shorter image edge after resizing.
-    #[arg(long = "cxr_scale", visible_alias = "cxr-scale", default_value_t = 320)]
-    cxr_scale: u32,
-    /// Square crop size.
-    #[arg(long = "cxr_crop", visible_alias = "cxr-crop", default_value_t = 320)]
-    cxr_crop: u32,
-    /// Output format: safetensors, npy (the PhysioNet release layout) or pt (torch.load).
-    #[arg(long, default_value = "safetensors")]
-    format: String,
-    /// Seed of the random train crops.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Train-crop generator: `chacha` (default) or `torch` (replays torch.manual_seed(seed) + RandomCrop like the reference).
-    #[arg(long = "crop-rng", alias = "crop_rng", default_value = "chacha", value_parser = ["chacha", "torch"])]
-    crop_rng: String,
-    /// Fail on ECG records that normalise to NaN (flat or NaN signal) instead of warning.
-    #[arg(long)]
-    strict: bool,
-    /// Free bytes to assume under --data_dir instead of asking the filesystem.
-    #[arg(long = "assume-free-bytes", hide = true)]
-    assume_free_bytes: Option<u64>,
+    pub test_csv: PathBuf,
     #[command(flatten)]
-    output: OutputFlags,
+    pub recipe: RecipeArgs<TensorsFields>,
+    #[command(flatten)]
+    pub output: OutputFlags,
+    #[command(flatten)]
+    pub space: SpaceFlags,
 }
 
-/// The reference's `str_to_bool`.
-fn parse_py_bool(s: &str) -> Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "yes" | "true" | "t" | "y" | "1" => Ok(true),
-        "no" | "false" | "f" | "n" | "0" => Ok(false),
-        _ => Err(format!("expected a boolean (yes/true/t/y/1 or no/false/f/n/0), found {s:?}")),
+/// Flags of `symile-mimic build`.
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub inputs: InputFlags,
+    /// Output directory: the cohort CSV, the split CSVs, the tensors and recipe.toml.
+    #[arg(long = "out", alias = "save_dir", default_value = "symile-mimic-data")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArgs<AllFields>,
+    /// The download plan (`symile-mimic plan --out DIR`) the input was fetched by: a file it lists that is
+    /// neither on disk nor recorded in its absent.txt is an error, before anything is written.
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// Redo every stage even when its manifest matches.
+    #[arg(long)]
+    pub force: bool,
+    /// Where the embedded demo input is kept when no MIMIC input is given [default: $SYMILE_MIMIC_CACHE, else
+    /// $XDG_CACHE_HOME/symile-mimic, else ~/.cache/symile-mimic].
+    #[arg(long = "demo-cache", alias = "demo_cache", value_name = "DIR")]
+    pub demo_cache: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputFlags,
+    #[command(flatten)]
+    pub space: SpaceFlags,
+}
+
+impl BuildArgs {
+    /// Parses `build`'s flags (without the command name), so that callers
+    /// other than the command line get exactly the command's defaults.
+    pub fn from_flags<I, T>(flags: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        #[derive(Parser)]
+        struct Flags {
+            #[command(flatten)]
+            build: BuildArgs,
+        }
+        let argv = std::iter::once(OsString::from("build")).chain(flags.into_iter().map(Into::into));
+        Ok(Flags::try_parse_from(argv)?.build)
     }
+
+    /// The build these flags ask for, the recipe included.
+    pub fn request(&self) -> Result<pipeline::BuildRequest, recipe::RecipeError> {
+        Ok(pipeline::BuildRequest {
+            inputs: self.inputs.spec(),
+            out: self.out.clone(),
+            recipe: self.recipe.requested()?,
+            plan: self.plan.clone(),
+            force: self.force,
+            checksums: self.output.checksums(),
+            free_space: self.space.assume_free_bytes,
+            demo_cache: Some(self.demo_cache.clone().unwrap_or_else(default_cache_dir)),
+        })
+    }
+}
+
+/// The platform's cache directory for the demo input.
+pub fn default_cache_dir() -> PathBuf {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("SYMILE_MIMIC_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("symile-mimic")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache").join("symile-mimic")))
+        .unwrap_or_else(|| std::env::temp_dir().join("symile-mimic-cache"))
+}
+
+/// Flags of `symile-mimic recipe`.
+#[derive(Debug, Clone, Args)]
+pub struct RecipeCmdArgs {
+    /// Write the recipe to this file instead of printing it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Flags of `symile-mimic verify`.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Dataset directory: the split CSVs, and the tensors in <split>/ or data_npy/<split>/.
+    pub dir: PathBuf,
+    /// Also require the published release's frozen counts (11,622 admissions; 10,000 / 750 / 464 queries;
+    /// 7,500 / 4,640 retrieval rows).
+    #[arg(long = "expect-published")]
+    pub expect_published: bool,
+    /// Another build's SHA256SUMS.txt (another machine, a colleague, the release): list the files whose
+    /// checksums differ from this directory's.
+    #[arg(long, value_name = "SHA256SUMS")]
+    pub against: Option<PathBuf>,
+}
+
+/// Flags of `symile-mimic plan`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub inputs: InputFlags,
+    /// The plan directory: mimic-cxr-jpg.txt, mimic-iv-ecg.txt, download.sh, plan.json.
+    #[arg(long, default_value = "download-plan")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub recipe: RecipeArgs<CohortFields>,
+    /// Take only the image stage 1 chooses if the archive holds every image its metadata lists (passing over
+    /// those absent.txt records): smaller, but `plan --check` must then find no chosen image absent.
+    #[arg(long)]
+    pub minimal: bool,
+    /// Verify the download at --mimic-root (or the three directories) against the plan in --out: by SHA-256
+    /// where the project's SHA256SUMS.txt is there, else by structure. Writes refetch.txt; exit status 2 when a
+    /// planned file is missing, truncated or corrupt.
+    #[arg(long, conflicts_with = "minimal")]
+    pub check: bool,
+}
+
+/// Flags of the hidden `decode-floor` subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct FloorArgs {
+    /// Directory with the split CSVs; a scratch file is written (and removed) here.
+    #[arg(long = "data_dir")]
+    pub data_dir: PathBuf,
+    /// MIMIC-CXR-JPG directory containing files/.
+    #[arg(long = "cxr_data_dir")]
+    pub cxr_data_dir: PathBuf,
+    /// Crop size the tensors would have.
+    #[arg(long = "cxr_crop", default_value_t = 320)]
+    pub cxr_crop: usize,
+    /// Lab columns the tensors would have.
+    #[arg(long, default_value_t = 50)]
+    pub labs: usize,
 }
 
 /// What a command did, for the caller to print or return.
@@ -200,11 +291,27 @@ pub enum Outcome {
     Cohort(cohort::CohortReport),
     Splits(splits::SplitsReport),
     Tensors(tensors::TensorsReport),
-    Build(crate::BuildSummary),
-    Verify(crate::verify::VerifyReport),
-    Plan(crate::plan::PlanOutcome),
-    Inspect { png: PathBuf },
-    DecodeFloor { images: usize, bytes: u64 },
+    Build(pipeline::BuildSummary),
+    Recipe {
+        toml: String,
+        written: Option<PathBuf>,
+    },
+    Verify(verify::VerifyReport),
+    Plan(pipeline::plan::PlanOutcome),
+    Inspect {
+        png: PathBuf,
+    },
+    Evaluate {
+        #[serde(flatten)]
+        evaluation: ::evaluate::Evaluation,
+        /// What the command line prints (JSON with `--json`).
+        #[serde(skip)]
+        text: String,
+    },
+    DecodeFloor {
+        images: usize,
+        bytes: u64,
+    },
 }
 
 impl Outcome {
@@ -215,11 +322,20 @@ impl Outcome {
             Outcome::Splits(r) => r.summary(),
             Outcome::Tensors(r) => r.summary(),
             Outcome::Build(s) => s.text(),
+            Outcome::Recipe { toml, written: None } => toml.trim_end().to_string(),
+            Outcome::Recipe { written: Some(p), .. } => format!("wrote {}", p.display()),
             Outcome::Verify(r) => r.text(),
             Outcome::Plan(p) => p.summary(),
             Outcome::Inspect { png } => format!("wrote {}", png.display()),
+            Outcome::Evaluate { text, .. } => text.clone(),
             Outcome::DecodeFloor { images, bytes } => format!("decoded {images} distinct images, wrote {bytes} bytes"),
         }
+    }
+
+    /// Whether the outcome is the command's data (printed even with
+    /// `--quiet`, which silences reports, not answers).
+    pub fn is_data(&self) -> bool {
+        matches!(self, Outcome::Recipe { written: None, .. } | Outcome::Evaluate { .. })
     }
 
     /// Why a command that ran counts as failed (exit status 2): a failed
@@ -264,7 +380,7 @@ where
     }
     let quiet = cli.quiet;
     let bars = Bars::new(quiet);
-    let result = execute(cli, &bars);
+    let result = execute_as(cli, &bars, Spelling::CommandLine);
     if let Some(sig) = crate::signals::received() {
         // Whatever the command returned, it stopped because it was asked to.
         let what = match &result {
@@ -277,8 +393,8 @@ where
     match result {
         Ok(outcome) => {
             let failure = outcome.failure();
-            // Quiet means errors only; a failed verification is one.
-            if !quiet || failure.is_some() {
+            // Quiet means errors only; a failed verification is one, and an answer is not a report.
+            if !quiet || failure.is_some() || outcome.is_data() {
                 println!("{}", outcome.summary());
             }
             if let Some(why) = failure {
@@ -294,89 +410,137 @@ where
     }
 }
 
-/// Runs a parsed command; `progress` draws bars and says whether to stop.
+/// Runs a parsed command for the command line; `progress` draws bars and
+/// says whether to stop.
 pub fn execute(cli: Cli, progress: &dyn Progress) -> Result<Outcome> {
-    if let Some(ms) = cli.debug_commit_pause_ms {
-        durable::commit::set_pause_between_renames(std::time::Duration::from_millis(ms));
-    }
+    execute_as(cli, progress, Spelling::CommandLine)
+}
+
+/// [`execute`] for a caller that names recipe fields its own way
+/// (`Spelling::Python`: `train_n=`).
+pub fn execute_as(cli: Cli, progress: &dyn Progress, spelling: Spelling) -> Result<Outcome> {
     match cli.threads {
-        Some(0) => bail!("--threads must be at least 1"),
+        Some(0) => bail!("{}: must be at least 1", threads_name(spelling)),
         // A pool of its own (not the global one) so that a process can run
         // several commands, with different thread counts, one after another.
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
             .context("cannot start the worker threads")?
-            .install(|| run(cli.command, progress)),
-        None => run(cli.command, progress),
+            .install(|| run(cli.command, progress, spelling)),
+        None => run(cli.command, progress, spelling),
     }
 }
 
-fn run(command: Command, progress: &dyn Progress) -> Result<Outcome> {
+fn threads_name(spelling: Spelling) -> &'static str {
+    if spelling == Spelling::Python { "threads=" } else { "--threads" }
+}
+
+/// The recipe flags asked for, or the recipe error in the caller's words.
+fn requested<F>(args: &RecipeArgs<F>, spelling: Spelling) -> Result<Requested> {
+    args.requested().map_err(|e| anyhow!(e.render(spelling)))
+}
+
+/// A pipeline error in the caller's words: a recipe error as they wrote the
+/// value, and for an error about a field, how they set it.
+fn explain(err: pipeline::PipelineError, provenance: &Provenance, spelling: Spelling) -> anyhow::Error {
+    let recipe_text = err.recipe_error().map(|r| (r.to_string(), r.render(spelling)));
+    let field = err.field();
+    let no_input = matches!(err, pipeline::PipelineError::NoInput { .. });
+    let mut text = crate::error_chain(&anyhow::Error::new(err));
+    if no_input {
+        text.push_str(match spelling {
+            Spelling::Python => " (mimic_root=, or mimiciv_hosp_dir=, cxr_data_dir= and ecg_data_dir=)",
+            _ => " (--mimic-root DIR, or --mimiciv_hosp_dir, --cxr_data_dir and --ecg_data_dir)",
+        });
+    }
+    match (recipe_text, field) {
+        (Some((plain, spelled)), _) => text = text.replace(&plain, &spelled),
+        (None, Some(field)) => text.push_str(&format!(" ({})", crate::how_set(field, provenance, spelling))),
+        (None, None) => {}
+    }
+    anyhow!(text)
+}
+
+fn run(command: Command, progress: &dyn Progress, spelling: Spelling) -> Result<Outcome> {
     Ok(match command {
-        Command::Cohort(f) => Outcome::Cohort(crate::plan::warned(cohort::run(
-            &cohort::CohortConfig {
-                hosp_dir: f.mimiciv_hosp_dir,
-                cxr_dir: f.cxr_data_dir,
-                ecg_dir: f.ecg_data_dir,
-                save_dir: f.save_dir,
-                skip_unreadable_ecg: f.skip_unreadable_ecg,
-                checksums: f.output.checksums(),
-                cxr_tables: None,
-                versions: None,
-                plan: f.plan,
-            },
-            progress,
-        )?)),
-        Command::Splits(f) => Outcome::Splits(splits::run(&splits::SplitsConfig {
-            dataset_path: f.dataset_path,
-            save_dir: f.save_dir,
-            train_n: f.train_n,
-            val_n: f.val_n,
-            candidate_n: f.candidate_n,
-            seed: f.use_seed.then_some(f.seed),
-            negatives: if f.negatives == "fast" { splits::Negatives::Fast } else { splits::Negatives::Reference },
-            checksums: f.output.checksums(),
-        })?),
-        Command::Tensors(f) => {
-            let format: tensor_store::Format = f.format.parse().map_err(|e| anyhow::anyhow!("--format: {e}"))?;
-            let crop_rng = if f.crop_rng == "torch" {
-                cxr_prep::CropRng::Torch { seed: f.seed }
-            } else {
-                cxr_prep::CropRng::ChaCha { seed: f.seed }
+        Command::Cohort(a) => {
+            let req = requested(&a.recipe, spelling)?;
+            let dirs = a.inputs.spec().resolve().map_err(|e| explain(e, &req.provenance, spelling))?;
+            let r = pipeline::stages::cohort(&dirs, &a.save_dir, &req, a.plan.clone(), a.output.checksums(), progress)
+                .map_err(|e| explain(e, &req.provenance, spelling))?;
+            Outcome::Cohort(r)
+        }
+        Command::Splits(a) => {
+            let req = requested(&a.recipe, spelling)?;
+            let seed = if a.use_seed { SeedChoice::Recipe } else { SeedChoice::Os };
+            let r = pipeline::stages::splits(&a.dataset_path, &a.save_dir, &req, seed, a.output.checksums())
+                .map_err(|e| explain(e, &req.provenance, spelling))?;
+            Outcome::Splits(r)
+        }
+        Command::Tensors(a) => {
+            let req = requested(&a.recipe, spelling)?;
+            let (cxr_dir, ecg_dir) =
+                a.inputs.spec().resolve_files().map_err(|e| explain(e, &req.provenance, spelling))?;
+            let inputs = TensorsInputs {
+                data_dir: a.data_dir.clone(),
+                ecg_dir,
+                cxr_dir,
+                files: Some(TensorsFiles {
+                    labs_means: a.labs_means.clone(),
+                    train_csv: a.train_csv.clone(),
+                    val_csv: a.val_csv.clone(),
+                    val_retrieval_csv: a.val_retrieval_csv.clone(),
+                    test_csv: a.test_csv.clone(),
+                }),
+                free_space: a.space.assume_free_bytes,
             };
-            Outcome::Tensors(tensors::run(
-                &tensors::TensorsConfig {
-                    data_dir: f.data_dir,
-                    ecg_dir: f.ecg_data_dir,
-                    cxr_dir: f.cxr_data_dir,
-                    labs_means: f.labs_means,
-                    train_csv: f.train_csv,
-                    val_csv: f.val_csv,
-                    val_retrieval_csv: f.val_retrieval_csv,
-                    test_csv: f.test_csv,
-                    cxr_scale: f.cxr_scale,
-                    cxr_crop: f.cxr_crop,
-                    format,
-                    crop_rng,
-                    strict: f.strict,
-                    checksums: f.output.checksums(),
-                    free_space: f.assume_free_bytes,
-                },
-                progress,
-            )?)
+            let r = pipeline::stages::tensors(&inputs, &req, a.output.checksums(), progress)
+                .map_err(|e| explain(e, &req.provenance, spelling))?;
+            Outcome::Tensors(r)
         }
-        Command::Build(args) => {
-            // No MIMIC given: the embedded synthetic demo is generated next to the outputs.
-            let demo = args.out.join("demo-input");
-            Outcome::Build(crate::build_or_demo(args, &demo, progress)?)
+        Command::Build(a) => {
+            let req = a.request().map_err(|e| anyhow!(e.render(spelling)))?;
+            let summary = pipeline::build(&req, progress).map_err(|e| explain(e, &req.recipe.provenance, spelling))?;
+            Outcome::Build(summary)
         }
-        Command::Plan(args) => Outcome::Plan(crate::plan::plan(&args, progress)?),
-        Command::Inspect(args) => Outcome::Inspect { png: crate::inspect::inspect(&args)? },
-        Command::DecodeFloor(args) => {
-            let (images, bytes) = crate::floor::decode_floor(&args)?;
+        Command::Recipe(a) => {
+            let toml = recipe::render_template();
+            if let Some(p) = &a.out {
+                durable::write_atomic(p, toml.as_bytes())?;
+            }
+            Outcome::Recipe { toml, written: a.out.clone() }
+        }
+        Command::Plan(a) => {
+            let req = requested(&a.recipe, spelling)?;
+            let plan = pipeline::plan::PlanRequest {
+                inputs: a.inputs.spec(),
+                out: a.out.clone(),
+                minimal: a.minimal,
+                check: a.check,
+                rules: req.recipe.cohort.clone(),
+            };
+            Outcome::Plan(pipeline::plan::plan(&plan, progress).map_err(|e| explain(e, &req.provenance, spelling))?)
+        }
+        Command::Inspect(a) => Outcome::Inspect { png: crate::inspect::inspect(&a)? },
+        Command::Evaluate(a) => {
+            let evaluation = crate::evaluate::evaluate(&a)?;
+            Outcome::Evaluate { text: a.render(&evaluation), evaluation }
+        }
+        Command::DecodeFloor(a) => {
+            let mut dims = recipe::Recipe::default().dims();
+            dims.cxr_crop = a.cxr_crop;
+            dims.labs = a.labs;
+            let (images, bytes) = pipeline::floor::decode_floor(&a.data_dir, &a.cxr_data_dir, &dims)?;
             Outcome::DecodeFloor { images, bytes }
         }
-        Command::Verify(args) => Outcome::Verify(crate::verify::verify(&args, progress)?),
+        Command::Verify(a) => Outcome::Verify(verify::verify(
+            &verify::VerifyRequest {
+                dir: a.dir.clone(),
+                expect_published: a.expect_published,
+                against: a.against.clone(),
+            },
+            progress,
+        )?),
     })
 }

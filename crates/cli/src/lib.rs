@@ -1,19 +1,17 @@
-//! The `symile-mimic` command's library side: the three-stage build with
-//! resumable stage manifests, logging set-up and progress bars. The binary
-//! (`main.rs`) only parses flags; `cargo xtask build-dataset` calls [`build`]
-//! directly.
+//! The `symile-mimic` command: clap flags, progress bars, signals and
+//! printing over the library crates (`pipeline`, `verify`, `evaluate`). The
+//! binary (`main.rs`) only hands [`app::main`] the command line; `cargo xtask
+//! build-dataset` and the Python binding call [`app`] too.
 
 pub mod app;
-pub mod build;
-pub mod demo;
-pub mod floor;
+pub mod evaluate;
+pub mod flags;
 pub mod inspect;
-pub mod plan;
 pub mod progress;
 pub mod signals;
-pub mod verify;
 
-pub use build::{BuildArgs, BuildSummary, build, build_or_demo};
+pub use app::BuildArgs;
+use recipe::{Field, Provenance, Source, Spelling};
 
 /// Logs go to stderr. The level is `info`, `error` with `--quiet` (quiet
 /// means errors only), or what `SYMILE_MIMIC_LOG` names (`error`, `warn`,
@@ -27,8 +25,8 @@ pub fn init_logging(quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)
-        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .try_init();
 }
 
@@ -48,6 +46,22 @@ pub fn error_chain(err: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+/// How the caller of `spelling` set (or can set) `field`: `set by --train_n`,
+/// `set in variant.toml`, or, for a default, the flag and the recipe key.
+pub fn how_set(field: Field, provenance: &Provenance, spelling: Spelling) -> String {
+    let flag = field.spelled(if spelling == Spelling::Python { Spelling::Python } else { Spelling::CommandLine });
+    match provenance.source(field) {
+        Source::Flag => format!("set by {flag}"),
+        Source::File(p) => format!("set in {}", p.display()),
+        Source::Mapping => "set in recipe=".to_string(),
+        Source::Recorded(p) => format!("recorded in {}", p.display()),
+        Source::Default | Source::Fitted => match spelling {
+            Spelling::Python => format!("{flag}, or {} in recipe=", field.path()),
+            _ => format!("{flag}, or {} in a --recipe file", field.path()),
+        },
+    }
 }
 
 #[cfg(test)]

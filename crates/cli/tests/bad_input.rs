@@ -116,12 +116,12 @@ fn line_of(rows: &[Vec<String>], c: usize, v: &str) -> usize {
 fn cohort_each_missing_table_is_named() {
     for (which, file) in cohort_tables() {
         let i = inputs_with(&format!("missing-{file}"), which, file, None);
-        let flag = match which {
-            "hosp" => "--mimiciv_hosp_dir",
-            "cxr" => "--cxr_data_dir",
-            _ => "--ecg_data_dir",
+        let dir = match which {
+            "hosp" => "MIMIC-IV hosp directory",
+            "cxr" => "MIMIC-CXR-JPG directory",
+            _ => "MIMIC-IV-ECG directory",
         };
-        cohort_fails(&format!("missing-{file}"), &i, &[file, "does not exist", flag]);
+        cohort_fails(&format!("missing-{file}"), &i, &[file, "does not exist", dir]);
     }
 }
 
@@ -435,8 +435,8 @@ fn cohort_keeps_user_files_on_success() {
         assert_eq!(after.get(k), Some(v), "{} changed", k.display());
     }
     let new: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
-    // CSV, Parquet, report, and the directory's SHA256SUMS.txt.
-    assert_eq!(new.len(), 4, "{new:?}");
+    // CSV, Parquet, report, recipe, and the directory's SHA256SUMS.txt.
+    assert_eq!(new.len(), 5, "{new:?}");
     assert!(temp_files(&save).is_empty());
 }
 
@@ -455,12 +455,24 @@ fn splits_impossible_sizes_are_refused() {
     let n = fx.cohort_rows;
     let csv = fx.cohort_csv();
     let ok = fx.sizes;
-    splits_fails("train-all", &csv, Sizes { train_n: n, ..ok }, &["--train_n", &n.to_string(), "rows"]);
-    splits_fails("train-more", &csv, Sizes { train_n: n + 5, ..ok }, &["--train_n", &(n + 5).to_string()]);
-    splits_fails("train-zero", &csv, Sizes { train_n: 0, ..ok }, &["--train_n 0"]);
-    splits_fails("val-big", &csv, Sizes { val_n: n - ok.train_n, ..ok }, &["--val_n", "rows left"]);
-    splits_fails("cand-zero", &csv, Sizes { candidate_n: 0, ..ok }, &["--candidate_n 0"]);
-    splits_fails("cand-big", &csv, Sizes { candidate_n: n, ..ok }, &["--candidate_n", "split has"]);
+    // The library names the recipe field; the command line adds the flag that set it.
+    let train_all = format!("splits.train_n = {n} must be at least 1 and less than the");
+    splits_fails("train-all", &csv, Sizes { train_n: n, ..ok }, &[&train_all, "(set by --train_n)"]);
+    splits_fails("train-more", &csv, Sizes { train_n: n + 5, ..ok }, &[&format!("splits.train_n = {}", n + 5)]);
+    splits_fails("train-zero", &csv, Sizes { train_n: 0, ..ok }, &["error: --train_n: must be at least 1"]);
+    splits_fails(
+        "val-big",
+        &csv,
+        Sizes { val_n: n - ok.train_n, ..ok },
+        &["splits.val_n =", "rows left", "(set by --val_n)"],
+    );
+    splits_fails("cand-zero", &csv, Sizes { candidate_n: 0, ..ok }, &["error: --candidate_n: must be at least 1"]);
+    splits_fails(
+        "cand-big",
+        &csv,
+        Sizes { candidate_n: n, ..ok },
+        &["splits.candidate_n =", "split has", "(set by --candidate_n)"],
+    );
 }
 
 #[test]
@@ -662,7 +674,7 @@ fn splits_keeps_user_files_and_refuses_an_unwritable_save_dir() {
     std::fs::write(&file, b"plain file\n").unwrap();
     let before = snapshot(&d);
     let r = run(splits_args(&fx().cohort_csv(), &file.join("out"), fx().sizes));
-    assert_clean_failure(&r, &["--save_dir", "a-file"], &d, &before);
+    assert_clean_failure(&r, &["cannot create the output directory", "a-file"], &d, &before);
 }
 
 #[test]

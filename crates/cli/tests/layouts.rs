@@ -112,16 +112,21 @@ fn versioned_folders_below_bare_parents_build() {
     }
     let want = serde_json::json!({"mimiciv": "2.2", "mimic-cxr-jpg": "2.0.0", "mimic-iv-ecg": "1.0"});
     assert_eq!(json(&out.join("cohort_report.json"))["versions"], want);
-    assert_eq!(json(&out.join(".symile-build/cohort.json"))["flags"]["versions"], want);
+    assert_eq!(json(&out.join(".symile-build/cohort.json"))["key"]["versions"], want);
     // The unversioned layout records no release.
     assert!(json(&b.out.join("cohort_report.json")).get("versions").is_none());
 }
 
 #[test]
-fn version_flags_need_a_root() {
+fn an_incomplete_input_names_the_flags_that_complete_it() {
     let r = run(["build", "--mimiciv-version", "3.1", "--mimiciv_hosp_dir", "x"]);
     assert_eq!(r.code, Some(2), "{r:?}");
-    assert!(r.stderr.contains("--mimic-root"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no MIMIC input")
+            && r.stderr.contains("--mimic-root DIR, or --mimiciv_hosp_dir, --cxr_data_dir and --ecg_data_dir"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// The column a drifted `admissions.csv.gz` adds reaches the cohort twice,
@@ -238,7 +243,7 @@ fn several_releases_take_the_published_ones_unless_told() {
     let res = build(&r, &out, &[]);
     assert_eq!(res.code, Some(2), "{res:?}");
     for needle in [
-        "--mimic-root: found mimic-cxr-jpg/2.0.0 and mimic-iv-ecg/1.0 under",
+        "found mimic-cxr-jpg/2.0.0 and mimic-iv-ecg/1.0 under",
         "several MIMIC-IV releases and none is the published 2.2: 3.0 (mimiciv/3.0/hosp), 3.1 (mimiciv/3.1/hosp)",
         "choose one with --mimiciv-version",
     ] {

@@ -607,7 +607,7 @@ fn bad_input_is_named_by_file_and_line() {
     std::fs::rename(hosp.join("labevents.csv.gz"), hosp.join("labevents.aside")).unwrap();
     let r = three(&scratch("bad-no-labs"), &[]);
     assert_eq!(r.code, Some(2));
-    assert!(r.stderr.contains("--mimiciv_hosp_dir") && r.stderr.contains("labevents.csv.gz"), "{}", r.stderr);
+    assert!(r.stderr.contains("MIMIC-IV hosp directory") && r.stderr.contains("labevents.csv.gz"), "{}", r.stderr);
     std::fs::rename(hosp.join("labevents.aside"), hosp.join("labevents.csv.gz")).unwrap();
 
     // A malformed SHA256SUMS.txt line.

@@ -152,7 +152,7 @@ fn tensors_second_writer_is_refused() {
         "tensors",
         |d| os(tensors_args(d, &fx().inputs)),
         |d| {
-            for f in SPLIT_INPUTS {
+            for f in SPLIT_INPUTS.iter().chain(&[recipe::RECIPE_FILE]) {
                 std::fs::copy(fx().data_dir.join(f), d.join(f)).unwrap();
             }
         },
@@ -265,6 +265,7 @@ fn sha256sums_lists_every_output_and_sha256sum_checks_it() {
     want.extend(
         dataset_layout::tensor_outputs(tensor_store::Format::Safetensors).iter().map(|p| p.display().to_string()),
     );
+    want.push(recipe::RECIPE_FILE.to_string());
     want.sort();
     let listed: Vec<String> = sums.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(listed, want, "every output, sorted, nothing else");
@@ -318,9 +319,14 @@ fn sha256sums_lists_every_output_and_sha256sum_checks_it() {
 /// which holds an earlier run's outputs `old`; checks the mix a kill leaves
 /// is reported by `verify` and completed by the next writer.
 fn kill_between_renames(name: &str, args: Vec<OsString>, dir: &Path, old: &[&str], finish: Vec<OsString>) {
-    let mut a = vec![OsString::from("--debug-commit-pause-ms"), "4000".into()];
-    a.extend(args);
-    let mut child = spawn(&a);
+    let mut child = Command::new(BIN)
+        .arg("--quiet")
+        .args(&args)
+        .env("SYMILE_MIMIC_TEST_COMMIT_PAUSE_MS", "4000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start symile-mimic");
     let journal = dir.join(durable::commit::JOURNAL_FILE);
     let first = dir.join(old[0]);
     let before = std::fs::read(&first).unwrap();
@@ -401,9 +407,9 @@ fn use_seed_takes_a_python_boolean_in_both_spellings() {
         serde_json::from_slice(&std::fs::read(dir.join("splits_report.json")).unwrap()).unwrap()
     };
     for (name, extra, source) in [
-        ("seed-true", &["--use_seed", "true"][..], "flag"),
-        ("seed-True", &["--use_seed", "True"][..], "flag"),
-        ("seed-eq-1", &["--use_seed=1"][..], "flag"),
+        ("seed-true", &["--use_seed", "true"][..], "recipe"),
+        ("seed-True", &["--use_seed", "True"][..], "recipe"),
+        ("seed-eq-1", &["--use_seed=1"][..], "recipe"),
         ("seed-False", &["--use_seed", "False"][..], "os"),
         ("seed-eq-false", &["--use_seed=false"][..], "os"),
         ("seed-kebab-no", &["--use-seed", "no"][..], "os"),
@@ -413,7 +419,9 @@ fn use_seed_takes_a_python_boolean_in_both_spellings() {
         assert!(r.stderr.is_empty(), "{name}: {}", r.stderr);
         let rep = report(&dir);
         assert_eq!(rep["seed_source"], source, "{name}");
-        if source == "flag" {
+        let recorded = recipe::Requested::recorded(&dir).unwrap().unwrap().recipe.splits.seed;
+        assert_eq!(rep["seed"], recorded, "{name}: the seed used is the one recorded in recipe.toml");
+        if source == "recipe" {
             assert_eq!(rep["seed"], 7, "{name}: --seed 7 is used");
         }
     }

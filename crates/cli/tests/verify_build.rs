@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use mimic_io::progress::NoProgress;
-use symile_mimic::verify::{VerifyArgs, verify};
+use verify::{VerifyRequest as VerifyArgs, verify};
 
 /// The reference's outputs of the committed golden set.
 fn golden_expected() -> PathBuf {
@@ -88,38 +88,69 @@ fn lying_tensors_are_failed_checks() {
     assert!(text.contains("test: hadm_id, label_hadm_id and label have 12, 12 and 5 rows"), "{text}");
 }
 
+/// `build` with `flags` from `mimic` into `out`.
+fn build(mimic: &Path, out: &Path, flags: &[&str]) -> pipeline::BuildSummary {
+    let mut args = symile_mimic::BuildArgs::from_flags(flags).unwrap();
+    args.inputs.root.mimic_root = Some(mimic.to_path_buf());
+    args.out = out.to_path_buf();
+    pipeline::build(&args.request().unwrap(), &NoProgress).unwrap()
+}
+
 #[test]
 fn build_skips_up_to_date_stages_and_redoes_changed_ones() {
     let input = tempfile::tempdir().unwrap();
     let cfg = synth::SynthConfig { admissions: Some(120), ..synth::demo_config() };
-    synth::generate(&input.path().join("mimic"), &cfg).unwrap();
+    let mimic = input.path().join("mimic");
+    synth::generate(&mimic, &cfg).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let mut args =
-        symile_mimic::BuildArgs::from_flags(["--candidate_n", "3", "--cxr_scale", "64", "--cxr_crop", "64"]).unwrap();
-    args.mimic_root = Some(input.path().join("mimic"));
-    args.out = out.path().join("data");
-    let first = symile_mimic::build(&args, &NoProgress).unwrap();
+    let data = out.path().join("data");
+    let base = ["--candidate_n", "3", "--cxr_scale", "64", "--cxr_crop", "64"];
+    // The base flags with some replaced or added.
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = base.to_vec();
+        for pair in extra.chunks(2) {
+            match v.iter().position(|f| *f == pair[0]) {
+                Some(i) => v[i + 1] = pair[1],
+                None => v.extend(pair),
+            }
+        }
+        v
+    };
+    let first = build(&mimic, &data, &base);
     assert_eq!(first.stages_run, ["cohort", "splits", "tensors"]);
-    let cxr = out.path().join("data/train/cxr_train.safetensors");
+    let cxr = data.join("train/cxr_train.safetensors");
     let bytes = fs::read(&cxr).unwrap();
 
-    let second = symile_mimic::build(&args, &NoProgress).unwrap();
+    let second = build(&mimic, &data, &base);
     assert!(second.stages_run.is_empty(), "{second:?}");
     assert_eq!(second.stages_skipped, ["cohort", "splits", "tensors"]);
 
-    // A changed flag redoes its stage and everything after it.
-    let third = symile_mimic::build(&symile_mimic::BuildArgs { candidate_n: 4, ..args.clone() }, &NoProgress).unwrap();
+    // A changed recipe field redoes its stage and everything after it.
+    let third = build(&mimic, &data, &with(&["--candidate_n", "4"]));
     assert_eq!(third.stages_skipped, ["cohort"]);
     assert_eq!(third.stages_run, ["splits", "tensors"]);
+    let crop = build(&mimic, &data, &with(&["--candidate_n", "4", "--cxr_crop", "60"]));
+    assert_eq!(
+        (crop.stages_skipped, crop.stages_run),
+        (vec!["cohort".to_string(), "splits".into()], vec!["tensors".to_string()])
+    );
+    let window = build(&mimic, &data, &with(&["--cxr-window-hours", "24,96"]));
+    assert_eq!(window.stages_run, ["cohort", "splits", "tensors"]);
+    let recorded = recipe::Requested::recorded(&data).unwrap().unwrap().recipe;
+    assert_eq!(recorded.cohort.cxr_window_hours, recipe::Window::hours(24, 96));
 
-    // A deleted output redoes its stage; --force redoes everything.
+    // A deleted output redoes its stage; force redoes everything.
+    let back = build(&mimic, &data, &base);
+    assert_eq!(back.stages_run, ["cohort", "splits", "tensors"]);
     fs::remove_file(&cxr).unwrap();
-    let fourth = symile_mimic::build(&args, &NoProgress).unwrap();
-    assert_eq!(fourth.stages_run, ["splits", "tensors"]);
-    assert_eq!(fs::read(&cxr).unwrap(), bytes, "same flags, same bytes");
-    let fifth = symile_mimic::build(&symile_mimic::BuildArgs { force: true, ..args.clone() }, &NoProgress).unwrap();
+    let fourth = build(&mimic, &data, &base);
+    assert_eq!(fourth.stages_run, ["tensors"]);
+    assert_eq!(fs::read(&cxr).unwrap(), bytes, "same recipe, same bytes");
+    let mut forced = base.to_vec();
+    forced.push("--force");
+    let fifth = build(&mimic, &data, &forced);
     assert_eq!(fifth.stages_run, ["cohort", "splits", "tensors"]);
 
-    let rep = verify(&VerifyArgs::new(out.path().join("data")), &NoProgress).unwrap();
+    let rep = verify(&VerifyArgs::new(data.clone()), &NoProgress).unwrap();
     assert!(rep.ok(), "{}", rep.text());
 }

@@ -17,7 +17,7 @@ fn main() {
         cxr_dir: root.join("mimic-cxr-jpg"),
         ecg_dir: root.join("mimic-iv-ecg"),
         save_dir: PathBuf::from(&args[2]),
-        skip_unreadable_ecg: false,
+        recipe: recipe::Recipe::default(),
         checksums: durable::Checksums::Update,
         cxr_tables: None,
         versions: None,

@@ -1,8 +1,9 @@
-//! Stage 1.2: the chest X-ray 24–72 h after admission, and its CheXpert labels.
+//! Stage 1.2: the chest X-ray in the recipe's window after admission (the
+//! published 24–72 h), and its CheXpert labels.
 //!
-//! Only AP/PA rows of the metadata are kept, grouped by subject and sorted by
-//! (StudyDateTime, file order), so an admission's window is two binary
-//! searches. The reference drops images missing on disk *before* choosing;
+//! Only rows of the recipe's views (the published AP/PA) are kept, grouped by
+//! subject and sorted by (StudyDateTime, file order) in a [`TimeIndex`], so an
+//! admission's window is two binary searches. The reference drops images missing on disk *before* choosing;
 //! choosing the first candidate that exists, in that order, is the same
 //! result while touching the file system only for candidates, each at most
 //! once (cached) even when two admissions share one, and only for the
@@ -18,12 +19,13 @@ use mimic_io::Timestamp;
 use mimic_io::pandas::{ColumnKind, KindInference};
 use mimic_io::progress::Progress;
 use mimic_io::table::{TableReader, UniqueKeys};
-use mimic_io::time::HOUR;
 use rayon::prelude::*;
+use recipe::Window;
 
 use crate::CohortError;
 use crate::admissions::Admissions;
 use crate::error::DUPLICATE_ROWS;
+use crate::index::{Bounds, TimeIndex};
 use crate::raw::{RawColumns, StrArena};
 
 /// Metadata columns the reference reads or drops by name.
@@ -39,7 +41,7 @@ const META_REQUIRED: [&str; 9] = [
     "PatientOrientationCodeSequence_CodeMeaning",
 ];
 
-/// AP/PA images of the metadata table and the CheXpert table.
+/// The kept images (the recipe's views) of the metadata table, and the CheXpert table.
 #[derive(Debug)]
 pub(crate) struct Cxr {
     pub meta_rows: usize,
@@ -50,10 +52,10 @@ pub(crate) struct Cxr {
     pub view: StrArena,
     pub meaning: StrArena,
     pub meaning_kind: ColumnKind,
-    /// Kept rows sorted by (subject, time, file order).
-    order: Vec<u32>,
-    /// Range of `order` per subject.
-    by_subject: HashMap<i64, (u32, u32)>,
+    /// Kept rows by subject, in (time, file order).
+    index: TimeIndex,
+    /// The window of the recipe (`lo < Δ ≤ hi`).
+    window: Window,
     /// CheXpert columns except `subject_id`, in file order.
     pub chex: RawColumns,
     pub chex_by_study: HashMap<i64, u32>,
@@ -97,10 +99,12 @@ fn parse_study_time(b: &[u8]) -> Option<(u32, u32, u32)> {
     Some((t / 10_000, (t / 100) % 100, t % 100))
 }
 
-/// Reads the metadata and CheXpert tables named in `tables`.
+/// Reads the metadata and CheXpert tables named in `tables`, keeping the
+/// images of the rules' views.
 pub(crate) fn read(
     cxr_dir: &Path,
     tables: &mimic_io::discover::CxrTables,
+    rules: &recipe::CohortRecipe,
     progress: &dyn Progress,
 ) -> Result<Cxr, CohortError> {
     let meta_path = cxr_dir.join(&tables.metadata);
@@ -118,8 +122,8 @@ pub(crate) fn read(
         view: StrArena::default(),
         meaning: StrArena::default(),
         meaning_kind: ColumnKind::Text,
-        order: Vec::new(),
-        by_subject: HashMap::new(),
+        index: TimeIndex::default(),
+        window: rules.cxr_window_hours,
         chex: RawColumns::default(),
         chex_by_study: HashMap::new(),
         chex_rows: 0,
@@ -145,7 +149,7 @@ pub(crate) fn read(
         let meaning = rec.get(c_meaning).unwrap_or_default();
         meaning_inf.observe(meaning);
         let view = rec.get(c_view).unwrap_or_default();
-        if view != b"AP" && view != b"PA" {
+        if !rules.cxr_views.iter().any(|v| v.as_bytes() == view) {
             continue;
         }
         cxr.subject.push(subject);
@@ -157,19 +161,7 @@ pub(crate) fn read(
     }
     drop(dicoms);
     cxr.meaning_kind = meaning_inf.kind();
-    let mut order: Vec<u32> = (0..cxr.subject.len() as u32).collect();
-    order.sort_by_key(|&i| (cxr.subject[i as usize], cxr.time[i as usize], i));
-    let mut start = 0;
-    while start < order.len() {
-        let s = cxr.subject[order[start] as usize];
-        let mut end = start;
-        while end < order.len() && cxr.subject[order[end] as usize] == s {
-            end += 1;
-        }
-        cxr.by_subject.insert(s, (start as u32, end as u32));
-        start = end;
-    }
-    cxr.order = order;
+    cxr.index = TimeIndex::new(&cxr.subject, |r| Some(cxr.time[r].0));
     progress.finish();
 
     progress.start("CheXpert labels", None);
@@ -193,7 +185,12 @@ pub(crate) fn read(
     }
     cxr.chex = chex;
     progress.finish();
-    tracing::debug!(metadata = cxr.meta_rows, ap_pa = cxr.subject.len(), chexpert = cxr.chex_rows, "CXR tables read");
+    tracing::debug!(
+        metadata = cxr.meta_rows,
+        kept_views = cxr.subject.len(),
+        chexpert = cxr.chex_rows,
+        "CXR tables read"
+    );
     Ok(cxr)
 }
 
@@ -204,12 +201,12 @@ impl Cxr {
         mimic_io::layout::cxr_rel_path(self.subject[i_us], self.study[i_us], &self.dicom.text(i))
     }
 
-    /// For every admission in `which`, the earliest AP/PA image on disk with
-    /// 24 h < StudyDateTime − admittime ≤ 72 h (tie → metadata order), and the
+    /// For every admission in `which`, the earliest kept image on disk with
+    /// lo < StudyDateTime − admittime ≤ hi (tie → metadata order), and the
     /// CheXpert row of its study; `None` for every other admission.
     pub fn select(&self, adm: &Admissions, which: &[usize], cxr_dir: &Path, progress: &dyn Progress) -> CxrSelection {
         let exists: Vec<OnceLock<bool>> = (0..self.subject.len()).map(|_| OnceLock::new()).collect();
-        progress.start("CXR 24-72 h", Some(which.len() as u64));
+        progress.start("CXR in window", Some(which.len() as u64));
         let found: Vec<(usize, Option<CxrChoice>)> = which
             .par_iter()
             .map(|&a| {
@@ -239,10 +236,6 @@ impl Cxr {
 
     /// Kept rows of `subject` in the window, in (time, file order).
     pub fn candidates(&self, subject: i64, admit: Timestamp) -> &[u32] {
-        let Some(&(s, e)) = self.by_subject.get(&subject) else { return &[] };
-        let rows = &self.order[s as usize..e as usize];
-        let lo = rows.partition_point(|&r| self.time[r as usize].0 <= admit.0 + 24 * HOUR);
-        let hi = rows.partition_point(|&r| self.time[r as usize].0 <= admit.0 + 72 * HOUR);
-        &rows[lo..hi.max(lo)]
+        self.index.window(subject, admit.0, self.window, Bounds::OpenClosed)
     }
 }

@@ -1,4 +1,5 @@
-//! Stage 1.3: the earliest valid ECG within ±24 h of admission.
+//! Stage 1.3: the earliest valid ECG in the recipe's window around admission
+//! (the published ±24 h).
 //!
 //! The reference reads every record of `record_list.csv` to drop those whose
 //! signal has a NaN or is all zero, then picks the earliest survivor in the
@@ -9,7 +10,6 @@
 //! admission's answer depends only on its own candidates, so the result and
 //! the set of records opened do not depend on the thread count.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -17,13 +17,14 @@ use mimic_io::Timestamp;
 use mimic_io::pandas::{ColumnKind, KindInference};
 use mimic_io::progress::Progress;
 use mimic_io::table::{TableReader, UniqueKeys};
-use mimic_io::time::HOUR;
 use mimic_io::wfdb::{Validity, WfdbError};
 use rayon::prelude::*;
+use recipe::Window;
 
 use crate::CohortError;
 use crate::admissions::Admissions;
 use crate::error::DUPLICATE_ROWS;
+use crate::index::{Bounds, TimeIndex};
 use crate::raw::StrArena;
 
 /// Decides the validity of a record (path without extension), or says why
@@ -67,15 +68,16 @@ pub(crate) struct Ecgs {
     pub line: Vec<u64>,
     pub file_name_kind: ColumnKind,
     pub path_kind: ColumnKind,
-    /// Rows with an `ecg_time`, sorted by (subject, time, file order).
-    order: Vec<u32>,
-    by_subject: HashMap<i64, (u32, u32)>,
+    /// Rows with an `ecg_time` by subject, in (time, file order).
+    index: TimeIndex,
+    /// The window of the recipe (`lo ≤ Δ ≤ hi`).
+    window: Window,
     /// Validity of each record, decided at most once.
     outcome: Vec<OnceLock<Outcome>>,
 }
 
 /// Reads `record_list.csv`; every `path` must be a safe relative path.
-pub(crate) fn read(ecg_dir: &Path, progress: &dyn Progress) -> Result<Ecgs, CohortError> {
+pub(crate) fn read(ecg_dir: &Path, window: Window, progress: &dyn Progress) -> Result<Ecgs, CohortError> {
     let path = ecg_dir.join(mimic_io::layout::ECG_RECORD_LIST);
     progress.start("ECG record list", None);
     let mut t = TableReader::open(&path)?;
@@ -91,8 +93,8 @@ pub(crate) fn read(ecg_dir: &Path, progress: &dyn Progress) -> Result<Ecgs, Coho
         line: Vec::new(),
         file_name_kind: ColumnKind::Int,
         path_kind: ColumnKind::Text,
-        order: Vec::new(),
-        by_subject: HashMap::new(),
+        index: TimeIndex::default(),
+        window,
         outcome: Vec::new(),
     };
     let (mut fk, mut pk) = (KindInference::default(), KindInference::default());
@@ -118,19 +120,7 @@ pub(crate) fn read(ecg_dir: &Path, progress: &dyn Progress) -> Result<Ecgs, Coho
     }
     e.file_name_kind = fk.kind();
     e.path_kind = pk.kind();
-    let mut order: Vec<u32> = (0..e.subject.len() as u32).filter(|&i| e.time[i as usize].is_some()).collect();
-    order.sort_by_key(|&i| (e.subject[i as usize], e.time[i as usize], i));
-    let mut start = 0;
-    while start < order.len() {
-        let s = e.subject[order[start] as usize];
-        let mut end = start;
-        while end < order.len() && e.subject[order[end] as usize] == s {
-            end += 1;
-        }
-        e.by_subject.insert(s, (start as u32, end as u32));
-        start = end;
-    }
-    e.order = order;
+    e.index = TimeIndex::new(&e.subject, |r| e.time[r].map(|t| t.0));
     e.outcome = (0..e.subject.len()).map(|_| OnceLock::new()).collect();
     progress.finish();
     tracing::debug!(records = e.subject.len(), "ECG record list read");
@@ -157,14 +147,9 @@ impl Ecgs {
         self.subject.len()
     }
 
-    /// Records of `subject` with −24 h ≤ ecg_time − admittime ≤ 24 h, in (time, file order).
+    /// Records of `subject` with lo ≤ ecg_time − admittime ≤ hi, in (time, file order).
     pub fn candidates(&self, subject: i64, admit: Timestamp) -> &[u32] {
-        let Some(&(s, e)) = self.by_subject.get(&subject) else { return &[] };
-        let rows = &self.order[s as usize..e as usize];
-        let t = |r: u32| self.time[r as usize].map_or(i64::MIN, |t| t.0);
-        let lo = rows.partition_point(|&r| t(r) < admit.0 - 24 * HOUR);
-        let hi = rows.partition_point(|&r| t(r) <= admit.0 + 24 * HOUR);
-        &rows[lo..hi.max(lo)]
+        self.index.window(subject, admit.0, self.window, Bounds::Closed)
     }
 
     /// The record path (without extension) of row `r`; checked safe at read time.

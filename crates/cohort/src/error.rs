@@ -13,10 +13,10 @@ pub(crate) const DUPLICATE_ROWS: &str = "the reference would silently duplicate 
 #[derive(Debug, thiserror::Error)]
 pub enum CohortError {
     /// An input file the stage needs does not exist.
-    #[error("{flag}: input file {path} does not exist")]
+    #[error("the {dir} directory lacks {}: {} does not exist", path.file_name().unwrap_or_default().display(), path.display())]
     MissingInput {
-        /// The command-line flag whose directory should contain the file.
-        flag: &'static str,
+        /// The input directory that should contain the file (`MIMIC-IV hosp`, …).
+        dir: &'static str,
         /// The path that was looked for.
         path: PathBuf,
     },
@@ -37,7 +37,7 @@ pub enum CohortError {
     /// A candidate ECG record could not be read.
     #[error(
         "ECG record {record} ({table}:{line}, candidate for hadm_id {hadm_id}) cannot be read: {message}; \
-         pass --skip-unreadable-ecg to count it as invalid and go on"
+         set cohort.skip_unreadable_ecg to count it as invalid and go on"
     )]
     UnreadableEcg {
         /// The record path without extension.
@@ -52,10 +52,12 @@ pub enum CohortError {
         message: String,
     },
     /// A filter left no admission.
-    #[error("the cohort is empty: {filter} left no admission ({before} admission(s) before it)")]
+    #[error("the cohort is empty: {description} left no admission ({before} admission(s) before it)")]
     EmptyCohort {
         /// The filter that emptied the cohort.
-        filter: &'static str,
+        filter: crate::Filter,
+        /// What it tested, with the recipe's values.
+        description: String,
         /// Admissions that reached the filter.
         before: usize,
     },
@@ -119,6 +121,22 @@ pub enum CohortError {
         /// The first few, with their image.
         first: String,
     },
+    /// The download plan was made for other stage-1 rules.
+    #[error(
+        "the download plan {} was made for {field} = {planned}, the cohort's recipe has {wanted}: its files are not \
+         the ones this cohort looks at; plan again with this recipe (symile-mimic plan --recipe ...)",
+        plan.display()
+    )]
+    PlanRules {
+        /// plan.json.
+        plan: PathBuf,
+        /// The first field that differs.
+        field: recipe::Field,
+        /// Its value in the plan.
+        planned: String,
+        /// Its value in the cohort's recipe.
+        wanted: String,
+    },
     /// The Parquet encoder failed.
     #[error("{path}: cannot write Parquet: {message}")]
     Parquet {
@@ -134,5 +152,23 @@ fn located(path: &std::path::Path, line: Option<usize>, message: &str) -> String
     match line {
         Some(l) => format!("{}:{l}: {message}", path.display()),
         None => format!("{}: {message}", path.display()),
+    }
+}
+
+impl CohortError {
+    /// The recipe field the error is about, if any (the caller names it in
+    /// its own spelling).
+    pub fn field(&self) -> Option<recipe::Field> {
+        match self {
+            CohortError::UnreadableEcg { .. } => Some(recipe::Field::SkipUnreadableEcg),
+            CohortError::EmptyCohort { filter, .. } => match filter {
+                crate::Filter::CxrWindow | crate::Filter::CxrOnDisk => Some(recipe::Field::CxrWindowHours),
+                crate::Filter::EcgWindow => Some(recipe::Field::EcgWindowHours),
+                crate::Filter::LabsWindow => Some(recipe::Field::LabsWindowHours),
+                _ => None,
+            },
+            CohortError::PlanRules { field, .. } => Some(*field),
+            _ => None,
+        }
     }
 }

@@ -1,23 +1,22 @@
-//! Stage 1.4: the earliest value of each of the 50 labs within ±24 h of admission.
+//! Stage 1.4: the earliest value of each of the recipe's labs (the published
+//! 50) in its window around admission (the published ±24 h).
 //!
 //! `labevents.csv.gz` (~118 M rows) is read in one streaming pass, only ever
 //! holding the current record. Rows of subjects that can still be in the
 //! cohort are matched, through a binary search over that subject's
 //! admission times, against every target admission whose window contains the
-//! charttime, and fold into a per-admission `[(time, value); 50]` table with a
-//! strict `<` on time. Rows arrive in file order, so a tie keeps the first
+//! charttime, and fold into a per-admission `[(time, value); labs]` table with
+//! a strict `<` on time. Rows arrive in file order, so a tie keeps the first
 //! row in the file, which is what the reference's loop over `labevent_id`s
-//! (in file order, strict `<`) does. Memory is 50 slots per target admission,
-//! whatever the size of the lab table.
+//! (in file order, strict `<`) does. Memory is one slot per lab per target
+//! admission, whatever the size of the lab table.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use mimic_io::Timestamp;
-use mimic_io::layout::LABS;
 use mimic_io::progress::Progress;
 use mimic_io::table::{TableReader, parse_i64_bytes};
-use mimic_io::time::HOUR;
 
 use crate::CohortError;
 use crate::admissions::Admissions;
@@ -28,7 +27,9 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 /// Lab values per target admission.
 #[derive(Debug)]
 pub(crate) struct LabValues {
-    /// `values[slot * 50 + lab]` (LABS order), `None` when absent.
+    /// Labs per admission (the recipe's list).
+    pub labs: usize,
+    /// `values[slot * labs + lab]` (the recipe's order), `None` when absent.
     pub values: Vec<Option<f64>>,
     /// Rows of `labevents.csv.gz`.
     pub rows: u64,
@@ -37,28 +38,63 @@ pub(crate) struct LabValues {
 }
 
 impl LabValues {
-    /// The 50 values of target slot `slot`.
+    /// No admission, no lab (nothing to look up).
+    pub fn empty(labs: usize) -> Self {
+        Self { labs, values: Vec::new(), rows: 0, rows_in_window: 0 }
+    }
+
+    /// The lab values of target slot `slot`, in the recipe's order.
     pub fn of(&self, slot: usize) -> &[Option<f64>] {
-        &self.values[slot * 50..slot * 50 + 50]
+        &self.values[slot * self.labs..(slot + 1) * self.labs]
     }
 }
 
-/// Position in LABS of every itemid in the LABS range (255: not a top-50 lab).
-fn lab_table() -> (u32, Vec<u8>) {
-    let lo = *LABS.iter().min().expect("LABS is not empty");
-    let hi = *LABS.iter().max().expect("LABS is not empty");
-    let mut table = vec![u8::MAX; (hi - lo + 1) as usize];
-    for (i, &l) in LABS.iter().enumerate() {
-        table[(l - lo) as usize] = i as u8;
-    }
-    (lo, table)
+/// The position of an itemid in the recipe's lab list: a dense table over
+/// the itemids' range when it is small (MIMIC's lab itemids are five-digit
+/// numbers, so any list of them is), else a hash map.
+#[derive(Debug)]
+enum LabIndex {
+    Dense { lo: i64, slots: Vec<u16> },
+    Sparse(FastMap<i64, u16>),
 }
 
-/// Scans `labevents.csv.gz` for the admissions in `which` (slot `k` is `which[k]`).
+impl LabIndex {
+    const NONE: u16 = u16::MAX;
+
+    fn new(labs: &[u32]) -> Self {
+        let lo = labs.iter().copied().min().map_or(0, i64::from);
+        let hi = labs.iter().copied().max().map_or(0, i64::from);
+        if hi - lo < 1 << 20 {
+            let mut slots = vec![Self::NONE; (hi - lo + 1) as usize];
+            for (i, &l) in labs.iter().enumerate() {
+                slots[(i64::from(l) - lo) as usize] = i as u16;
+            }
+            LabIndex::Dense { lo, slots }
+        } else {
+            LabIndex::Sparse(labs.iter().enumerate().map(|(i, &l)| (i64::from(l), i as u16)).collect())
+        }
+    }
+
+    /// The lab's position, if `itemid` is one of the recipe's labs.
+    fn get(&self, itemid: i64) -> Option<usize> {
+        let slot = match self {
+            LabIndex::Dense { lo, slots } => match itemid.checked_sub(*lo) {
+                Some(off) if (off as u64) < slots.len() as u64 => slots[off as usize],
+                _ => Self::NONE,
+            },
+            LabIndex::Sparse(map) => map.get(&itemid).copied().unwrap_or(Self::NONE),
+        };
+        (slot != Self::NONE).then_some(slot as usize)
+    }
+}
+
+/// Scans `labevents.csv.gz` for the admissions in `which` (slot `k` is
+/// `which[k]`), keeping the rules' labs in the rules' window.
 pub(crate) fn scan(
     hosp_dir: &Path,
     adm: &Admissions,
     which: &[usize],
+    rules: &recipe::CohortRecipe,
     progress: &dyn Progress,
 ) -> Result<LabValues, CohortError> {
     let path = hosp_dir.join(mimic_io::layout::LABEVENTS);
@@ -76,9 +112,11 @@ pub(crate) fn scan(
         by_subject.insert(targets[start].0, (start as u32, end as u32));
         start = end;
     }
-    let (lab_lo, lab_of) = lab_table();
-    let mut best_time = vec![i64::MAX; which.len() * 50];
-    let mut values: Vec<Option<f64>> = vec![None; which.len() * 50];
+    let index = LabIndex::new(&rules.labs);
+    let n_labs = rules.labs.len();
+    let window = rules.labs_window_hours;
+    let mut best_time = vec![i64::MAX; which.len() * n_labs];
+    let mut values: Vec<Option<f64>> = vec![None; which.len() * n_labs];
 
     let mut t = TableReader::open(&path)?;
     let c = t.require(&["labevent_id", "subject_id", "itemid", "charttime", "valuenum"])?;
@@ -99,27 +137,21 @@ pub(crate) fn scan(
         let Some(&(s, e)) = by_subject.get(&subject) else { continue };
         let ib = rec.get(c_item).unwrap_or_default();
         let itemid = parse_i64_bytes(ib).ok_or_else(|| t.field_error(c_item, ib, "an integer"))?;
-        let lab = match itemid.checked_sub(i64::from(lab_lo)) {
-            Some(off) if (off as u64) < lab_of.len() as u64 => lab_of[off as usize],
-            _ => continue,
-        };
-        if lab == u8::MAX {
-            continue;
-        }
+        let Some(lab) = index.get(itemid) else { continue };
         let Some(value) = t.parse_opt_f64(&rec, c_val)? else { continue };
         // A missing charttime is NaT in the reference: never inside a window.
         let Some(time) = t.parse_opt_time(&rec, c_time)? else { continue };
         let time: Timestamp = time;
         let span = &targets[s as usize..e as usize];
-        // Admissions with |charttime − admittime| ≤ 24 h: admittime in [t − 24 h, t + 24 h].
-        let lo = span.partition_point(|x| x.1 < time.0 - 24 * HOUR);
+        // Admissions with lo ≤ charttime − admittime ≤ hi: admittime in [t − hi, t − lo].
+        let first = span.partition_point(|x| x.1 < time.0 - window.hi);
         let mut hit = false;
-        for x in &span[lo..] {
-            if x.1 > time.0 + 24 * HOUR {
+        for x in &span[first..] {
+            if x.1 > time.0 - window.lo {
                 break;
             }
             hit = true;
-            let k = x.2 as usize * 50 + lab as usize;
+            let k = x.2 as usize * n_labs + lab;
             if time.0 < best_time[k] {
                 best_time[k] = time.0;
                 values[k] = Some(value);
@@ -130,7 +162,7 @@ pub(crate) fn scan(
     progress.inc(rows & 0xFFFF);
     progress.finish();
     tracing::debug!(rows, in_window, targets = which.len(), "labevents scanned");
-    Ok(LabValues { values, rows, rows_in_window: in_window })
+    Ok(LabValues { labs: n_labs, values, rows, rows_in_window: in_window })
 }
 
 #[cfg(test)]
@@ -138,11 +170,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lab_table_maps_every_lab_and_nothing_else() {
-        let (lo, table) = lab_table();
-        for (i, &l) in LABS.iter().enumerate() {
-            assert_eq!(table[(l - lo) as usize] as usize, i);
+    fn the_lab_index_maps_every_lab_and_nothing_else() {
+        let published = mimic_io::layout::LABS;
+        let dense = LabIndex::new(&published);
+        assert!(matches!(dense, LabIndex::Dense { .. }));
+        for (i, &l) in published.iter().enumerate() {
+            assert_eq!(dense.get(i64::from(l)), Some(i));
         }
-        assert_eq!(table.iter().filter(|&&v| v != u8::MAX).count(), 50);
+        assert_eq!((50_000..54_000).filter(|&id| dense.get(id).is_some()).count(), 50);
+        assert_eq!(dense.get(-1), None);
+        let sparse = LabIndex::new(&[51221, 7, 4_000_000]);
+        assert!(matches!(sparse, LabIndex::Sparse(_)));
+        assert_eq!((sparse.get(7), sparse.get(4_000_000), sparse.get(8)), (Some(1), Some(2), None));
     }
 }

@@ -1,10 +1,13 @@
 //! Stage 1 of Symile-MIMIC: the cohort (`process_mimic_data.py` → `symile_mimic_data.csv`).
 //!
-//! One row per admission that has, at once, an AP/PA chest X-ray 24–72 h after
-//! admission (with CheXpert labels), a valid ECG within ±24 h, and at least one
-//! of the 50 labs within ±24 h. The output is byte-identical to the reference's
-//! CSV (pandas dtype and formatting quirks included), plus a typed Parquet copy
-//! and a JSON report of the attrition at every step.
+//! One row per admission that has, at once, a chest X-ray of a kept view in
+//! its window after admission (with CheXpert labels), a valid ECG in its
+//! window and at least one of the labs in its window. The rules are the
+//! recipe's cohort section ([`recipe::CohortRecipe`]); the published ones —
+//! AP/PA, 24 h < Δ ≤ 72 h, ECG and the 50 labs within ±24 h — are its
+//! default. The output is byte-identical to the reference's CSV (pandas dtype
+//! and formatting quirks included), plus a typed Parquet copy, a JSON report
+//! of the attrition at every step and the recipe (`recipe.toml`).
 //!
 //! The reference is O(admissions × table rows) and reads every ECG; here each
 //! table is read once, events are grouped per subject and sorted by (time,
@@ -23,6 +26,7 @@ mod admissions;
 mod cxr;
 mod ecg;
 mod error;
+mod index;
 mod labs;
 mod output;
 pub mod plan;
@@ -36,8 +40,8 @@ use std::time::Instant;
 
 use durable::{AtomicFile, DirLock, Transaction};
 use mimic_io::discover::CxrTables;
-use mimic_io::layout::LABS;
 use mimic_io::progress::Progress;
+use recipe::{CohortRecipe, Recipe};
 use serde::Serialize;
 
 /// Whether a run keeps its directory's `SHA256SUMS.txt` (a field of the config).
@@ -49,19 +53,20 @@ use output::{Data, OutCol};
 
 pub use dataset_layout::{COHORT_CSV, COHORT_PARQUET, COHORT_REPORT};
 
-/// Inputs and options of the cohort stage (the CLI's flags).
+/// Inputs and options of the cohort stage.
 #[derive(Debug, Clone)]
 pub struct CohortConfig {
-    /// `--mimiciv_hosp_dir`: patients, admissions, labevents.
+    /// The MIMIC-IV `hosp` directory: patients, admissions, labevents.
     pub hosp_dir: PathBuf,
-    /// `--cxr_data_dir`: CXR metadata, CheXpert labels, `files/…jpg`.
+    /// The MIMIC-CXR-JPG directory: CXR metadata, CheXpert labels, `files/…jpg`.
     pub cxr_dir: PathBuf,
-    /// `--ecg_data_dir`: `record_list.csv` and WFDB records.
+    /// The MIMIC-IV-ECG directory: `record_list.csv` and WFDB records.
     pub ecg_dir: PathBuf,
-    /// `--save_dir`: where the outputs go (created if missing).
+    /// Where the outputs go (created if missing).
     pub save_dir: PathBuf,
-    /// Count an unreadable candidate ECG as invalid (and list it) instead of failing.
-    pub skip_unreadable_ecg: bool,
+    /// The build's recipe: its `cohort` section are the rules, and the whole
+    /// of it is recorded as `save_dir/recipe.toml`.
+    pub recipe: Recipe,
     /// Keep `save_dir/SHA256SUMS.txt` up to date with the outputs.
     pub checksums: Checksums,
     /// File names of the CXR tables; `None`: whichever `cxr_dir` holds
@@ -87,20 +92,20 @@ pub struct CohortConfig {
 pub struct Attrition {
     /// Rows of admissions.csv.gz.
     pub admissions_read: usize,
-    /// With an AP/PA image listed in the metadata 24 h < Δ ≤ 72 h.
+    /// With an image of a kept view listed in the metadata in the CXR window.
     pub with_cxr_candidate: usize,
     /// … one of which belongs to a study with CheXpert labels.
     pub with_chexpert_candidate: usize,
-    /// … and with at least one ECG record listed within ±24 h.
+    /// … and with at least one ECG record listed in the ECG window.
     pub with_ecg_candidate: usize,
-    /// … and with at least one of the 50 labs within ±24 h: the admissions
+    /// … and with at least one of the labs in the labs window: the admissions
     /// that can reach the cohort, whose files are looked at.
     pub with_labs: usize,
-    /// … whose earliest in-window AP/PA image on disk exists (the chosen image).
+    /// … whose earliest in-window image on disk exists (the chosen image).
     pub with_cxr_in_window: usize,
     /// … whose chosen image's study has CheXpert labels.
     pub after_chexpert_join: usize,
-    /// … with a valid ECG (no NaN, not all zero) within ±24 h.
+    /// … with a valid ECG (no NaN, not all zero) in the ECG window.
     pub with_valid_ecg: usize,
     /// Rows written.
     pub final_rows: usize,
@@ -113,6 +118,7 @@ pub struct InputRows {
     pub admissions: usize,
     pub labevents: u64,
     pub cxr_metadata: usize,
+    /// Metadata rows of a kept view (the published AP/PA).
     pub cxr_metadata_ap_pa: usize,
     pub cxr_chexpert: usize,
     pub ecg_record_list: usize,
@@ -144,7 +150,7 @@ pub struct CohortReport {
     pub ecg_invalid_all_zero: usize,
     /// Unreadable candidate ECG records counted as invalid (`skip_unreadable_ecg`).
     pub ecg_unreadable_skipped: Vec<String>,
-    /// labevents rows inside the ±24 h window of a target admission.
+    /// labevents rows inside the labs window of a target admission.
     pub labevents_rows_in_window: u64,
     pub input_rows: InputRows,
     /// Some admission's subject is missing from patients (patients ints print as floats).
@@ -168,6 +174,9 @@ pub struct CohortReport {
     /// the report of a planned download equals that of a complete one.
     #[serde(skip)]
     pub absent_explained_by_plan: usize,
+    /// The rules applied (for the summary; the dataset records them in `recipe.toml`).
+    #[serde(skip)]
+    pub rules: CohortRecipe,
 }
 
 impl CohortReport {
@@ -175,16 +184,25 @@ impl CohortReport {
     pub fn summary(&self) -> String {
         let a = &self.attrition;
         let i = &self.input_rows;
+        let r = &self.rules;
         let mut s = String::new();
         s.push_str(&format!(
-            "inputs: {} patients, {} admissions, {} lab events, {} CXR images ({} AP/PA), {} CheXpert studies, {} ECG records\n",
-            i.patients, i.admissions, i.labevents, i.cxr_metadata, i.cxr_metadata_ap_pa, i.cxr_chexpert, i.ecg_record_list
+            "inputs: {} patients, {} admissions, {} lab events, {} CXR images ({} {}), {} CheXpert studies, {} ECG records\n",
+            i.patients,
+            i.admissions,
+            i.labevents,
+            i.cxr_metadata,
+            i.cxr_metadata_ap_pa,
+            r.views_text(),
+            i.cxr_chexpert,
+            i.ecg_record_list
         ));
+        let line = |what: String, n: usize| format!("  {what:<28}{n:>9}\n");
         s.push_str(&format!("admissions read               {:>9}\n", a.admissions_read));
-        s.push_str(&format!("  with a CXR listed 24-72 h   {:>9}\n", a.with_cxr_candidate));
+        s.push_str(&line(format!("with a CXR listed {}", r.cxr_window_hours.describe(true)), a.with_cxr_candidate));
         s.push_str(&format!("  of a CheXpert-labelled study{:>9}\n", a.with_chexpert_candidate));
-        s.push_str(&format!("  with an ECG listed ±24 h    {:>9}\n", a.with_ecg_candidate));
-        s.push_str(&format!("  with labs ±24 h             {:>9}\n", a.with_labs));
+        s.push_str(&line(format!("with an ECG listed {}", r.ecg_window_hours.describe(false)), a.with_ecg_candidate));
+        s.push_str(&line(format!("with labs {}", r.labs_window_hours.describe(false)), a.with_labs));
         s.push_str(&format!("  with the CXR on disk        {:>9}\n", a.with_cxr_in_window));
         s.push_str(&format!("  after the CheXpert join     {:>9}\n", a.after_chexpert_join));
         s.push_str(&format!("  with a valid ECG            {:>9}\n", a.with_valid_ecg));
@@ -235,11 +253,50 @@ pub fn run(cfg: &CohortConfig, progress: &dyn Progress) -> Result<CohortReport, 
     run_with_checker(cfg, progress, &mimic_io::wfdb::record_validity)
 }
 
+/// What a filter that emptied the cohort tested, in the rules' own terms.
+pub(crate) fn filter_text(rules: &CohortRecipe, filter: Filter) -> String {
+    let views = rules.views_text();
+    match filter {
+        Filter::CxrWindow => {
+            format!(
+                "the CXR window (an image of view {views} listed with Δ in {})",
+                rules.cxr_window_hours.describe(true)
+            )
+        }
+        Filter::ChexpertCandidate => {
+            format!("the CheXpert join (no in-window {views} image's study has a CheXpert row)")
+        }
+        Filter::EcgWindow => format!("the ECG window (a record with Δ in {})", rules.ecg_window_hours.describe(false)),
+        Filter::LabsWindow => format!(
+            "the labs window (one of the {} labs with Δ in {})",
+            rules.labs.len(),
+            rules.labs_window_hours.describe(false)
+        ),
+        Filter::CxrOnDisk => format!("the CXR window on disk (every in-window {views} image is absent)"),
+        Filter::ChexpertJoin => "the CheXpert join (the chosen image's study has no CheXpert row)".to_string(),
+        Filter::EcgValidity => "ECG validity (a record with no NaN that is not all zero)".to_string(),
+        Filter::NoAdmissions => "admissions.csv.gz (it has no rows)".to_string(),
+    }
+}
+
+/// The filters of stage 1, in the order they are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    NoAdmissions,
+    CxrWindow,
+    ChexpertCandidate,
+    EcgWindow,
+    LabsWindow,
+    CxrOnDisk,
+    ChexpertJoin,
+    EcgValidity,
+}
+
 pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CohortError + '_ {
     move |source| CohortError::Io { path: path.to_path_buf(), source }
 }
 
-/// The six tables of stage 1 with the flag whose directory holds each.
+/// The six tables of stage 1 with the input directory that holds each.
 pub(crate) fn input_tables(
     hosp: &Path,
     cxr: &Path,
@@ -248,27 +305,31 @@ pub(crate) fn input_tables(
 ) -> [(&'static str, PathBuf); 6] {
     use mimic_io::layout as l;
     [
-        ("--mimiciv_hosp_dir", hosp.join(l::PATIENTS)),
-        ("--mimiciv_hosp_dir", hosp.join(l::ADMISSIONS)),
-        ("--mimiciv_hosp_dir", hosp.join(l::LABEVENTS)),
-        ("--cxr_data_dir", cxr.join(&cxr_tables.metadata)),
-        ("--cxr_data_dir", cxr.join(&cxr_tables.chexpert)),
-        ("--ecg_data_dir", ecg.join(l::ECG_RECORD_LIST)),
+        ("MIMIC-IV hosp", hosp.join(l::PATIENTS)),
+        ("MIMIC-IV hosp", hosp.join(l::ADMISSIONS)),
+        ("MIMIC-IV hosp", hosp.join(l::LABEVENTS)),
+        ("MIMIC-CXR-JPG", cxr.join(&cxr_tables.metadata)),
+        ("MIMIC-CXR-JPG", cxr.join(&cxr_tables.chexpert)),
+        ("MIMIC-IV-ECG", ecg.join(l::ECG_RECORD_LIST)),
     ]
 }
 
-/// Fails with the flag and path of the first missing input file.
+/// Fails with the directory and path of the first missing input file.
 pub(crate) fn check_inputs(hosp: &Path, cxr: &Path, ecg: &Path, cxr_tables: &CxrTables) -> Result<(), CohortError> {
-    for (flag, path) in input_tables(hosp, cxr, ecg, cxr_tables) {
+    for (dir, path) in input_tables(hosp, cxr, ecg, cxr_tables) {
         if !path.is_file() {
-            return Err(CohortError::MissingInput { flag, path });
+            return Err(CohortError::MissingInput { dir, path });
         }
     }
     Ok(())
 }
 
-pub(crate) fn nonempty(n: usize, filter: &'static str, before: usize) -> Result<(), CohortError> {
-    if n == 0 { Err(CohortError::EmptyCohort { filter, before }) } else { Ok(()) }
+pub(crate) fn nonempty(n: usize, rules: &CohortRecipe, filter: Filter, before: usize) -> Result<(), CohortError> {
+    if n == 0 {
+        Err(CohortError::EmptyCohort { filter, description: filter_text(rules, filter), before })
+    } else {
+        Ok(())
+    }
 }
 
 /// The three tables of stage 1 that are read whole, and the table-only selection.
@@ -287,26 +348,23 @@ pub(crate) fn read_tables(
     cxr_dir: &Path,
     ecg_dir: &Path,
     cxr_tables: &CxrTables,
+    rules: &CohortRecipe,
     progress: &dyn Progress,
 ) -> Result<Tables, CohortError> {
     let step = || if progress.cancelled() { Err(CohortError::Cancelled) } else { Ok(()) };
     let adm = admissions::read(hosp, progress)?;
     step()?;
-    nonempty(adm.len(), "admissions.csv.gz (it has no rows)", 0)?;
-    let cxr = cxr::read(cxr_dir, cxr_tables, progress)?;
+    nonempty(adm.len(), rules, Filter::NoAdmissions, 0)?;
+    let cxr = cxr::read(cxr_dir, cxr_tables, rules, progress)?;
     step()?;
-    let ecgs = ecg::read(ecg_dir, progress)?;
+    let ecgs = ecg::read(ecg_dir, rules.ecg_window_hours, progress)?;
     step()?;
-    let reach = reach::reach(hosp, &adm, &cxr, &ecgs, progress)?;
+    let reach = reach::reach(hosp, &adm, &cxr, &ecgs, rules, progress)?;
     step()?;
-    nonempty(reach.with_cxr_candidate, "the CXR window (an AP/PA image listed 24 h < Δ ≤ 72 h)", adm.len())?;
-    nonempty(
-        reach.with_chexpert_candidate,
-        "the CheXpert join (no in-window AP/PA image's study has a CheXpert row)",
-        reach.with_cxr_candidate,
-    )?;
-    nonempty(reach.targets.len(), "the ECG window (a record within ±24 h)", reach.with_chexpert_candidate)?;
-    nonempty(reach.reach.len(), "the labs window (one of the 50 labs within ±24 h)", reach.targets.len())?;
+    nonempty(reach.with_cxr_candidate, rules, Filter::CxrWindow, adm.len())?;
+    nonempty(reach.with_chexpert_candidate, rules, Filter::ChexpertCandidate, reach.with_cxr_candidate)?;
+    nonempty(reach.targets.len(), rules, Filter::EcgWindow, reach.with_chexpert_candidate)?;
+    nonempty(reach.reach.len(), rules, Filter::LabsWindow, reach.targets.len())?;
     Ok(Tables { adm, cxr, ecgs, reach })
 }
 
@@ -324,6 +382,7 @@ pub(crate) fn run_with_checker(
         .versions
         .clone()
         .unwrap_or_else(|| mimic_io::discover::infer_versions(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir));
+    let rules = &cfg.recipe.cohort;
     // A download plan is checked before anything is written: a file it
     // lists that is not on disk would change the cohort silently.
     let planned = match &cfg.plan {
@@ -336,6 +395,7 @@ pub(crate) fn run_with_checker(
                 cxr_tables: cxr_tables.clone(),
                 versions: versions.clone(),
             },
+            rules,
             progress,
         )?),
         None => None,
@@ -348,7 +408,7 @@ pub(crate) fn run_with_checker(
     let step = |done: Result<(), CohortError>| if progress.cancelled() { Err(CohortError::Cancelled) } else { done };
 
     let Tables { adm, cxr, ecgs, reach } =
-        read_tables(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir, &cxr_tables, progress)?;
+        read_tables(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir, &cxr_tables, rules, progress)?;
     let mut rep = CohortReport {
         input_rows: InputRows {
             patients: adm.pat_rows,
@@ -363,6 +423,7 @@ pub(crate) fn run_with_checker(
         stale_temps_removed,
         versions,
         labevents_rows_in_window: reach.labs.rows_in_window,
+        rules: rules.clone(),
         ..CohortReport::default()
     };
     let a = &mut rep.attrition;
@@ -379,36 +440,28 @@ pub(crate) fn run_with_checker(
     rep.cxr_candidates_checked = sel.checked;
     rep.cxr_candidates_absent = sel.absent_rows.len();
     rep.attrition.with_cxr_in_window = which.iter().filter(|&&a| sel.chosen[a].is_some()).count();
-    nonempty(
-        rep.attrition.with_cxr_in_window,
-        "the CXR window on disk (every in-window AP/PA image is absent)",
-        which.len(),
-    )?;
+    nonempty(rep.attrition.with_cxr_in_window, rules, Filter::CxrOnDisk, which.len())?;
     let with_chex: Vec<(usize, usize)> =
         reach.reach.iter().copied().filter(|&(a, _)| sel.chosen[a].is_some_and(|c| c.chexpert.is_some())).collect();
     rep.attrition.after_chexpert_join = with_chex.len();
-    nonempty(
-        with_chex.len(),
-        "the CheXpert join (the chosen image's study has no CheXpert row)",
-        rep.attrition.with_cxr_in_window,
-    )?;
+    nonempty(with_chex.len(), rules, Filter::ChexpertJoin, rep.attrition.with_cxr_in_window)?;
 
     // ECG validity, lazily, only for admissions that have everything else.
     let which: Vec<usize> = with_chex.iter().map(|&(a, _)| a).collect();
-    let chosen_ecg = ecgs.select(&adm, &which, cfg.skip_unreadable_ecg, checker, progress)?;
+    let chosen_ecg = ecgs.select(&adm, &which, rules.skip_unreadable_ecg, checker, progress)?;
     step(Ok(()))?;
     let rows: Vec<(usize, usize, u32)> =
         with_chex.iter().zip(&chosen_ecg).filter_map(|(&(a, slot), e)| e.map(|e| (a, slot, e))).collect();
     rep.attrition.with_valid_ecg = rows.len();
     rep.attrition.final_rows = rows.len();
-    nonempty(rows.len(), "ECG validity (a record with no NaN that is not all zero)", with_chex.len())?;
+    nonempty(rows.len(), rules, Filter::EcgValidity, with_chex.len())?;
 
     // pandas makes ecg_adm float when *any* admission read lacks a valid ECG.
     rep.ecg_adm_float = if !reach.every_admission_has_ecg_candidate || chosen_ecg.iter().any(Option::is_none) {
         true
     } else {
         let all: Vec<usize> = (0..adm.len()).collect();
-        ecgs.select(&adm, &all, cfg.skip_unreadable_ecg, checker, progress)?.iter().any(Option::is_none)
+        ecgs.select(&adm, &all, rules.skip_unreadable_ecg, checker, progress)?.iter().any(Option::is_none)
     };
     let counts = ecgs.counts();
     rep.ecg_records_opened = counts.opened;
@@ -424,14 +477,13 @@ pub(crate) fn run_with_checker(
     }
 
     step(Ok(()))?;
-    let cols = build_columns(&adm, &cxr, &sel, &ecgs, &reach.labs, &rows, rep.ecg_adm_float);
+    let cols = build_columns(&adm, &cxr, &sel, &ecgs, &reach.labs, &rules.labs, &rows, rep.ecg_adm_float);
     rep.outputs = dataset_layout::COHORT_OUTPUTS.iter().map(|s| s.to_string()).collect();
     let mut tx = Transaction::new(&lock, cfg.checksums);
     write_outputs(save, &cols, rows.len(), &mut tx)?;
     let json = serde_json::to_vec_pretty(&rep).map_err(|e| io_err(save)(e.into()))?;
-    let mut report = AtomicFile::create(save.join(COHORT_REPORT))?;
-    report.write_all(&json).map_err(|e| report.write_error(e))?;
-    tx.stage(report);
+    tx.stage(staged_file(&save.join(COHORT_REPORT), &json)?);
+    tx.stage(staged_file(&save.join(recipe::RECIPE_FILE), recipe::render(&cfg.recipe).as_bytes())?);
     step(Ok(()))?;
     tx.commit()?;
     rep.wall_seconds = started.elapsed().as_secs_f64();
@@ -439,14 +491,23 @@ pub(crate) fn run_with_checker(
     Ok(rep)
 }
 
+/// An uncommitted output file holding `bytes`.
+fn staged_file(path: &Path, bytes: &[u8]) -> Result<AtomicFile, CohortError> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes).map_err(|e| f.write_error(e))?;
+    Ok(f)
+}
+
 /// Assembles the output columns in the reference's order for the final rows
-/// `(admission, lab slot, ECG record)`.
+/// `(admission, lab slot, ECG record)`; `lab_ids` are the recipe's labs.
+#[allow(clippy::too_many_arguments)]
 fn build_columns(
     adm: &admissions::Admissions,
     cxr: &cxr::Cxr,
     sel: &cxr::CxrSelection,
     ecgs: &ecg::Ecgs,
     labs: &labs::LabValues,
+    lab_ids: &[u32],
     rows: &[(usize, usize, u32)],
     ecg_adm_float: bool,
 ) -> Vec<OutCol> {
@@ -559,8 +620,10 @@ fn build_columns(
     cols.push(OutCol::new("ecg_time", Data::Time(ecg_rows().map(|e| ecgs.time[e as usize]).collect())));
     cols.push(OutCol::from_raw("ecg_path", ecgs.path_kind, false, ecg_rows().map(|e| Some(ecgs.rel.get(e)))));
 
-    // Labs, in LABS order, then labs_all_nan (0: every row has a lab).
-    for (i, itemid) in LABS.iter().enumerate() {
+    // Labs, in the recipe's order, then labs_all_nan (0: every row has a lab).
+    // The CXR column keeps the published name `cxr_24_72_hr` whatever the
+    // window: downstream code reads it by that name.
+    for (i, itemid) in lab_ids.iter().enumerate() {
         cols.push(OutCol::new(
             itemid.to_string(),
             Data::Float(rows.iter().map(|&(_, slot, _)| labs.of(slot)[i]).collect()),

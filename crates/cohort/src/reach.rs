@@ -2,15 +2,15 @@
 //!
 //! An admission is in the cohort when its chosen image (the first in-window
 //! AP/PA image whose file exists) has CheXpert labels, it has a valid ECG in
-//! its window and at least one of the 50 labs. Whether a file exists and
+//! its window and at least one of the recipe's labs (the published 50). Whether a file exists and
 //! whether a record is valid are only known from the files; everything else
 //! is in the tables. So an admission *can* reach the cohort, whatever the
 //! files hold, when it has
 //!
-//! - an in-window AP/PA image whose study has a CheXpert row (were the
+//! - an in-window image of a kept view whose study has a CheXpert row (were the
 //!   images before it absent, that one would be chosen),
 //! - a `record_list` row in its ECG window, and
-//! - at least one of the 50 labs in its lab window.
+//! - at least one of the recipe's labs in its lab window.
 //!
 //! Stage 1 looks at image and ECG files only for these admissions, and the
 //! download plan fetches exactly the files stage 1 can look at: both are
@@ -30,11 +30,11 @@ use crate::labs::{self, LabValues};
 /// The table-only part of stage 1.
 #[derive(Debug)]
 pub(crate) struct Reach {
-    /// Admissions with an AP/PA image listed 24 h < Δ ≤ 72 h.
+    /// Admissions with an image of a kept view listed in the CXR window.
     pub with_cxr_candidate: usize,
     /// … one of which belongs to a study with a CheXpert row.
     pub with_chexpert_candidate: usize,
-    /// … and a `record_list` row within ±24 h: the lab scan's targets, in
+    /// … and a `record_list` row in the ECG window: the lab scan's targets, in
     /// admissions order (lab slot `k` is `targets[k]`).
     pub targets: Vec<usize>,
     /// The lab values of the targets.
@@ -62,6 +62,7 @@ pub(crate) fn reach(
     adm: &Admissions,
     cxr: &Cxr,
     ecgs: &Ecgs,
+    rules: &recipe::CohortRecipe,
     progress: &dyn Progress,
 ) -> Result<Reach, CohortError> {
     let mut with_cxr_candidate = 0;
@@ -86,9 +87,9 @@ pub(crate) fn reach(
     }
     let labs = if targets.is_empty() {
         // Nothing to look up: the caller reports the empty cohort without reading the lab table.
-        LabValues { values: Vec::new(), rows: 0, rows_in_window: 0 }
+        LabValues::empty(rules.labs.len())
     } else {
-        labs::scan(hosp_dir, adm, &targets, progress)?
+        labs::scan(hosp_dir, adm, &targets, rules, progress)?
     };
     let reach = targets
         .iter()

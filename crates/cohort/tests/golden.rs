@@ -15,7 +15,7 @@ fn golden_csv_is_byte_identical() {
         cxr_dir: g.join("input/mimic-cxr-jpg"),
         ecg_dir: g.join("input/mimic-iv-ecg"),
         save_dir: dir.path().join("out"),
-        skip_unreadable_ecg: false,
+        recipe: recipe::Recipe::default(),
         checksums: durable::Checksums::Update,
         cxr_tables: None,
         versions: None,

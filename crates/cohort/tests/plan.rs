@@ -22,6 +22,7 @@ fn plan_cfg(f: &Fixture, out: &Path, minimal: bool) -> PlanConfig {
         versions: None,
         out_dir: out.to_path_buf(),
         minimal,
+        rules: recipe::CohortRecipe::default(),
     }
 }
 
@@ -31,7 +32,7 @@ fn cohort_cfg(f: &Fixture, save: &Path, plan: Option<&Path>) -> CohortConfig {
         cxr_dir: f.cxr_dir(),
         ecg_dir: f.ecg_dir(),
         save_dir: save.to_path_buf(),
-        skip_unreadable_ecg: false,
+        recipe: recipe::Recipe::default(),
         checksums: durable::Checksums::Update,
         cxr_tables: None,
         versions: None,
@@ -298,6 +299,6 @@ fn the_plan_needs_the_tables_only() {
     assert_eq!(rep.cxr.planned, 8);
     std::fs::remove_file(f.hosp().join("labevents.csv.gz")).unwrap();
     let e = plan::make_plan(&plan_cfg(&f, &out, false), &NoProgress).unwrap_err();
-    assert!(matches!(e, CohortError::MissingInput { flag: "--mimiciv_hosp_dir", .. }), "{e}");
+    assert!(matches!(e, CohortError::MissingInput { dir: "MIMIC-IV hosp", .. }), "{e}");
     assert!(e.to_string().contains("labevents.csv.gz"), "{e}");
 }

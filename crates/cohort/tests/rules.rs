@@ -18,7 +18,10 @@ fn cfg(f: &Fixture, skip: bool) -> CohortConfig {
         cxr_dir: f.cxr_dir(),
         ecg_dir: f.ecg_dir(),
         save_dir: f.save(),
-        skip_unreadable_ecg: skip,
+        recipe: recipe::Recipe {
+            cohort: recipe::CohortRecipe { skip_unreadable_ecg: skip, ..Default::default() },
+            ..Default::default()
+        },
         checksums: durable::Checksums::Update,
         cxr_tables: None,
         versions: None,
@@ -279,7 +282,7 @@ fn bad_inputs_name_flag_file_line_and_column() {
     f.write();
     std::fs::remove_file(f.ecg_dir().join("record_list.csv")).unwrap();
     let m = run(&cfg(&f, false), &NoProgress).unwrap_err();
-    assert!(matches!(m, CohortError::MissingInput { flag: "--ecg_data_dir", .. }), "{m}");
+    assert!(matches!(m, CohortError::MissingInput { dir: "MIMIC-IV-ECG", .. }), "{m}");
     assert!(m.to_string().contains("record_list.csv"));
 
     let mut f = minimal();
@@ -400,5 +403,5 @@ fn cxr_tables_under_another_release_name_are_read_and_versions_reported() {
     // Names given explicitly are the ones looked for.
     let named = CohortConfig { cxr_tables: Some(CxrTables::default()), ..cfg(&f, false) };
     let m = run(&named, &NoProgress).unwrap_err().to_string();
-    assert!(m.contains("--cxr_data_dir") && m.contains("mimic-cxr-2.0.0-metadata.csv.gz"), "{m}");
+    assert!(m.contains("MIMIC-CXR-JPG directory") && m.contains("mimic-cxr-2.0.0-metadata.csv.gz"), "{m}");
 }

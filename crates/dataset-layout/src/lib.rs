@@ -36,6 +36,9 @@ pub const LABS_MEANS: &str = "labs_means.json";
 pub const SPLITS_REPORT: &str = "splits_report.json";
 /// Stage 3's sizes and image parameters.
 pub const METADATA: &str = "metadata.json";
+/// The recipe that built the dataset (every parameter, as TOML), written
+/// with every stage's outputs.
+pub const RECIPE_FILE: &str = "recipe.toml";
 /// `build`'s per-stage manifests (inputs, flags, outputs of the last run).
 pub const BUILD_DIR: &str = ".symile-build";
 /// The published release's tensor folder (`data_npy/<split>/`).
@@ -55,14 +58,14 @@ pub struct Dims {
     pub ecg_samples: usize,
     /// ECG leads (12).
     pub ecg_leads: usize,
-    /// Lab columns (the 50 labs).
+    /// Lab columns (the recipe's labs; the published 50).
     pub labs: usize,
 }
 
 impl Dims {
-    /// MIMIC-IV-ECG's 5,000 × 12 records, the 50 labs, and `cxr_crop`.
-    pub fn mimic(cxr_crop: usize) -> Self {
-        Self { cxr_crop, ecg_samples: 5000, ecg_leads: 12, labs: 50 }
+    /// MIMIC-IV-ECG's 5,000 × 12 records, `labs` lab columns and `cxr_crop`.
+    pub fn mimic(cxr_crop: usize, labs: usize) -> Self {
+        Self { cxr_crop, ecg_samples: 5000, ecg_leads: 12, labs }
     }
 }
 
@@ -301,7 +304,7 @@ mod tests {
 
     #[test]
     fn shapes_and_dtypes_match_the_release() {
-        let d = Dims::mimic(320);
+        let d = Dims::mimic(320, 50);
         assert_eq!(Tensor::Cxr.shape(10_000, &d), vec![10_000, 3, 320, 320]);
         assert_eq!(Tensor::Ecg.shape(7, &d), vec![7, 1, 5000, 12]);
         assert_eq!(Tensor::LabsMissingness.shape(7, &d), vec![7, 50]);

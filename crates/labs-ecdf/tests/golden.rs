@@ -112,14 +112,21 @@ fn published_size_set() {
     std::fs::write(&input, csv).unwrap();
     let dir = tmp.path().join("out");
     splits::run(&splits::SplitsConfig {
-        dataset_path: input,
-        save_dir: dir.clone(),
-        train_n: 10_000,
-        val_n: 750,
-        candidate_n: 10,
-        seed: Some(0),
-        negatives: splits::Negatives::Reference,
         checksums: splits::Checksums::Skip,
+        ..splits::SplitsConfig::new(
+            input,
+            dir.clone(),
+            recipe::Recipe {
+                splits: recipe::SplitsRecipe {
+                    train_n: 10_000,
+                    val_n: 750,
+                    candidate_n: 10,
+                    seed: 0,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
     })
     .unwrap();
     for name in ["train.csv", "val.csv", "test.csv"] {

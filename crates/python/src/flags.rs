@@ -160,14 +160,54 @@ pub fn argv(command: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<O
     Ok(flags)
 }
 
-/// A clap error as one line: its message without the `error: ` prefix, the
-/// usage and the `--help` hint, and with its indented lines joined.
-pub fn one_line(err: &clap::Error) -> String {
+/// A clap error as one line, in Python's words: its message without the
+/// `error: ` prefix, the usage and the `--help` hint, its indented lines
+/// joined, and every flag of `command` it names (`'--train_n <N>'`) written
+/// as the keyword that sets it (`train_n=`).
+pub fn one_line(err: &clap::Error, command: &str) -> String {
     let text = err.render().to_string();
     let text = text.split("\n\nUsage:").next().unwrap_or_default();
     let text = text.split("\n\nFor more information").next().unwrap_or_default();
     let text = text.strip_prefix("error: ").unwrap_or(text);
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    let line = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    let root = root();
+    match find(&root, command) {
+        Ok(cmd) => as_keywords(&line, &arguments(&root, cmd)),
+        Err(_) => line,
+    }
+}
+
+/// `line` with each `--flag` (and the ` <VALUE>` after it) of `args` written
+/// as its keyword with `=`.
+fn as_keywords(line: &str, args: &[&Arg]) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find("--") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(after.len());
+        let name = &after[..end];
+        let arg =
+            args.iter().find(|a| a.get_long() == Some(name) || a.get_all_aliases().unwrap_or_default().contains(&name));
+        match arg {
+            Some(a) => {
+                out.push_str(&format!("{}=", keyword(a)));
+                let mut tail = &after[end..];
+                if let Some(v) = tail.strip_prefix(" <")
+                    && let Some(close) = v.find('>')
+                {
+                    tail = &v[close + 1..];
+                }
+                rest = tail;
+            }
+            None => {
+                out.push_str("--");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What Python needs to know of each command's flags (for wrappers'

@@ -23,18 +23,14 @@ fn numpy_dtype(d: DType) -> &'static str {
     }
 }
 
-/// A tensor's row shape; with no `cxr_crop`, the dimensions that depend on
-/// it (a build flag) are `None`. They are found by comparing two crops, so
-/// this knows nothing of which tensor has them.
-fn row_shape(t: Tensor, cxr_crop: Option<usize>) -> Vec<Option<usize>> {
-    match cxr_crop {
-        Some(c) => t.row_shape(&Dims::mimic(c)).into_iter().map(Some).collect(),
-        None => {
-            let a = t.row_shape(&Dims::mimic(1));
-            let b = t.row_shape(&Dims::mimic(2));
-            a.into_iter().zip(b).map(|(x, y)| (x == y).then_some(x)).collect()
-        }
-    }
+/// A tensor's row shape; the dimensions that depend on a recipe value not
+/// given (`cxr_crop`, the number of `labs`) are `None`. They are found by
+/// comparing two values of each, so this knows nothing of which tensor has
+/// them.
+fn row_shape(t: Tensor, cxr_crop: Option<usize>, labs: Option<usize>) -> Vec<Option<usize>> {
+    let a = t.row_shape(&Dims::mimic(cxr_crop.unwrap_or(1), labs.unwrap_or(1)));
+    let b = t.row_shape(&Dims::mimic(cxr_crop.unwrap_or(2), labs.unwrap_or(2)));
+    a.into_iter().zip(b).map(|(x, y)| (x == y).then_some(x)).collect()
 }
 
 /// The layout as JSON: the splits in order, each with its CSV, its size key
@@ -42,8 +38,8 @@ fn row_shape(t: Tensor, cxr_crop: Option<usize>) -> Vec<Option<usize>> {
 /// (name, file stem, numpy dtype, row shape) in the writer's order; the
 /// formats; the folders that may hold the split folders; the other files.
 #[pyfunction]
-#[pyo3(signature = (cxr_crop=None))]
-fn layout(cxr_crop: Option<usize>) -> String {
+#[pyo3(signature = (cxr_crop=None, labs=None))]
+fn layout(cxr_crop: Option<usize>, labs: Option<usize>) -> String {
     let splits: Vec<serde_json::Value> = Split::ALL
         .iter()
         .map(|&s| {
@@ -55,7 +51,7 @@ fn layout(cxr_crop: Option<usize>) -> String {
                         "name": t.name(),
                         "stem": t.stem(s),
                         "dtype": numpy_dtype(t.dtype()),
-                        "row_shape": row_shape(t, cxr_crop),
+                        "row_shape": row_shape(t, cxr_crop, labs),
                     })
                 })
                 .collect();
@@ -81,6 +77,7 @@ fn layout(cxr_crop: Option<usize>) -> String {
             "labs_means": dataset_layout::LABS_MEANS,
             "splits_report": dataset_layout::SPLITS_REPORT,
             "metadata": dataset_layout::METADATA,
+            "recipe": dataset_layout::RECIPE_FILE,
         },
     })
     .to_string()

@@ -8,6 +8,7 @@
 //! `dataset_layout` and tensor headers from `tensor_store`. The typed Python
 //! API around this module lives in `python/symile_mimic/`.
 
+mod evaluate;
 mod flags;
 mod layout;
 mod runner;
@@ -42,14 +43,45 @@ fn run(
     kwargs: Option<&Bound<'_, PyDict>>,
     progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    let argv = flags::argv(command, kwargs)?;
-    let cli = symile_mimic::app::parse(argv).map_err(|e| Error::new_err(flags::one_line(&e)))?;
+    // `recipe=` is a path (a flag like any other) or a mapping, which no
+    // flag can carry: it is handed to the command after parsing.
+    let mut mapping = None;
+    let kwargs = match kwargs {
+        Some(k) if k.get_item("recipe")?.is_some_and(|v| v.is_instance_of::<pyo3::types::PyDict>()) => {
+            let copy = k.copy()?;
+            let value = copy.get_item("recipe")?.expect("checked above");
+            let text: String = py.import("json")?.call_method1("dumps", (value,))?.extract()?;
+            mapping = Some(
+                serde_json::from_str::<serde_json::Value>(&text)
+                    .map_err(|e| Error::new_err(format!("recipe=: not a mapping of sections: {e}")))?,
+            );
+            copy.del_item("recipe")?;
+            Some(copy)
+        }
+        Some(k) => Some(k.clone()),
+        None => None,
+    };
+    let argv = flags::argv(command, kwargs.as_ref())?;
+    let mut cli = symile_mimic::app::parse(argv).map_err(|e| Error::new_err(flags::one_line(&e, command)))?;
+    if let Some(m) = mapping
+        && !cli.command.set_recipe_mapping(m)
+    {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{command}() got an unexpected keyword argument 'recipe' (it takes no recipe)"
+        )));
+    }
     if !cli.quiet {
         init_logging_once();
     }
-    let outcome = runner::run(py, progress, move |rec| symile_mimic::app::execute(cli, rec))?
+    let spelling = symile_mimic_spelling();
+    let outcome = runner::run(py, progress, move |rec| symile_mimic::app::execute_as(cli, rec, spelling))?
         .map_err(|e| Error::new_err(symile_mimic::error_chain(&e)))?;
     serde_json::to_string(&outcome).map_err(|e| Error::new_err(format!("cannot serialise the outcome: {e}")))
+}
+
+/// Python names recipe fields by keyword (`train_n=`).
+fn symile_mimic_spelling() -> recipe::Spelling {
+    recipe::Spelling::Python
 }
 
 /// The command line: `argv` (program name first, as bytes) → exit status,
@@ -83,5 +115,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(commands, m)?)?;
     m.add_function(wrap_pyfunction!(argv, m)?)?;
     layout::register(m)?;
+    evaluate::register(m)?;
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Errors of stage 2, each naming the flag or column and the numbers involved.
+//! Errors of stage 2, each naming the recipe field or column and the numbers involved.
 
 use std::path::PathBuf;
 
@@ -11,40 +11,32 @@ use crate::numpy_rng::RngError;
 /// before the output phase (every check happens before the first file is created).
 #[derive(Debug, thiserror::Error)]
 pub enum SplitsError {
-    /// `--seed` outside numpy's `RandomState` range.
-    #[error("--seed {seed} is outside 0..=4294967295 (numpy's RandomState seed range)")]
-    SeedOutOfRange {
-        /// The rejected seed.
-        seed: u64,
-    },
-    /// `--use_seed false` but the OS random source failed.
-    #[error("--use_seed false: cannot draw a seed from the OS: {message}")]
-    OsSeed {
-        /// The OS error.
-        message: String,
-    },
-    /// `--train_n` outside `1..rows` (sklearn's `train_test_split` rejects it).
+    /// The recipe breaks a rule that holds whatever the data.
+    #[error(transparent)]
+    Recipe(#[from] recipe::RecipeError),
+    /// `splits.train_n` outside `1..rows` (sklearn's `train_test_split` rejects it).
     #[error(
-        "--train_n {train_n} must be at least 1 and less than the {rows} rows of the cohort {path} (rows must be left \
-         for val and test)"
+        "splits.train_n = {train_n} must be at least 1 and less than the {rows} rows of the cohort {} (rows must be \
+         left for val and test)",
+        path.display()
     )]
     TrainN {
-        /// The flag's value.
+        /// The value.
         train_n: usize,
         /// Rows in the cohort.
         rows: usize,
         /// The cohort file.
         path: PathBuf,
     },
-    /// `--val_n` outside `1..left` where `left` is what remains after train and its subject filter.
+    /// `splits.val_n` outside `1..left` where `left` is what remains after train and its subject filter.
     #[error(
-        "--val_n {val_n} must be at least 1 and less than the {left} rows left for val and test (the cohort has {rows} \
-         rows; --train_n {train_n} took {train_n} and {dropped} more were dropped for a train subject)"
+        "splits.val_n = {val_n} must be at least 1 and less than the {left} rows left for val and test (the cohort \
+         has {rows} rows; splits.train_n = {train_n} took {train_n} and {dropped} more were dropped for a train subject)"
     )]
     ValN {
-        /// The flag's value.
+        /// The value.
         val_n: usize,
-        /// `--train_n`.
+        /// `splits.train_n`.
         train_n: usize,
         /// Rows in the cohort.
         rows: usize,
@@ -53,16 +45,13 @@ pub enum SplitsError {
         /// Rows left for val + test.
         left: usize,
     },
-    /// `--candidate_n 0` (every query is its own first candidate).
-    #[error("--candidate_n 0 must be at least 1 (the query itself is one of its candidates)")]
-    CandidateNZero,
-    /// `--candidate_n` above an evaluation split's size.
+    /// `splits.candidate_n` above an evaluation split's size.
     #[error(
-        "--candidate_n {candidate_n} must be at least 1 and at most the number of rows of each evaluation split; the \
-         {split} split has {rows} rows"
+        "splits.candidate_n = {candidate_n} must be at most the number of rows of each evaluation split; the {split} \
+         split has {rows} rows"
     )]
     CandidateN {
-        /// The flag's value.
+        /// The value.
         candidate_n: usize,
         /// `val` or `test`.
         split: &'static str,
@@ -82,8 +71,8 @@ pub enum SplitsError {
     },
     /// A lab column with no observed training value (the reference divides by zero).
     #[error(
-        "lab column {column:?} has no observed value among the {train_rows} train rows: its percentiles are undefined \
-         (the reference raises ZeroDivisionError)"
+        "lab column {column:?} (of cohort.labs) has no observed value among the {train_rows} train rows: its \
+         percentiles are undefined (the reference raises ZeroDivisionError)"
     )]
     NoTrainValues {
         /// The lab column (itemid).
@@ -112,7 +101,7 @@ pub enum SplitsError {
         source: RngError,
     },
     /// The output directory could not be created.
-    #[error("cannot create --save_dir {path}: {source}")]
+    #[error("cannot create the output directory {}: {source}", path.display())]
     SaveDir {
         /// The directory.
         path: PathBuf,
@@ -128,4 +117,19 @@ pub enum SplitsError {
     /// Serialising the report failed.
     #[error("cannot serialise splits_report.json: {0}")]
     Report(#[from] serde_json::Error),
+}
+
+impl SplitsError {
+    /// The recipe field the error is about, if any (the caller names it in
+    /// its own spelling).
+    pub fn field(&self) -> Option<recipe::Field> {
+        match self {
+            SplitsError::Recipe(e) => e.field(),
+            SplitsError::TrainN { .. } => Some(recipe::Field::TrainN),
+            SplitsError::ValN { .. } => Some(recipe::Field::ValN),
+            SplitsError::CandidateN { .. } => Some(recipe::Field::CandidateN),
+            SplitsError::NoTrainValues { .. } => Some(recipe::Field::Labs),
+            _ => None,
+        }
+    }
 }

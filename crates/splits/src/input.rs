@@ -3,12 +3,12 @@
 //! Every kept cell is stored as its raw bytes and printed back at the end the
 //! way pandas would (`push_cell` with the dtype inferred over the whole
 //! file), so columns this stage does not interpret pass through unchanged.
-//! Only the ids and the 50 labs are parsed.
+//! Only the ids and the recipe's labs are parsed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use mimic_io::layout::{LABS, SPLIT_CHEXPERT_LABELS};
+use mimic_io::layout::SPLIT_CHEXPERT_LABELS;
 use mimic_io::pandas::{ColumnKind, KindInference, is_na};
 use mimic_io::table::{TableReader, UniqueKeys};
 
@@ -67,15 +67,16 @@ pub(crate) struct Cohort {
     ends: Vec<usize>,
     pub subject: Vec<i64>,
     pub hadm: Vec<i64>,
-    /// `labs[l][row]`: lab `LABS[l]`'s value (None = missing).
+    /// `labs[l][row]`: the value of the recipe's `l`-th lab (None = missing).
     pub labs: Vec<Vec<Option<f64>>>,
-    /// pandas dtype of each lab column (LABS order).
+    /// pandas dtype of each lab column (the recipe's order).
     pub lab_kinds: Vec<ColumnKind>,
 }
 
 impl Cohort {
-    /// Reads and checks the cohort CSV (header, ids, unique `hadm_id`, numeric labs).
-    pub fn read(path: &Path) -> Result<Self, SplitsError> {
+    /// Reads and checks the cohort CSV (header, ids, unique `hadm_id`, the
+    /// numeric columns of `lab_ids`).
+    pub fn read(path: &Path, lab_ids: &[u32]) -> Result<Self, SplitsError> {
         let mut reader = TableReader::open(path)?;
         let headers = reader.headers().to_vec();
         let mut seen = HashMap::new();
@@ -84,7 +85,7 @@ impl Cohort {
                 return Err(SplitsError::DuplicateColumn { path: path.to_path_buf(), column: h.clone() });
             }
         }
-        let lab_names: Vec<String> = LABS.iter().map(u32::to_string).collect();
+        let lab_names: Vec<String> = lab_ids.iter().map(u32::to_string).collect();
         let mut required: Vec<&str> = vec!["subject_id", "hadm_id", "cxr_path"];
         required.extend(SPLIT_CHEXPERT_LABELS);
         required.push("ecg_path");
@@ -104,7 +105,7 @@ impl Cohort {
         let mut ends = Vec::new();
         let mut subject = Vec::new();
         let mut hadm = Vec::new();
-        let mut labs: Vec<Vec<Option<f64>>> = vec![Vec::new(); LABS.len()];
+        let mut labs: Vec<Vec<Option<f64>>> = vec![Vec::new(); lab_ids.len()];
         let mut hadm_lines = UniqueKeys::new("hadm_id", "admissions must be unique");
         let mut rec = csv::ByteRecord::new();
         while reader.next_record(&mut rec)? {

@@ -3,10 +3,13 @@
 //!
 //! [`run`] reads the cohort CSV, splits it exactly like sklearn's
 //! `train_test_split` on numpy's legacy `RandomState` ([`numpy_rng`]), drops
-//! rows whose subject already sits in an earlier split, adds the 50
-//! `<itemid>_percentile` columns from train-set ECDFs (`labs-ecdf`), writes the
-//! mean training percentiles, and expands val and test into retrieval sets
-//! with `candidate_n − 1` negatives per query ([`negatives`]).
+//! rows whose subject already sits in an earlier split, adds an
+//! `<itemid>_percentile` column per lab of the recipe (the published 50) from
+//! train-set ECDFs (`labs-ecdf`), writes the mean training percentiles, and
+//! expands val and test into retrieval sets with `candidate_n − 1` negatives
+//! per query ([`negatives`]). Its parameters are the recipe's `splits`
+//! section and its lab list; the effective recipe (sizes fitted to a small
+//! cohort) is recorded as `recipe.toml` with the outputs.
 //!
 //! Every check (flags, columns, ids, sizes, empty lab columns) runs before the
 //! first output is created, and all outputs are staged as temporary files and
@@ -25,11 +28,11 @@ use std::time::Instant;
 
 use durable::{AtomicFile, DirLock, Transaction};
 use labs_ecdf::{Ecdf, EcdfError, pandas_mean};
-use mimic_io::layout::LABS;
 use mimic_io::pandas::{ColumnKind, is_na, push_cell, push_csv_field};
 use mimic_io::pyfmt::{PyJsonValue, push_py_float, py_json_object};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
+use recipe::{Field, Provenance, Recipe};
 use serde::Serialize;
 
 /// Whether a run keeps its directory's `SHA256SUMS.txt` (a field of the config).
@@ -39,50 +42,48 @@ pub use input::COLS_TO_DROP;
 use input::Cohort;
 use numpy_rng::RandomState;
 
-/// How retrieval negatives are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Negatives {
-    /// numpy-exact, reproduces the reference's rows: a full `permutation(n − 1)`
-    /// per query from the global legacy generator (O(n²) per split).
-    #[default]
-    Reference,
-    /// Opt-in O(n·k) Floyd sampling on ChaCha12 seeded from the seed. Same
-    /// distribution, but NOT the reference's rows.
-    Fast,
-}
+/// How retrieval negatives are drawn (the recipe's `splits.negatives`).
+pub use recipe::Negatives;
 
-/// What the `splits` subcommand asks for (the reference's flags).
+/// Inputs and parameters of stage 2.
 #[derive(Debug, Clone)]
 pub struct SplitsConfig {
-    /// `--dataset_path`: the stage-1 cohort CSV (`symile_mimic_data.csv`, may be gzipped).
+    /// The stage-1 cohort CSV (`symile_mimic_data.csv`, may be gzipped).
     pub dataset_path: PathBuf,
-    /// `--save_dir`: where the outputs go (created if missing).
+    /// Where the outputs go (created if missing).
     pub save_dir: PathBuf,
-    /// `--train_n`.
-    pub train_n: usize,
-    /// `--val_n`.
-    pub val_n: usize,
-    /// `--candidate_n`: candidates per query, the query itself included.
-    pub candidate_n: usize,
-    /// `--seed`; `None` means `--use_seed false`: a seed is drawn from the OS,
-    /// used exactly as `--seed` would be, and reported so the run can be
-    /// repeated. (The reference with `--use_seed false` instead splits from
-    /// numpy's unseeded global generator, which no seed reproduces.)
-    pub seed: Option<u64>,
-    /// How negatives are drawn.
-    pub negatives: Negatives,
+    /// The build's recipe: its `splits` section and its lab list
+    /// (`cohort.labs`, the cohort CSV's lab columns) are used here.
+    pub recipe: Recipe,
+    /// Where `recipe.splits.seed` came from, for the report.
+    pub seed_source: SeedSource,
     /// Keep `save_dir/SHA256SUMS.txt` up to date with the outputs.
     pub checksums: Checksums,
+}
+
+impl SplitsConfig {
+    /// `dataset_path` → `save_dir` with `recipe` and its own seed.
+    pub fn new(dataset_path: impl Into<PathBuf>, save_dir: impl Into<PathBuf>, recipe: Recipe) -> Self {
+        Self {
+            dataset_path: dataset_path.into(),
+            save_dir: save_dir.into(),
+            recipe,
+            seed_source: SeedSource::Recipe,
+            checksums: Checksums::Update,
+        }
+    }
 }
 
 /// Where the seed came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SeedSource {
-    /// `--seed`.
-    Flag,
-    /// Drawn from the OS (`--use_seed false`).
+    /// The recipe (`splits.seed`, or its flag).
+    Recipe,
+    /// Drawn from the OS (the reference's `--use_seed false`) and put in the
+    /// recipe, so the run can be repeated with that seed. (The reference
+    /// instead splits from numpy's unseeded global generator, which no seed
+    /// reproduces.)
     Os,
 }
 
@@ -129,6 +130,9 @@ pub struct SplitsReport {
     /// Lab columns whose train values include a missing one (their missing
     /// values get NaN percentiles; the others get 1.0).
     pub labs_with_missing_train_values: usize,
+    /// Sizes fitted to a small cohort (`splits.fit_small_cohort`): the recipe
+    /// had the published value, the run used the one reported here.
+    pub fitted: Vec<Field>,
     /// Files written, in `save_dir`.
     pub files: Vec<String>,
     /// Temporary files of an interrupted earlier run removed from `save_dir`.
@@ -137,14 +141,17 @@ pub struct SplitsReport {
     /// written to the JSON, which must be identical across identical runs).
     #[serde(skip)]
     pub negatives_seconds: f64,
+    /// The effective recipe (fitted sizes included), as recorded in `recipe.toml`.
+    #[serde(skip)]
+    pub recipe: Recipe,
 }
 
 impl SplitsReport {
     /// A few lines for the command line.
     pub fn summary(&self) -> String {
         let seed_from = match self.seed_source {
-            SeedSource::Flag => "--seed",
-            SeedSource::Os => "the OS; rerun with --seed to repeat",
+            SeedSource::Recipe => "the recipe",
+            SeedSource::Os => "the OS, recorded in recipe.toml",
         };
         let negatives = match self.negatives {
             Negatives::Reference => "reference (numpy-exact)",
@@ -204,8 +211,9 @@ fn train_test_split(rows: &[usize], train_n: usize, seed: u64) -> Result<(Vec<us
     Ok((train, rest))
 }
 
-fn make_splits(cohort: &Cohort, cfg: &SplitsConfig, seed: u64) -> Result<Splits, SplitsError> {
+fn make_splits(cohort: &Cohort, cfg: &recipe::SplitsRecipe) -> Result<Splits, SplitsError> {
     let n = cohort.rows();
+    let seed = cfg.seed;
     if cfg.train_n == 0 || cfg.train_n >= n {
         return Err(SplitsError::TrainN { train_n: cfg.train_n, rows: n, path: cohort.path.clone() });
     }
@@ -251,8 +259,8 @@ fn check_disjoint(cohort: &Cohort, s: &Splits) -> Result<(), SplitsError> {
 }
 
 /// One ECDF per lab, from the train rows.
-fn build_ecdfs(cohort: &Cohort, train: &[usize]) -> Result<Vec<Ecdf>, SplitsError> {
-    LABS.iter()
+fn build_ecdfs(cohort: &Cohort, train: &[usize], labs: &[u32]) -> Result<Vec<Ecdf>, SplitsError> {
+    labs.iter()
         .enumerate()
         .map(|(l, itemid)| {
             let values = &cohort.labs[l];
@@ -271,18 +279,7 @@ fn build_ecdfs(cohort: &Cohort, train: &[usize]) -> Result<Vec<Ecdf>, SplitsErro
         .collect()
 }
 
-/// Resolves `--seed` / `--use_seed false`.
-fn resolve_seed(seed: Option<u64>) -> Result<(u64, SeedSource), SplitsError> {
-    match seed {
-        Some(s) if s > u64::from(u32::MAX) => Err(SplitsError::SeedOutOfRange { seed: s }),
-        Some(s) => Ok((s, SeedSource::Flag)),
-        None => getrandom::u32()
-            .map(|s| (u64::from(s), SeedSource::Os))
-            .map_err(|e| SplitsError::OsSeed { message: e.to_string() }),
-    }
-}
-
-/// Renders a cohort row's kept cells and its 50 percentiles (no line end).
+/// Renders a cohort row's kept cells and its percentiles (no line end).
 fn render_row(cohort: &Cohort, pcts: &[Vec<f64>], r: usize, out: &mut String, scratch: &mut String) {
     for (c, &kind) in cohort.kinds.iter().enumerate() {
         if c > 0 {
@@ -308,7 +305,7 @@ fn render_row(cohort: &Cohort, pcts: &[Vec<f64>], r: usize, out: &mut String, sc
     }
 }
 
-fn header(cohort: &Cohort, labels: bool) -> String {
+fn header(cohort: &Cohort, labs: &[u32], labels: bool) -> String {
     let mut h = String::new();
     for (i, name) in cohort.headers.iter().enumerate() {
         if i > 0 {
@@ -316,7 +313,7 @@ fn header(cohort: &Cohort, labels: bool) -> String {
         }
         push_csv_field(&mut h, name);
     }
-    for id in LABS {
+    for id in labs {
         h.push_str(&format!(",{id}_percentile"));
     }
     if labels {
@@ -370,10 +367,8 @@ fn write_retrieval(
 
 /// Runs stage 2 (see the crate doc). Nothing is written unless every check passes.
 pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
-    let (seed, seed_source) = resolve_seed(cfg.seed)?;
-    if cfg.candidate_n == 0 {
-        return Err(SplitsError::CandidateNZero);
-    }
+    cfg.recipe.validate(&Provenance::default())?;
+    let labs = &cfg.recipe.cohort.labs;
     let started = Instant::now();
     // One writer per directory for the whole run; the earlier outputs are
     // replaced all together at the end.
@@ -382,24 +377,36 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
         e => e.into(),
     })?;
     let stale_temps_removed = lock.remove_stale_temps(&cfg.save_dir)?.len();
-    let cohort = Cohort::read(&cfg.dataset_path)?;
-    let splits = make_splits(&cohort, cfg, seed)?;
+    let cohort = Cohort::read(&cfg.dataset_path, labs)?;
+    // The published sizes on a small cohort become fractions of it (recorded).
+    let (sizes, fitted) = cfg.recipe.splits.fitted(cohort.rows());
+    if !fitted.is_empty() {
+        tracing::info!(
+            "cohort has {} rows: using splits.train_n = {}, splits.val_n = {} (fit_small_cohort)",
+            cohort.rows(),
+            sizes.train_n,
+            sizes.val_n
+        );
+    }
+    let effective = Recipe { splits: sizes.clone(), ..cfg.recipe.clone() };
+    let seed = sizes.seed;
+    let splits = make_splits(&cohort, &sizes)?;
     for (split, rows) in [("val", splits.val.len()), ("test", splits.test.len())] {
-        if rows > 0 && cfg.candidate_n > rows {
-            return Err(SplitsError::CandidateN { candidate_n: cfg.candidate_n, split, rows });
+        if rows > 0 && sizes.candidate_n > rows {
+            return Err(SplitsError::CandidateN { candidate_n: sizes.candidate_n, split, rows });
         }
     }
     if splits.test.is_empty() {
         tracing::warn!("the test split is empty after the val-subject filter; test.csv will have only a header");
     }
-    let ecdfs = build_ecdfs(&cohort, &splits.train)?;
+    let ecdfs = build_ecdfs(&cohort, &splits.train, labs)?;
     // Percentiles of every cohort row, one lab at a time (each lookup table stays in cache).
     let pcts: Vec<Vec<f64>> =
         ecdfs.iter().enumerate().map(|(l, e)| cohort.labs[l].iter().map(|&v| e.pct(v)).collect()).collect();
     tracing::debug!(elapsed = ?started.elapsed(), "read, split and built ECDFs");
 
-    // labs_means.json: pandas mean of each train percentile column, LABS order.
-    let means: Vec<(String, PyJsonValue)> = LABS
+    // labs_means.json: pandas mean of each train percentile column, in the recipe's order.
+    let means: Vec<(String, PyJsonValue)> = labs
         .iter()
         .enumerate()
         .map(|(l, id)| {
@@ -411,19 +418,19 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
 
     // Negatives from ONE stream seeded once: val first, then test.
     let neg_started = Instant::now();
-    let (val_negs, test_negs) = match cfg.negatives {
+    let (val_negs, test_negs) = match sizes.negatives {
         Negatives::Reference => {
             let mut rng = RandomState::new(seed).map_err(|source| SplitsError::Rng { what: "negatives", source })?;
-            let v = negatives::reference(&mut rng, splits.val.len(), cfg.candidate_n);
+            let v = negatives::reference(&mut rng, splits.val.len(), sizes.candidate_n);
             let v = v.map_err(|source| SplitsError::Rng { what: "val negatives", source })?;
-            let t = negatives::reference(&mut rng, splits.test.len(), cfg.candidate_n);
+            let t = negatives::reference(&mut rng, splits.test.len(), sizes.candidate_n);
             (v, t.map_err(|source| SplitsError::Rng { what: "test negatives", source })?)
         }
         Negatives::Fast => {
             let mut rng = ChaCha12Rng::seed_from_u64(seed);
-            let v = negatives::fast(&mut rng, splits.val.len(), cfg.candidate_n);
+            let v = negatives::fast(&mut rng, splits.val.len(), sizes.candidate_n);
             let v = v.map_err(|source| SplitsError::Rng { what: "val negatives", source })?;
-            let t = negatives::fast(&mut rng, splits.test.len(), cfg.candidate_n);
+            let t = negatives::fast(&mut rng, splits.test.len(), sizes.candidate_n);
             (v, t.map_err(|source| SplitsError::Rng { what: "test negatives", source })?)
         }
     };
@@ -437,18 +444,18 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
         render_row(&cohort, &pcts, r, &mut text[r], &mut scratch);
     }
 
-    let per_query = cfg.candidate_n - 1;
+    let per_query = sizes.candidate_n - 1;
     let outputs = dataset_layout::splits_outputs();
     let files: Vec<String> = outputs.iter().map(|s| s.to_string()).collect();
     let report = SplitsReport {
         dataset_path: cfg.dataset_path.clone(),
         save_dir: cfg.save_dir.clone(),
         seed,
-        seed_source,
-        negatives: cfg.negatives,
-        train_n: cfg.train_n,
-        val_n: cfg.val_n,
-        candidate_n: cfg.candidate_n,
+        seed_source: cfg.seed_source,
+        negatives: sizes.negatives,
+        train_n: sizes.train_n,
+        val_n: sizes.val_n,
+        candidate_n: sizes.candidate_n,
         cohort_rows: cohort.rows(),
         train_rows: splits.train.len(),
         rest_rows: splits.rest_rows,
@@ -456,19 +463,21 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
         val_rows: splits.val.len(),
         test_dropped_val_subjects: splits.test_dropped,
         test_queries: splits.test.len(),
-        val_retrieval_rows: splits.val.len() * cfg.candidate_n,
-        test_retrieval_rows: splits.test.len() * cfg.candidate_n,
+        val_retrieval_rows: splits.val.len() * sizes.candidate_n,
+        test_retrieval_rows: splits.test.len() * sizes.candidate_n,
         labs_with_missing_train_values: ecdfs.iter().filter(|e| e.pct(None).is_nan()).count(),
+        fitted,
         files,
         stale_temps_removed,
         negatives_seconds,
+        recipe: effective,
     };
     let report_json = serde_json::to_string_pretty(&report)? + "\n";
 
     // Output phase: stage all six files, then commit them together.
     let dir = cfg.save_dir.as_path();
-    let head_train = header(&cohort, false);
-    let head_eval = header(&cohort, true);
+    let head_train = header(&cohort, labs, false);
+    let head_eval = header(&cohort, labs, true);
     let hadm = &cohort.hadm;
     let staged = vec![
         stage_file(dir, outputs[0], |w| {
@@ -493,6 +502,7 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
         })?,
         stage_file(dir, outputs[4], |w| w.write_all(py_json_object(&means).as_bytes()))?,
         stage_file(dir, outputs[5], |w| w.write_all(report_json.as_bytes()))?,
+        stage_file(dir, recipe::RECIPE_FILE, |w| w.write_all(recipe::render(&report.recipe).as_bytes()))?,
     ];
     let mut tx = Transaction::new(&lock, cfg.checksums);
     for f in staged {
@@ -501,18 +511,4 @@ pub fn run(cfg: &SplitsConfig) -> Result<SplitsReport, SplitsError> {
     tx.commit()?;
     tracing::info!(elapsed = ?started.elapsed(), "stage 2 wrote {}", dir.display());
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seed_resolution() {
-        assert_eq!(resolve_seed(Some(7)).unwrap(), (7, SeedSource::Flag));
-        assert!(matches!(resolve_seed(Some(1 << 32)), Err(SplitsError::SeedOutOfRange { seed }) if seed == 1 << 32));
-        let (s, src) = resolve_seed(None).unwrap();
-        assert_eq!(src, SeedSource::Os);
-        assert!(s <= u64::from(u32::MAX));
-    }
 }

@@ -1,5 +1,6 @@
-//! Bad input: each case is a clear error naming the flag or column and the
-//! numbers involved, and nothing at all is written to `--save_dir`.
+//! Bad input: each case is a clear error naming the recipe field or column
+//! and the numbers involved, and nothing at all is written to the output
+//! directory.
 
 use std::path::{Path, PathBuf};
 
@@ -58,16 +59,13 @@ fn write_cohort(
 }
 
 fn cfg(dataset: PathBuf, save_dir: PathBuf) -> SplitsConfig {
-    SplitsConfig {
-        dataset_path: dataset,
-        save_dir,
-        train_n: 10,
-        val_n: 4,
-        candidate_n: 2,
-        seed: Some(1),
-        negatives: Negatives::Reference,
-        checksums: durable::Checksums::Update,
-    }
+    let mut recipe = recipe::Recipe::default();
+    recipe.splits.train_n = 10;
+    recipe.splits.val_n = 4;
+    recipe.splits.candidate_n = 2;
+    recipe.splits.seed = 1;
+    recipe.splits.negatives = Negatives::Reference;
+    SplitsConfig::new(dataset, save_dir, recipe)
 }
 
 fn default_lab(i: usize, l: usize) -> String {
@@ -96,8 +94,8 @@ fn good_input_runs_and_is_deterministic() {
     assert_eq!(ra.val_retrieval_rows, 8);
     let b = cfg(data, tmp.path().join("b"));
     let rb = run(&b).unwrap();
-    // All six, splits_report.json included: no output carries a timing or a path.
-    for f in dataset_layout::splits_outputs() {
+    // All seven, splits_report.json included: no output carries a timing or a path.
+    for f in dataset_layout::splits_outputs().into_iter().chain([recipe::RECIPE_FILE]) {
         assert_eq!(std::fs::read(a.save_dir.join(f)).unwrap(), std::fs::read(b.save_dir.join(f)).unwrap(), "{f}");
     }
     assert_eq!(ra.seed, rb.seed);
@@ -110,8 +108,8 @@ fn fast_negatives_are_distinct_and_deterministic() {
     let tmp = tempfile::tempdir().unwrap();
     let data = write_cohort(tmp.path(), 20, |i| 10_000_000 + i as i64, default_lab);
     let mut a = cfg(data.clone(), tmp.path().join("a"));
-    a.negatives = Negatives::Fast;
-    a.candidate_n = 4;
+    a.recipe.splits.negatives = Negatives::Fast;
+    a.recipe.splits.candidate_n = 4;
     let ra = run(&a).unwrap();
     assert_eq!(ra.val_retrieval_rows, 16);
     let mut b = a.clone();
@@ -125,22 +123,24 @@ fn fast_negatives_are_distinct_and_deterministic() {
 }
 
 #[test]
-fn os_seed_is_reported() {
+fn an_os_seed_is_reported_and_recorded_in_the_recipe() {
     let tmp = tempfile::tempdir().unwrap();
     let data = write_cohort(tmp.path(), 20, |i| 10_000_000 + i as i64, default_lab);
     let mut c = cfg(data.clone(), tmp.path().join("os"));
-    c.seed = None;
+    c.recipe.splits.seed = 3_141_592_653;
+    c.seed_source = splits::SeedSource::Os;
     let r = run(&c).unwrap();
     assert_eq!(r.seed_source, splits::SeedSource::Os);
-    // Repeating with the reported seed reproduces the outputs.
-    let mut again = cfg(data, tmp.path().join("again"));
-    again.seed = Some(r.seed);
+    // The recorded recipe repeats the run.
+    let recorded = recipe::Requested::recorded(&c.save_dir).unwrap().unwrap().recipe;
+    assert_eq!(recorded.splits.seed, 3_141_592_653);
+    let again = SplitsConfig::new(data, tmp.path().join("again"), recorded);
     run(&again).unwrap();
-    for f in ["train.csv", "val_retrieval.csv", "test.csv"] {
+    for f in ["train.csv", "val_retrieval.csv", "test.csv", "recipe.toml"] {
         assert_eq!(std::fs::read(c.save_dir.join(f)).unwrap(), std::fs::read(again.save_dir.join(f)).unwrap());
     }
     let json = std::fs::read_to_string(c.save_dir.join("splits_report.json")).unwrap();
-    assert!(json.contains(&format!("\"seed\": {}", r.seed)) && json.contains("\"seed_source\": \"os\""), "{json}");
+    assert!(json.contains("\"seed\": 3141592653") && json.contains("\"seed_source\": \"os\""), "{json}");
 }
 
 #[test]
@@ -148,12 +148,14 @@ fn train_n_too_large() {
     let tmp = tempfile::tempdir().unwrap();
     let data = write_cohort(tmp.path(), 20, |i| 10_000_000 + i as i64, default_lab);
     let mut c = cfg(data, tmp.path().join("out"));
-    c.train_n = 20;
+    c.recipe.splits.train_n = 20;
     let (e, text) = fails(&c);
     assert!(matches!(e, SplitsError::TrainN { train_n: 20, rows: 20, .. }), "{text}");
-    assert!(text.contains("--train_n 20") && text.contains("20 rows"), "{text}");
-    c.train_n = 0;
-    assert!(matches!(fails(&c).0, SplitsError::TrainN { train_n: 0, .. }));
+    assert!(text.contains("splits.train_n = 20") && text.contains("20 rows"), "{text}");
+    assert_eq!(e.field(), Some(recipe::Field::TrainN));
+    c.recipe.splits.train_n = 0;
+    let (e, text) = fails(&c);
+    assert!(matches!(e, SplitsError::Recipe(_)) && e.field() == Some(recipe::Field::TrainN), "{text}");
 }
 
 #[test]
@@ -162,13 +164,13 @@ fn val_n_larger_than_what_is_left() {
     // Subjects repeat (i % 12): some rest rows share a train subject and are dropped.
     let data = write_cohort(tmp.path(), 20, |i| 10_000_000 + (i % 12) as i64, default_lab);
     let mut c = cfg(data, tmp.path().join("out"));
-    c.val_n = 10;
+    c.recipe.splits.val_n = 10;
     let (e, text) = fails(&c);
     let SplitsError::ValN { val_n, train_n, rows, dropped, left } = e else { panic!("{text}") };
     assert_eq!((val_n, train_n, rows), (10, 10, 20));
     assert_eq!(dropped + left, 10);
     assert!(dropped > 0, "{text}");
-    assert!(text.contains("--val_n 10") && text.contains(&format!("{left} rows left")), "{text}");
+    assert!(text.contains("splits.val_n = 10") && text.contains(&format!("{left} rows left")), "{text}");
 }
 
 #[test]
@@ -176,15 +178,15 @@ fn candidate_n_out_of_range() {
     let tmp = tempfile::tempdir().unwrap();
     let data = write_cohort(tmp.path(), 20, |i| 10_000_000 + i as i64, default_lab);
     let mut c = cfg(data, tmp.path().join("out"));
-    c.candidate_n = 0;
+    c.recipe.splits.candidate_n = 0;
     let (e, text) = fails(&c);
-    assert!(matches!(e, SplitsError::CandidateNZero), "{text}");
-    assert!(text.contains("--candidate_n 0"), "{text}");
-    c.candidate_n = 5; // val has 4 rows
+    assert!(matches!(e, SplitsError::Recipe(_)) && e.field() == Some(recipe::Field::CandidateN), "{text}");
+    assert_eq!(text, "splits.candidate_n: must be at least 1");
+    c.recipe.splits.candidate_n = 5; // val has 4 rows
     let (e, text) = fails(&c);
     assert!(matches!(e, SplitsError::CandidateN { candidate_n: 5, split: "val", rows: 4 }), "{text}");
-    assert!(text.contains("--candidate_n 5") && text.contains("val split has 4 rows"), "{text}");
-    c.val_n = 8; // val 8 rows, test 2 rows
+    assert!(text.contains("splits.candidate_n = 5") && text.contains("val split has 4 rows"), "{text}");
+    c.recipe.splits.val_n = 8; // val 8 rows, test 2 rows
     let (e, text) = fails(&c);
     assert!(matches!(e, SplitsError::CandidateN { candidate_n: 5, split: "test", rows: 2 }), "{text}");
 }
@@ -213,10 +215,10 @@ fn seed_out_of_range() {
     let tmp = tempfile::tempdir().unwrap();
     let data = write_cohort(tmp.path(), 20, |i| 10_000_000 + i as i64, default_lab);
     let mut c = cfg(data, tmp.path().join("out"));
-    c.seed = Some(1 << 32);
+    c.recipe.splits.seed = 1 << 32;
     let (e, text) = fails(&c);
-    assert!(matches!(e, SplitsError::SeedOutOfRange { seed: 4_294_967_296 }), "{text}");
-    assert!(text.contains("--seed 4294967296"), "{text}");
+    assert!(matches!(e, SplitsError::Recipe(_)) && e.field() == Some(recipe::Field::Seed), "{text}");
+    assert!(text.contains("splits.seed: 4294967296 is outside"), "{text}");
 }
 
 #[test]

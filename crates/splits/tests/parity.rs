@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use splits::{Negatives, SeedSource, SplitsConfig, run};
+use splits::{SeedSource, SplitsConfig, run};
 
 fn gunzip(path: &Path) -> Vec<u8> {
     let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -52,14 +52,15 @@ fn small_golden_set_is_byte_identical() {
     let expected = fixture::path("golden/expected");
     let out = tempfile::tempdir().unwrap();
     let cfg = SplitsConfig {
-        dataset_path: expected.join("symile_mimic_data.csv"),
-        save_dir: out.path().to_path_buf(),
-        train_n: 13,
-        val_n: 3,
-        candidate_n: 3,
-        seed: Some(70),
-        negatives: Negatives::Reference,
         checksums: durable::Checksums::Update,
+        ..SplitsConfig::new(
+            expected.join("symile_mimic_data.csv"),
+            out.path().to_path_buf(),
+            recipe::Recipe {
+                splits: recipe::SplitsRecipe { train_n: 13, val_n: 3, candidate_n: 3, seed: 70, ..Default::default() },
+                ..Default::default()
+            },
+        )
     };
     let report = run(&cfg).unwrap();
     for name in CSVS.iter().chain(&["labs_means.json"]) {
@@ -73,7 +74,7 @@ fn small_golden_set_is_byte_identical() {
         (13, 3, 9, 12)
     );
     assert_eq!(report.rest_dropped_train_subjects + report.test_dropped_val_subjects, 4);
-    assert_eq!((report.seed, report.seed_source), (70, SeedSource::Flag));
+    assert_eq!((report.seed, report.seed_source), (70, SeedSource::Recipe));
     let json = std::fs::read_to_string(out.path().join("splits_report.json")).unwrap();
     assert!(json.contains("\"seed\": 70"), "{json}");
     assert!(json.contains("\"negatives\": \"reference\""), "{json}");
@@ -95,14 +96,21 @@ fn published_size_golden_set_is_byte_identical() {
     std::fs::write(&input, gunzip(&root.join("input/symile_mimic_data.csv.gz"))).unwrap();
     let out = tmp.path().join("out");
     let cfg = SplitsConfig {
-        dataset_path: input,
-        save_dir: out.clone(),
-        train_n: 10_000,
-        val_n: 750,
-        candidate_n: 10,
-        seed: Some(0),
-        negatives: Negatives::Reference,
         checksums: durable::Checksums::Update,
+        ..SplitsConfig::new(
+            input,
+            out.clone(),
+            recipe::Recipe {
+                splits: recipe::SplitsRecipe {
+                    train_n: 10_000,
+                    val_n: 750,
+                    candidate_n: 10,
+                    seed: 0,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
     };
     let report = run(&cfg).unwrap();
     assert_eq!(
@@ -149,14 +157,15 @@ fn edge_fixture_matches_reference() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/edge");
     let out = tempfile::tempdir().unwrap();
     let cfg = SplitsConfig {
-        dataset_path: data.join("cohort.csv"),
-        save_dir: out.path().to_path_buf(),
-        train_n: 13,
-        val_n: 3,
-        candidate_n: 3,
-        seed: Some(70),
-        negatives: Negatives::Reference,
         checksums: durable::Checksums::Update,
+        ..SplitsConfig::new(
+            data.join("cohort.csv"),
+            out.path().to_path_buf(),
+            recipe::Recipe {
+                splits: recipe::SplitsRecipe { train_n: 13, val_n: 3, candidate_n: 3, seed: 70, ..Default::default() },
+                ..Default::default()
+            },
+        )
     };
     run(&cfg).unwrap();
     for name in CSVS.iter().chain(&["labs_means.json"]) {

@@ -25,8 +25,9 @@ use durable::AtomicFile;
 
 pub use reader::{TensorReader, read_tensor, read_tensor_header};
 
-/// Output format of a tensor file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Output format of a tensor file (`safetensors`, `npy`, `pt` in a recipe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Hugging Face safetensors, one tensor per file named after the file stem.
     Safetensors,

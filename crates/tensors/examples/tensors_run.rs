@@ -10,11 +10,11 @@ fn main() {
         std::process::exit(2);
     }
     let mut cfg = tensors::TensorsConfig::new(&a[1], &a[2], &a[3]);
-    cfg.cxr_scale = a[4].parse().expect("SCALE");
-    cfg.cxr_crop = a[5].parse().expect("CROP");
+    cfg.recipe.tensors.cxr_scale = a[4].parse().expect("SCALE");
+    cfg.recipe.tensors.cxr_crop = a[5].parse().expect("CROP");
     let threads: usize = a[6].parse().expect("THREADS");
     if let Some(f) = a.get(7) {
-        cfg.format = f.parse().expect("FORMAT");
+        cfg.recipe.tensors.format = f.parse().expect("FORMAT");
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
     match pool.install(|| tensors::run(&cfg, &mimic_io::progress::NoProgress)) {

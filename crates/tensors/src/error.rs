@@ -1,6 +1,6 @@
 //! The errors of stage 3.
 //!
-//! Every variant names what the user has to look at: the flag, the file, and
+//! Every variant names what the user has to look at: the recipe field, the file, and
 //! for anything that comes from a split CSV the table and the 1-based line of
 //! the (first) row that refers to it, because the same image or record is
 //! usually shared by several rows.
@@ -16,18 +16,15 @@ use mimic_io::table::TableError;
 /// `metadata.json` of this run has been put in place.
 #[derive(Debug, thiserror::Error)]
 pub enum TensorsError {
-    /// `--cxr_crop` larger than `--cxr_scale`: the crop would not fit in the
-    /// resized image (the shorter edge is exactly `cxr_scale`).
-    #[error("--cxr_crop {crop} is larger than --cxr_scale {scale}: the crop must fit in the resized image")]
-    CropLargerThanScale { crop: u32, scale: u32 },
-    /// `--cxr_scale` or `--cxr_crop` is zero.
-    #[error("--cxr_scale ({scale}) and --cxr_crop ({crop}) must both be at least 1")]
-    ZeroSize { scale: u32, crop: u32 },
+    /// The recipe breaks a rule that holds whatever the data (a crop larger
+    /// than the scale, a zero size, …).
+    #[error(transparent)]
+    Recipe(#[from] recipe::RecipeError),
     /// A split CSV could not be read, lacks columns or has a bad field.
     #[error(transparent)]
     Table(#[from] TableError),
     /// `labs_means.json` is unreadable, not a flat JSON object of numbers, or
-    /// does not have exactly the 50 `<itemid>_percentile` keys.
+    /// does not have exactly one `<itemid>_percentile` key per lab of the recipe.
     #[error("{path}: {message}")]
     LabsMeans { path: PathBuf, message: String },
     /// A split CSV has no data row (the reference cannot stack an empty split).
@@ -90,4 +87,16 @@ pub enum TensorsError {
     /// An invariant of this crate was broken (a bug, not bad input).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl TensorsError {
+    /// The recipe field the error is about, if any (the caller names it in
+    /// its own spelling).
+    pub fn field(&self) -> Option<recipe::Field> {
+        match self {
+            TensorsError::Recipe(e) => e.field(),
+            TensorsError::LabsMeans { message, .. } if message.contains("cohort.labs") => Some(recipe::Field::Labs),
+            _ => None,
+        }
+    }
 }

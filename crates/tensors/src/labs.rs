@@ -10,7 +10,6 @@
 
 use std::path::Path;
 
-use mimic_io::layout::LABS;
 use mimic_io::pandas::{is_na, parse_float};
 
 use crate::error::TensorsError;
@@ -25,15 +24,15 @@ pub(crate) struct LabsMeans {
 }
 
 impl LabsMeans {
-    /// Reads and checks `labs_means.json`.
-    pub fn read(path: &Path) -> Result<Self, TensorsError> {
+    /// Reads and checks `labs_means.json` against the recipe's labs.
+    pub fn read(path: &Path, labs: &[u32]) -> Result<Self, TensorsError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| TensorsError::LabsMeans { path: path.to_path_buf(), message: format!("cannot read: {e}") })?;
-        Self::parse(&text, path)
+        Self::parse(&text, path, labs)
     }
 
     /// Parses the text of `labs_means.json`; `path` is only used in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Self, TensorsError> {
+    pub fn parse(text: &str, path: &Path, labs: &[u32]) -> Result<Self, TensorsError> {
         let err = |message: String| TensorsError::LabsMeans { path: path.to_path_buf(), message };
         let entries = parse_flat_object(text).map_err(err)?;
         // Python's json.load keeps the last of duplicate keys.
@@ -41,12 +40,14 @@ impl LabsMeans {
         for (k, v) in entries {
             map.insert(k, v);
         }
-        let expected: Vec<String> = LABS.iter().map(|id| format!("{id}_percentile")).collect();
+        let expected: Vec<String> = labs.iter().map(|id| format!("{id}_percentile")).collect();
         let missing: Vec<&String> = expected.iter().filter(|k| !map.contains_key(*k)).collect();
         let unexpected: Vec<&String> = map.keys().filter(|k| !expected.contains(k)).collect();
         if !missing.is_empty() || !unexpected.is_empty() {
             return Err(err(format!(
-                "expected exactly the 50 keys <itemid>_percentile of the LABS itemids; missing {missing:?}, unexpected {unexpected:?}"
+                "expected exactly the {} keys <itemid>_percentile of the labs of the recipe (cohort.labs); missing \
+                 {missing:?}, unexpected {unexpected:?}",
+                labs.len()
             )));
         }
         // BTreeMap iterates in byte order of the keys = Python's sorted() for ASCII keys.
@@ -230,7 +231,13 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+    use mimic_io::layout::LABS;
+
     use super::*;
+
+    fn parse(text: &str, path: &Path) -> Result<LabsMeans, TensorsError> {
+        LabsMeans::parse(text, path, &LABS)
+    }
 
     fn all_keys_json(override_key: Option<(&str, &str)>) -> String {
         let mut entries: Vec<String> = LABS
@@ -255,7 +262,7 @@ mod tests {
 
     #[test]
     fn keys_are_sorted_as_strings_and_values_kept() {
-        let m = LabsMeans::parse(&all_keys_json(None), Path::new("labs_means.json")).unwrap();
+        let m = parse(&all_keys_json(None), Path::new("labs_means.json")).unwrap();
         assert_eq!(m.keys.len(), 50);
         assert_eq!(m.keys[0], "50802_percentile");
         assert_eq!(m.keys[49], "52172_percentile");
@@ -267,21 +274,31 @@ mod tests {
 
     #[test]
     fn python_nan_and_infinity_parse() {
-        let m = LabsMeans::parse(&all_keys_json(Some(("51221_percentile", "NaN"))), Path::new("x.json")).unwrap();
+        let m = parse(&all_keys_json(Some(("51221_percentile", "NaN"))), Path::new("x.json")).unwrap();
         let i = m.keys.iter().position(|k| k == "51221_percentile").unwrap();
         assert!(m.means[i].is_nan());
-        let m = LabsMeans::parse(&all_keys_json(Some(("51221_percentile", "-Infinity"))), Path::new("x.json")).unwrap();
+        let m = parse(&all_keys_json(Some(("51221_percentile", "-Infinity"))), Path::new("x.json")).unwrap();
         assert_eq!(m.means[i], f64::NEG_INFINITY);
-        let m =
-            LabsMeans::parse(&all_keys_json(Some(("51221_percentile", "0.16666666666666666"))), Path::new("x.json"))
-                .unwrap();
+        let m = parse(&all_keys_json(Some(("51221_percentile", "0.16666666666666666"))), Path::new("x.json")).unwrap();
         assert_eq!(m.means[i], 1.0 / 6.0);
+    }
+
+    #[test]
+    fn the_keys_are_the_recipes_labs_sorted_as_the_reference_sorts_them() {
+        let text = "{\"9_percentile\": 0.5, \"220045_percentile\": 0.25, \"51221_percentile\": 0.75}";
+        let m = LabsMeans::parse(text, Path::new("m.json"), &[51221, 9, 220_045]).unwrap();
+        // Python's sorted() on the keys: string order, not numeric.
+        assert_eq!(m.keys, ["220045_percentile", "51221_percentile", "9_percentile"]);
+        assert_eq!(m.means, [0.25, 0.75, 0.5]);
+        let e = LabsMeans::parse(text, Path::new("m.json"), &[51221, 9]).unwrap_err();
+        assert!(e.to_string().contains("the 2 keys") && e.to_string().contains("unexpected [\"220045_percentile\"]"));
+        assert_eq!(e.field(), Some(recipe::Field::Labs));
     }
 
     #[test]
     fn missing_and_unexpected_keys_are_named() {
         let text = all_keys_json(None).replace("\"51221_percentile\"", "\"51221_pct\"");
-        let msg = LabsMeans::parse(&text, Path::new("/d/labs_means.json")).unwrap_err().to_string();
+        let msg = parse(&text, Path::new("/d/labs_means.json")).unwrap_err().to_string();
         assert!(msg.starts_with("/d/labs_means.json:"), "{msg}");
         assert!(msg.contains("missing [\"51221_percentile\"]") && msg.contains("unexpected [\"51221_pct\"]"), "{msg}");
     }

@@ -36,6 +36,7 @@ use dataset_layout::{Dims, METADATA, Split};
 use durable::{AtomicFile, DirLock, Transaction};
 use mimic_io::progress::Progress;
 use mimic_io::pyfmt::{PyJsonValue, py_json_object};
+use recipe::Recipe;
 
 /// Whether a run keeps its directory's `SHA256SUMS.txt` (a field of the config).
 pub use durable::Checksums;
@@ -61,16 +62,10 @@ pub struct TensorsConfig {
     pub val_csv: PathBuf,
     pub val_retrieval_csv: PathBuf,
     pub test_csv: PathBuf,
-    /// Shorter edge after resizing.
-    pub cxr_scale: u32,
-    /// Side of the square crop; at most `cxr_scale`.
-    pub cxr_crop: u32,
-    /// Output file format.
-    pub format: tensor_store::Format,
-    /// Source of the train crop offsets.
-    pub crop_rng: cxr_prep::CropRng,
-    /// Make flat/NaN ECG records an error instead of a reported NaN row.
-    pub strict: bool,
+    /// The build's recipe: its `tensors` section (scale, crop, format, crop
+    /// generator, strictness), `splits.seed` for the train crops and
+    /// `cohort.labs` for the lab tensors; recorded as `recipe.toml`.
+    pub recipe: Recipe,
     /// Keep `data_dir/SHA256SUMS.txt` up to date with the outputs.
     pub checksums: Checksums,
     /// Free bytes to assume under `data_dir` instead of asking the
@@ -79,8 +74,9 @@ pub struct TensorsConfig {
 }
 
 impl TensorsConfig {
-    /// The reference's defaults: `labs_means.json`, `<split>.csv`, scale and
-    /// crop 320, safetensors, ChaCha crops with seed 0, not strict, checksums kept.
+    /// The reference's file names (`labs_means.json`, `<split>.csv`), the
+    /// published recipe (scale and crop 320, safetensors, ChaCha crops with
+    /// seed 0, not strict), checksums kept.
     pub fn new(data_dir: impl Into<PathBuf>, ecg_dir: impl Into<PathBuf>, cxr_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
@@ -91,13 +87,18 @@ impl TensorsConfig {
             val_csv: Split::Val.csv().into(),
             val_retrieval_csv: Split::ValRetrieval.csv().into(),
             test_csv: Split::Test.csv().into(),
-            cxr_scale: 320,
-            cxr_crop: 320,
-            format: tensor_store::Format::Safetensors,
-            crop_rng: cxr_prep::CropRng::ChaCha { seed: 0 },
-            strict: false,
+            recipe: Recipe::default(),
             checksums: Checksums::Update,
             free_space: None,
+        }
+    }
+
+    /// The train crops' generator with the recipe's seed.
+    pub fn crop_rng(&self) -> cxr_prep::CropRng {
+        let seed = self.recipe.splits.seed;
+        match self.recipe.tensors.crop_rng {
+            recipe::CropGenerator::ChaCha => cxr_prep::CropRng::ChaCha { seed },
+            recipe::CropGenerator::Torch => cxr_prep::CropRng::Torch { seed },
         }
     }
 
@@ -118,20 +119,15 @@ impl TensorsConfig {
 /// directory it created (files of an earlier run are left untouched).
 pub fn run(cfg: &TensorsConfig, progress: &dyn Progress) -> Result<TensorsReport, TensorsError> {
     let started = Instant::now();
-    if cfg.cxr_scale == 0 || cfg.cxr_crop == 0 {
-        return Err(TensorsError::ZeroSize { scale: cfg.cxr_scale, crop: cfg.cxr_crop });
-    }
-    if cfg.cxr_crop > cfg.cxr_scale {
-        return Err(TensorsError::CropLargerThanScale { crop: cfg.cxr_crop, scale: cfg.cxr_scale });
-    }
+    cfg.recipe.validate(&recipe::Provenance::default())?;
     // One writer per directory, for the whole run.
     let lock = DirLock::acquire(&cfg.data_dir)?;
 
     // Phase 1: read and check everything; no file is created.
-    let labs = LabsMeans::read(&cfg.data_dir.join(&cfg.labs_means))?;
+    let labs = LabsMeans::read(&cfg.data_dir.join(&cfg.labs_means), &cfg.recipe.cohort.labs)?;
     let mut plans: Vec<SplitPlan> =
         Split::ALL.iter().map(|&s| plan::read_split(s, &cfg.csv(s), cfg, &labs)).collect::<Result<_, _>>()?;
-    let mut sampler = cxr_prep::CropSampler::new(&cfg.crop_rng);
+    let mut sampler = cxr_prep::CropSampler::new(&cfg.crop_rng());
     for p in &mut plans {
         let is_train = p.name == Split::Train;
         plan::check_inputs(p, cfg, is_train.then_some(&mut sampler))?;
@@ -171,7 +167,7 @@ pub fn run(cfg: &TensorsConfig, progress: &dyn Progress) -> Result<TensorsReport
 /// The dimensions every row of `plan`'s tensors has.
 fn dims(plan: &SplitPlan, cfg: &TensorsConfig) -> Dims {
     Dims {
-        cxr_crop: cfg.cxr_crop as usize,
+        cxr_crop: cfg.recipe.tensors.cxr_crop as usize,
         ecg_samples: plan.ecg_shape.0,
         ecg_leads: plan.ecg_shape.1,
         labs: plan.labs_percentiles.len() / plan.rows,
@@ -184,7 +180,7 @@ fn output_bytes(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<u64, Tensors
     for p in plans {
         let d = dims(p, cfg);
         for &t in p.name.tensors() {
-            total += tensor_store::encoded_len(&t.spec(p.name, p.rows, &d), cfg.format)?;
+            total += tensor_store::encoded_len(&t.spec(p.name, p.rows, &d), cfg.recipe.tensors.format)?;
         }
     }
     Ok(total)
@@ -265,6 +261,10 @@ fn write_all(
     std::io::Write::write_all(&mut metadata, metadata_json(plans, cfg).as_bytes())
         .map_err(|e| metadata.write_error(e))?;
     tx.stage(metadata);
+    let mut recorded = AtomicFile::create(cfg.data_dir.join(recipe::RECIPE_FILE))?;
+    std::io::Write::write_all(&mut recorded, recipe::render(&cfg.recipe).as_bytes())
+        .map_err(|e| recorded.write_error(e))?;
+    tx.stage(recorded);
     if progress.cancelled() {
         return Err(TensorsError::Cancelled);
     }
@@ -277,8 +277,8 @@ fn metadata_json(plans: &[SplitPlan], cfg: &TensorsConfig) -> String {
     let size = |split: Split| plans.iter().find(|p| p.name == split).map_or(0, |p| p.rows as i64);
     let mut entries: Vec<(String, PyJsonValue)> =
         Split::ALL.iter().map(|&s| (s.metadata_key().to_string(), PyJsonValue::Int(size(s)))).collect();
-    entries.push(("cxr_scale".into(), PyJsonValue::Int(cfg.cxr_scale.into())));
-    entries.push(("cxr_crop".into(), PyJsonValue::Int(cfg.cxr_crop.into())));
+    entries.push(("cxr_scale".into(), PyJsonValue::Int(cfg.recipe.tensors.cxr_scale.into())));
+    entries.push(("cxr_crop".into(), PyJsonValue::Int(cfg.recipe.tensors.cxr_crop.into())));
     py_json_object(&entries)
 }
 
@@ -289,8 +289,8 @@ mod tests {
     #[test]
     fn metadata_matches_the_reference_layout() {
         let mut cfg = TensorsConfig::new("/d", "/e", "/c");
-        cfg.cxr_scale = 64;
-        cfg.cxr_crop = 64;
+        cfg.recipe.tensors.cxr_scale = 64;
+        cfg.recipe.tensors.cxr_crop = 64;
         let plans: Vec<SplitPlan> = [(Split::Train, 13), (Split::Val, 3), (Split::ValRetrieval, 9), (Split::Test, 12)]
             .into_iter()
             .map(|(name, rows)| SplitPlan {

@@ -216,7 +216,7 @@ pub(crate) fn check_inputs(
                 line: g.line,
                 source,
             })?;
-            resized.push(cxr_prep::resized_size(w, h, cfg.cxr_scale));
+            resized.push(cxr_prep::resized_size(w, h, cfg.recipe.tensors.cxr_scale));
             for &r in &g.rows {
                 group_of_row[r as usize] = gi as u32;
             }
@@ -228,7 +228,7 @@ pub(crate) fn check_inputs(
             .enumerate()
             .map(|(r, &gi)| {
                 let (w, h) = resized[gi as usize];
-                sampler.offsets(r as u64, w, h, cfg.cxr_crop)
+                sampler.offsets(r as u64, w, h, cfg.recipe.tensors.cxr_crop)
             })
             .collect();
         plan.resized = resized;

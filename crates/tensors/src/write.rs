@@ -71,7 +71,7 @@ pub(crate) fn write_split(
     let files: Vec<TensorFile> = split
         .tensors()
         .iter()
-        .map(|t| TensorFile::create(dir, t.spec(split, n, dims), cfg.format))
+        .map(|t| TensorFile::create(dir, t.spec(split, n, dims), cfg.recipe.tensors.format))
         .collect::<Result<_, _>>()?;
     let file = |t: Tensor| &files[split.tensors().iter().position(|&x| x == t).expect("the split has this tensor")];
     let (cxr, ecg, pct, obs, hadm) = (
@@ -149,7 +149,7 @@ pub(crate) fn write_split(
     if !flat.is_empty() || !nan.is_empty() {
         tracing::warn!(split = split.name(), flat = ?flat, nan = ?nan, "ECG records normalise to NaN");
     }
-    if cfg.strict && (!flat.is_empty() || !nan.is_empty()) {
+    if cfg.recipe.tensors.strict && (!flat.is_empty() || !nan.is_empty()) {
         let records: Vec<String> = flat.iter().chain(&nan).cloned().collect();
         return Err(TensorsError::BadEcg { table: plan.csv.clone(), count: records.len(), records });
     }
@@ -172,7 +172,7 @@ pub(crate) fn write_split(
 /// Decodes and resizes one image, then writes its crop to every row using it.
 fn write_cxr_group(plan: &SplitPlan, gi: usize, cfg: &TensorsConfig, file: &TensorFile) -> Result<(), TensorsError> {
     let g = &plan.cxr_groups[gi];
-    let prep = cxr_prep::CxrPrep { scale: cfg.cxr_scale, crop: cfg.cxr_crop };
+    let prep = cxr_prep::CxrPrep { scale: cfg.recipe.tensors.cxr_scale, crop: cfg.recipe.tensors.cxr_crop };
     let img = prep.load_resized(&g.path).map_err(|source| TensorsError::Cxr {
         table: plan.csv.clone(),
         line: g.line,
@@ -191,7 +191,7 @@ fn write_cxr_group(plan: &SplitPlan, gi: usize, cfg: &TensorsConfig, file: &Tens
             want_h,
         });
     }
-    let crop = cfg.cxr_crop;
+    let crop = cfg.recipe.tensors.cxr_crop;
     if img.width < crop || img.height < crop {
         return Err(TensorsError::Internal(format!(
             "{}: resized image {}x{} is smaller than the crop {crop}",

@@ -11,7 +11,6 @@ mod fixture;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cxr_prep::CropRng;
 use mimic_io::progress::{NoProgress, Progress};
 use tensor_store::{DType, Format, read_tensor};
 use tensors::{TensorsConfig, TensorsError, run};
@@ -58,10 +57,11 @@ fn data_dir(g: &Path) -> tempfile::TempDir {
 
 fn config(g: &Path, data: &Path) -> TensorsConfig {
     let mut cfg = TensorsConfig::new(data, g.join("input/mimic-iv-ecg"), g.join("input/mimic-cxr-jpg"));
-    cfg.cxr_scale = 64;
-    cfg.cxr_crop = 64;
-    cfg.format = Format::Safetensors;
-    cfg.crop_rng = CropRng::Torch { seed: 70 };
+    cfg.recipe.tensors.cxr_scale = 64;
+    cfg.recipe.tensors.cxr_crop = 64;
+    cfg.recipe.tensors.format = Format::Safetensors;
+    cfg.recipe.tensors.crop_rng = recipe::CropGenerator::Torch;
+    cfg.recipe.splits.seed = 70;
     cfg
 }
 
@@ -132,7 +132,8 @@ fn golden_parity_with_torch_crops() {
     let g = golden();
     let data = data_dir(&g);
     let progress = Recorder::default();
-    let report = run(&config(&g, data.path()), &progress).unwrap();
+    let cfg = config(&g, data.path());
+    let report = run(&cfg, &progress).unwrap();
     assert_matches_golden(&g, data.path(), "safetensors");
     let events = progress.events.into_inner().unwrap();
     let mut want = Vec::new();
@@ -161,16 +162,19 @@ fn golden_parity_with_torch_crops() {
     assert_eq!(report.splits.iter().map(|s| s.files.len()).collect::<Vec<_>>(), [5, 5, 7, 7]);
     // nothing but the outputs (and SHA256SUMS.txt, which lists them) was added
     let files = all_files(data.path());
-    assert_eq!(files.len(), INPUTS.len() + 1 + 24 + 1, "{files:?}");
+    assert_eq!(files.len(), INPUTS.len() + 2 + 24 + 1, "{files:?}");
     let sums = durable::Sums::load(&data.path().join(durable::SUMS_FILE)).unwrap().unwrap();
-    assert_eq!(sums.len(), 1 + 24, "every tensor file and metadata.json, nothing else");
+    assert_eq!(sums.len(), 2 + 24, "every tensor file, metadata.json and recipe.toml, nothing else");
+    // The recipe recorded is the one the run used.
+    let recorded = recipe::Requested::recorded(data.path()).unwrap().unwrap().recipe;
+    assert_eq!(recorded, cfg.recipe);
 }
 
 fn assert_format_matches_golden(format: Format) {
     let g = golden();
     let data = data_dir(&g);
     let mut cfg = config(&g, data.path());
-    cfg.format = format;
+    cfg.recipe.tensors.format = format;
     run(&cfg, &NoProgress).unwrap();
     assert_matches_golden(&g, data.path(), format.extension());
 }
@@ -192,7 +196,8 @@ fn same_seed_same_bytes_for_any_thread_count_and_chacha_crops_are_real_crops() {
     for threads in [1, 2] {
         let data = data_dir(&g);
         let mut cfg = config(&g, data.path());
-        cfg.crop_rng = CropRng::ChaCha { seed: 5 };
+        cfg.recipe.tensors.crop_rng = recipe::CropGenerator::ChaCha;
+        cfg.recipe.splits.seed = 5;
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| run(&cfg, &NoProgress)).unwrap();
         let bytes: Vec<(PathBuf, Vec<u8>)> =
@@ -304,7 +309,7 @@ fn flat_ecg_is_nan_and_reported_or_an_error_when_strict() {
         ecg_mirror(&g, data.path(), ecg_root.path());
         let mut cfg = config(&g, data.path());
         cfg.ecg_dir = ecg_root.path().to_path_buf();
-        cfg.strict = strict;
+        cfg.recipe.tensors.strict = strict;
         let result = run(&cfg, &NoProgress);
         if strict {
             let err = result.unwrap_err();
@@ -376,9 +381,9 @@ fn bad_configuration_and_tables_fail_before_writing() {
 
     let data = data_dir(&g);
     let mut cfg = config(&g, data.path());
-    cfg.cxr_crop = 65;
+    cfg.recipe.tensors.cxr_crop = 65;
     let msg = run(&cfg, &NoProgress).unwrap_err().to_string();
-    assert!(msg.contains("--cxr_crop 65") && msg.contains("--cxr_scale 64"), "{msg}");
+    assert_eq!(msg, "tensors.cxr_crop: 65 is larger than tensors.cxr_scale (64)");
     assert_no_outputs(data.path());
 
     // labs_means.json without one key

@@ -252,7 +252,7 @@ impl Fixture {
     /// A copy of the split CSVs and `labs_means.json` in a new data dir.
     pub fn copy_split_inputs(&self, name: &str) -> PathBuf {
         let d = self.scratch(name);
-        for f in SPLIT_INPUTS {
+        for f in SPLIT_INPUTS.iter().chain(&[recipe::RECIPE_FILE]) {
             std::fs::copy(self.data_dir.join(f), d.join(f)).unwrap();
         }
         d

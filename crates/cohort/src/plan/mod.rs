@@ -75,6 +75,8 @@ pub struct PlanConfig {
     pub out_dir: PathBuf,
     /// Only the image that would be chosen if every listed file existed.
     pub minimal: bool,
+    /// Stage 1's rules the plan is for (the recipe's `cohort` section).
+    pub rules: recipe::CohortRecipe,
 }
 
 /// One table of the download, as the plan saw it.
@@ -112,13 +114,13 @@ pub struct ArchiveShare {
 pub struct PlanAdmissions {
     /// Rows of admissions.csv.gz.
     pub read: usize,
-    /// With an AP/PA image listed 24 h < Δ ≤ 72 h.
+    /// With an image of a kept view listed in the CXR window.
     pub with_cxr_candidate: usize,
     /// … one of which has CheXpert labels.
     pub with_chexpert_candidate: usize,
-    /// … and an ECG record listed within ±24 h.
+    /// … and an ECG record listed in the ECG window.
     pub with_ecg_candidate: usize,
-    /// … and one of the 50 labs within ±24 h: the admissions planned for.
+    /// … and one of the labs in the labs window: the admissions planned for.
     pub planned: usize,
 }
 
@@ -153,6 +155,11 @@ pub struct PlanReport {
     pub base_url: String,
     /// The rules applied.
     pub rules: PlanRules,
+    /// Stage 1's rules the plan is for (the recipe's `cohort` section): a
+    /// cohort built with other rules looks at other files. A plan written
+    /// before recipes existed is for the published rules.
+    #[serde(default)]
+    pub cohort: recipe::CohortRecipe,
     /// Admissions at each table-only filter.
     pub admissions: PlanAdmissions,
     /// The share of MIMIC-CXR-JPG.
@@ -220,13 +227,17 @@ impl PlanReport {
         s.push_str(&self.ecg.line("ECG"));
         s.push('\n');
         let a = &self.admissions;
+        let r = &self.cohort;
         s.push_str(&format!(
-            "admissions that can reach the cohort: {} of {} (CXR listed 24-72 h {}, with CheXpert {}, ECG listed ±24 h {}, labs ±24 h {})\n",
+            "admissions that can reach the cohort: {} of {} (CXR listed {} {}, with CheXpert {}, ECG listed {} {}, labs {} {})\n",
             thousands(a.planned),
             thousands(a.read),
+            r.cxr_window_hours.describe(true),
             thousands(a.with_cxr_candidate),
             thousands(a.with_chexpert_candidate),
+            r.ecg_window_hours.describe(false),
             thousands(a.with_ecg_candidate),
+            r.labs_window_hours.describe(false),
             thousands(a.planned),
         ));
         let v: Vec<String> = Project::ALL.iter().map(|&p| format!("{} {}", p.name(), self.version(p))).collect();
@@ -332,7 +343,7 @@ pub fn make_plan(cfg: &PlanConfig, progress: &dyn Progress) -> Result<PlanReport
     // A minimal plan passes over images the server already said it lacks.
     let absent: HashSet<String> = if cfg.minimal { read::absent_keys(&out.join(ABSENT))? } else { HashSet::new() };
 
-    let t = crate::read_tables(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir, &cxr_tables, progress)?;
+    let t = crate::read_tables(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir, &cxr_tables, &cfg.rules, progress)?;
     let (adm, cxr, ecgs, reach) = (&t.adm, &t.cxr, &t.ecgs, &t.reach);
     let mut images = BTreeSet::new();
     let mut chosen = Vec::new();
@@ -400,7 +411,8 @@ pub fn make_plan(cfg: &PlanConfig, progress: &dyn Progress) -> Result<PlanReport
         versions: versions.clone(),
         versions_assumed,
         base_url: PHYSIONET.to_string(),
-        rules: rules(cfg.minimal, reach.every_admission_has_ecg_candidate),
+        rules: rules(&cfg.rules, cfg.minimal, reach.every_admission_has_ecg_candidate),
+        cohort: cfg.rules.rules(),
         admissions: PlanAdmissions {
             read: adm.len(),
             with_cxr_candidate: reach.with_cxr_candidate,
@@ -449,17 +461,31 @@ pub fn make_plan(cfg: &PlanConfig, progress: &dyn Progress) -> Result<PlanReport
     Ok(report)
 }
 
-fn rules(minimal: bool, every_admission: bool) -> PlanRules {
-    let admissions = "admissions that can reach the cohort from the tables alone: an AP/PA image listed \
-        24 h < StudyDateTime - admittime <= 72 h whose study has a CheXpert row, a record_list row with \
-        -24 h <= ecg_time - admittime <= 24 h, and at least one of the 50 labs with -24 h <= charttime - admittime <= 24 h"
-        .to_string();
+fn rules(r: &recipe::CohortRecipe, minimal: bool, every_admission: bool) -> PlanRules {
+    let h = |s: i64| recipe::Hours(s).to_string();
+    let views = r.views_text();
+    let admissions = format!(
+        "admissions that can reach the cohort from the tables alone: an image of view {views} listed with \
+         {} < StudyDateTime - admittime <= {} whose study has a CheXpert row, a record_list row with \
+         {} <= ecg_time - admittime <= {}, and at least one of the {} labs with {} <= charttime - admittime <= {}",
+        h(r.cxr_window_hours.lo),
+        h(r.cxr_window_hours.hi),
+        h(r.ecg_window_hours.lo),
+        h(r.ecg_window_hours.hi),
+        r.labs.len(),
+        h(r.labs_window_hours.lo),
+        h(r.labs_window_hours.hi),
+    );
     let cxr = if minimal {
-        "per admission, the earliest listed in-window AP/PA image (tie: metadata order) not recorded in absent.txt: \
-         the image stage 1 chooses if the archive holds it"
+        format!(
+            "per admission, the earliest listed in-window {views} image (tie: metadata order) not recorded in \
+             absent.txt: the image stage 1 chooses if the archive holds it"
+        )
     } else {
-        "per admission, every listed in-window AP/PA image: stage 1 takes the earliest one on disk, so any of them \
-         can be chosen when the ones before it are absent from the archive"
+        format!(
+            "per admission, every listed in-window {views} image: stage 1 takes the earliest one on disk, so any of \
+             them can be chosen when the ones before it are absent from the archive"
+        )
     };
     let mut ecg = if minimal {
         "per admission whose chosen image has CheXpert labels, every record_list row in the window (.hea and .dat): \
@@ -476,7 +502,7 @@ fn rules(minimal: bool, every_admission: bool) -> PlanRules {
              lacks a valid ECG) the records of every admission",
         );
     }
-    PlanRules { admissions, cxr: cxr.to_string(), ecg }
+    PlanRules { admissions, cxr, ecg }
 }
 
 /// Writes `text` to a temporary for `path` and stages it in `tx`.

@@ -231,6 +231,26 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Fails when the plan was made for other stage-1 rules: their cohort
+    /// looks at other files than the plan fetched.
+    pub fn is_for(&self, rules: &recipe::CohortRecipe) -> Result<(), CohortError> {
+        let planned = recipe::Recipe { cohort: self.report.cohort.clone(), ..Default::default() };
+        let wanted = recipe::Recipe { cohort: rules.rules(), ..Default::default() };
+        for field in recipe::Section::Cohort.fields() {
+            if planned.value(field) != wanted.value(field) {
+                return Err(CohortError::PlanRules {
+                    plan: self.dir.join(PLAN_JSON),
+                    field,
+                    planned: planned.value(field).to_string(),
+                    wanted: wanted.value(field).to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What stage 1 needs to know of a plan once its files are checked.
 #[derive(Debug, Clone)]
 pub struct PlanStatus {
@@ -267,9 +287,15 @@ fn first_few(items: &[String]) -> String {
 /// every planned file is on disk and non-empty unless `absent.txt` records
 /// it, and (minimal plans) no chosen image is recorded absent. Only file
 /// sizes are looked at; `symile-mimic plan --check` verifies contents.
-pub fn require_downloaded(dir: &Path, d: &Download, progress: &dyn Progress) -> Result<PlanStatus, CohortError> {
+pub fn require_downloaded(
+    dir: &Path,
+    d: &Download,
+    rules: &recipe::CohortRecipe,
+    progress: &dyn Progress,
+) -> Result<PlanStatus, CohortError> {
     let plan = Plan::load(dir)?;
     plan.matches(d)?;
+    plan.is_for(rules)?;
     progress.start("planned files", Some(plan.files.len() as u64));
     let mut missing: Vec<String> = plan
         .files

@@ -1,0 +1,387 @@
+//! A dataset directory's card: `README.md` for people and `croissant.json`
+//! (Croissant 1.1 JSON-LD, with the Responsible-AI vocabulary) for tools.
+//!
+//! Both are pure functions of a [`CardInput`], which holds no absolute path,
+//! no timestamp and nothing read from the environment, so the same input gives
+//! the same bytes on every run and machine. Objects are printed in a fixed key
+//! order, lists in the order given, and each file ends in one newline.
+//!
+//! ```text
+//! CardInput ──► render_readme ──► README.md   (lists `files`, except README.md and croissant.json)
+//!     │                                │ hash it, add it to `files`
+//!     └───────► render_croissant ──► croissant.json (one FileObject per entry of `files`)
+//! ```
+//!
+//! `croissant.json` carries the SHA-256 of every file it lists, so it cannot
+//! list itself, nor a `SHA256SUMS.txt` that lists it (each would have to
+//! contain the other's hash): render the README, hash it, render the
+//! Croissant file with the README among `files`, then checksum everything.
+//!
+//! What a card claims follows from the input: a build is called *the
+//! published Symile-MIMIC* only when the recipe is the published one **and**
+//! the three MIMIC releases are the ones the published dataset was built from
+//! (MIMIC-IV 2.2, MIMIC-CXR-JPG 2.0.0, MIMIC-IV-ECG 1.0); anything else is
+//! labelled a variant, with the windows and settings of its own recipe.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+
+pub use dataset_layout::Format;
+
+mod cite;
+mod croissant;
+mod facts;
+mod files;
+mod infer;
+mod json;
+mod readme;
+
+/// The card's file name in a dataset directory.
+pub const README: &str = "README.md";
+/// The Croissant file's name in a dataset directory.
+pub const CROISSANT: &str = "croissant.json";
+
+/// Everything a card says about one dataset directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardInput {
+    /// The symile-mimic version that built the directory (`0.1.0`).
+    pub tool_version: String,
+    /// The effective recipe as TOML text, shown verbatim in the card.
+    pub recipe_toml: String,
+    /// Whether the recipe is the published Symile-MIMIC recipe.
+    pub recipe_is_published: bool,
+    /// `setting → value` lines for the card's recipe table, in order
+    /// (`cohort.cxr_window_hours` → `(24 h, 72 h]`).
+    pub recipe_summary: Vec<(String, String)>,
+    /// The cohort's time windows, in the words of the summary.
+    pub windows: Windows,
+    /// The CXR view positions kept (`["AP", "PA"]` published).
+    pub cxr_views: Vec<String>,
+    /// How many labs each row holds (50 published).
+    pub labs: usize,
+    /// Side of the square CXR crop in the tensors (`cxr_crop`, 320 published).
+    pub cxr_crop: usize,
+    /// MIMIC project slug → release read (`mimiciv` → `2.2`, `mimic-cxr-jpg`,
+    /// `mimic-iv-ecg`); a project missing here is reported as not recorded.
+    pub versions: BTreeMap<String, String>,
+    /// The format of the tensor files.
+    pub tensor_format: Format,
+    /// `YYYY-MM-DD` for Croissant's `datePublished`. `None`: the published
+    /// dataset's PhysioNet date (2025-01-28) for the published dataset, and
+    /// no `datePublished` for anything else.
+    pub date_published: Option<String>,
+    /// Row counts of the splits, in the order to show them.
+    pub splits: Vec<SplitCount>,
+    /// The files of the directory the card describes, relative paths with `/`.
+    pub files: Vec<FileEntry>,
+    /// The CSV files to describe as Croissant record sets (each also in `files`).
+    pub csvs: Vec<CsvTable>,
+}
+
+/// The cohort's windows relative to admission time, as the card should say
+/// them (`(24 h, 72 h]`, `[-24 h, 24 h]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Windows {
+    /// When the chest X-ray was taken.
+    pub cxr: String,
+    /// When the ECG was taken.
+    pub ecg: String,
+    /// When the labs were drawn.
+    pub labs: String,
+}
+
+/// One split's size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitCount {
+    /// `train`, `val`, `val_retrieval`, `test`.
+    pub name: String,
+    /// Rows of the split's CSV and tensors.
+    pub rows: usize,
+    /// Retrieval queries (retrieval splits).
+    pub queries: Option<usize>,
+    /// Candidates per query, the query's own row included (retrieval splits).
+    pub candidates_per_query: Option<usize>,
+}
+
+/// One file of the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Relative to the directory, `/`-separated (`train/cxr_train.safetensors`).
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256, 64 lowercase hex digits (as in `SHA256SUMS.txt`).
+    pub sha256: String,
+}
+
+/// A CSV file's columns, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvTable {
+    /// The file's path, as in [`CardInput::files`] (`test.csv`).
+    pub file: String,
+    /// Its columns, in header order.
+    pub columns: Vec<Column>,
+}
+
+/// One CSV column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The header, verbatim (`Lung Opacity`, `51221_percentile`).
+    pub name: String,
+    /// What pandas reads it as.
+    pub kind: ColumnKind,
+}
+
+/// A column's type, as `pandas.read_csv` infers it over the whole file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ColumnKind {
+    /// `int64`: every value an integer, none missing (`sc:Integer`).
+    Int,
+    /// `float64`: every present value numeric (`sc:Float`).
+    Float,
+    /// `object`: anything else (`sc:Text`).
+    Text,
+    /// `bool`: every value `True`/`False`, none missing (`sc:Boolean`).
+    Bool,
+}
+
+impl ColumnKind {
+    /// The schema.org data type Croissant uses for it.
+    pub fn croissant_type(self) -> &'static str {
+        match self {
+            ColumnKind::Int => "sc:Integer",
+            ColumnKind::Float => "sc:Float",
+            ColumnKind::Text => "sc:Text",
+            ColumnKind::Bool => "sc:Boolean",
+        }
+    }
+}
+
+impl From<mimic_io::pandas::ColumnKind> for ColumnKind {
+    fn from(kind: mimic_io::pandas::ColumnKind) -> Self {
+        match kind {
+            mimic_io::pandas::ColumnKind::Int => ColumnKind::Int,
+            mimic_io::pandas::ColumnKind::Float => ColumnKind::Float,
+            mimic_io::pandas::ColumnKind::Text => ColumnKind::Text,
+        }
+    }
+}
+
+impl CsvTable {
+    /// The columns of the CSV `data` (the contents of `file`), each typed as
+    /// pandas reads it over every cell (`mimic_io::pandas::KindInference`,
+    /// plus pandas' `True`/`False` columns as [`ColumnKind::Bool`]).
+    pub fn infer(file: impl Into<String>, data: impl Read) -> Result<CsvTable, CardError> {
+        infer::infer(file.into(), data)
+    }
+}
+
+/// An input the card cannot be rendered from; each names the field as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    /// A path that is not a plain relative `/`-separated path.
+    #[error("files[{index}].path {path:?}: {why}")]
+    BadPath { index: usize, path: String, why: &'static str },
+    /// The same path twice.
+    #[error("files[{index}].path {path:?} is listed twice")]
+    DuplicatePath { index: usize, path: String },
+    /// A digest that is not 64 lowercase hex digits.
+    #[error("files[{index}].sha256 {sha256:?} for {path}: expected 64 lowercase hex digits")]
+    BadSha256 { index: usize, path: String, sha256: String },
+    /// A CSV with no file entry (its record set would have no source).
+    #[error("csvs[{index}].file {file:?} is not in files")]
+    CsvNotListed { index: usize, file: String },
+    /// A CSV whose name does not end in `.csv`.
+    #[error("csvs[{index}].file {file:?}: expected a .csv file")]
+    NotCsv { index: usize, file: String },
+    /// Two CSVs with the same stem (record sets are named after it).
+    #[error("csvs[{index}].file {file:?}: another CSV has the stem {stem:?}, and record sets are named after it")]
+    DuplicateStem { index: usize, file: String, stem: String },
+    /// A CSV described with no column, or the same column twice.
+    #[error("csvs[{index}] ({file}): {why}")]
+    BadColumns { index: usize, file: String, why: String },
+    /// The same split twice.
+    #[error("splits[{index}].name {name:?} is listed twice")]
+    DuplicateSplit { index: usize, name: String },
+    /// A `date_published` that is not a calendar date `YYYY-MM-DD`.
+    #[error("date_published {0:?}: expected a date YYYY-MM-DD")]
+    BadDate(String),
+    /// A CSV that cannot be read.
+    #[error("{file}: {message}")]
+    Csv { file: String, message: String },
+}
+
+/// The dataset directory's `README.md`: what the dataset is, how it was built
+/// (with the recipe), its splits and files, how to load, evaluate and cite
+/// it, and its licence.
+pub fn render_readme(input: &CardInput) -> Result<String, CardError> {
+    validate(input)?;
+    Ok(readme::render(input))
+}
+
+/// The dataset directory's `croissant.json` (Croissant 1.1 with the RAI
+/// vocabulary): one `cr:FileObject` per entry of `files`, one `cr:RecordSet`
+/// per CSV of `csvs`.
+pub fn render_croissant(input: &CardInput) -> Result<String, CardError> {
+    validate(input)?;
+    Ok(croissant::render(input))
+}
+
+/// What the card may claim the directory is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Provenance {
+    /// The published recipe on the published releases: Symile-MIMIC 1.0.0's rows.
+    Published,
+    /// The published recipe on other (or unrecorded) MIMIC releases.
+    PublishedRecipeOtherReleases,
+    /// Another recipe.
+    Variant,
+}
+
+impl Provenance {
+    pub(crate) fn of(input: &CardInput) -> Provenance {
+        use mimic_io::discover::Project;
+        let published_releases = input.versions.len() == Project::ALL.len()
+            && Project::ALL
+                .iter()
+                .all(|p| input.versions.get(p.slug()).map(String::as_str) == Some(p.published_version()));
+        match (input.recipe_is_published, published_releases) {
+            (true, true) => Provenance::Published,
+            (true, false) => Provenance::PublishedRecipeOtherReleases,
+            (false, _) => Provenance::Variant,
+        }
+    }
+}
+
+/// Croissant's `version`: the release reproduced (`1.0.0`), or for anything
+/// else `1.0.0+variant.<12 hex>` — SemVer build metadata from a hash of the
+/// recipe and the releases, so two different variants never share a version.
+pub(crate) fn dataset_version(input: &CardInput) -> String {
+    use sha2::{Digest, Sha256};
+    if Provenance::of(input) == Provenance::Published {
+        return cite::SYMILE_MIMIC_VERSION.to_string();
+    }
+    let mut h = Sha256::new();
+    h.update(input.recipe_toml.as_bytes());
+    for (slug, release) in &input.versions {
+        h.update(format!("\n{slug}={release}").as_bytes());
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+    format!("{}+variant.{hex}", cite::SYMILE_MIMIC_VERSION)
+}
+
+/// `datePublished`, when the card has one.
+pub(crate) fn date_published(input: &CardInput) -> Option<String> {
+    match (&input.date_published, Provenance::of(input)) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Provenance::Published) => Some(cite::SYMILE_MIMIC_PUBLISHED.to_string()),
+        (None, _) => None,
+    }
+}
+
+/// The last path segment without `.csv`: the record set's name.
+pub(crate) fn csv_stem(file: &str) -> &str {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    name.strip_suffix(".csv").unwrap_or(name)
+}
+
+fn validate(input: &CardInput) -> Result<(), CardError> {
+    let mut paths = BTreeSet::new();
+    for (index, f) in input.files.iter().enumerate() {
+        let bad = |why| CardError::BadPath { index, path: f.path.clone(), why };
+        check_path(&f.path).map_err(bad)?;
+        if f.path == CROISSANT {
+            return Err(bad("croissant.json cannot list itself: it holds every listed file's hash"));
+        }
+        if !paths.insert(f.path.as_str()) {
+            return Err(CardError::DuplicatePath { index, path: f.path.clone() });
+        }
+        if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(CardError::BadSha256 { index, path: f.path.clone(), sha256: f.sha256.clone() });
+        }
+    }
+    let mut stems = BTreeSet::new();
+    for (index, t) in input.csvs.iter().enumerate() {
+        if !t.file.ends_with(".csv") || csv_stem(&t.file).is_empty() {
+            return Err(CardError::NotCsv { index, file: t.file.clone() });
+        }
+        if !paths.contains(t.file.as_str()) {
+            return Err(CardError::CsvNotListed { index, file: t.file.clone() });
+        }
+        if !stems.insert(csv_stem(&t.file)) {
+            return Err(CardError::DuplicateStem { index, file: t.file.clone(), stem: csv_stem(&t.file).to_string() });
+        }
+        let bad = |why: String| CardError::BadColumns { index, file: t.file.clone(), why };
+        if t.columns.is_empty() {
+            return Err(bad("no columns".to_string()));
+        }
+        let mut names = BTreeSet::new();
+        for c in &t.columns {
+            if c.name.is_empty() {
+                return Err(bad("a column with an empty name".to_string()));
+            }
+            if !names.insert(c.name.as_str()) {
+                return Err(bad(format!("column {:?} appears twice", c.name)));
+            }
+        }
+    }
+    let mut splits = BTreeSet::new();
+    for (index, s) in input.splits.iter().enumerate() {
+        if !splits.insert(s.name.as_str()) {
+            return Err(CardError::DuplicateSplit { index, name: s.name.clone() });
+        }
+    }
+    if let Some(d) = &input.date_published
+        && !is_date(d)
+    {
+        return Err(CardError::BadDate(d.clone()));
+    }
+    Ok(())
+}
+
+/// A relative path made of names a URL carries unescaped, so that
+/// `contentUrl` is the path itself.
+fn check_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("empty");
+    }
+    if path.starts_with('/') {
+        return Err("an absolute path; paths are relative to the dataset directory");
+    }
+    if path.contains('\\') {
+        return Err("a backslash; paths are '/'-separated");
+    }
+    if path.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..") {
+        return Err("an empty, '.' or '..' segment");
+    }
+    if !path.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b'+')) {
+        return Err("a character other than ASCII letters, digits and / . _ - +");
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD`, a real calendar day.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num =
+        |r: std::ops::Range<usize>| s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?.parse::<u32>().ok();
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,282 @@
+//! `README.md`, the dataset card.
+
+use std::fmt::Write as _;
+
+use mimic_io::discover::Project;
+
+use crate::{CROISSANT, CardInput, Format, Provenance, README, cite, facts, files};
+
+pub(crate) fn render(input: &CardInput) -> String {
+    let mut md = String::new();
+    let provenance = Provenance::of(input);
+    md.push_str(match provenance {
+        Provenance::Published => "# Symile-MIMIC\n\n",
+        _ => "# Symile-MIMIC (variant)\n\n",
+    });
+    if provenance != Provenance::Published {
+        md.push_str("> **A variant, not the published Symile-MIMIC dataset.** Cite and describe it as a variant.\n\n");
+    }
+    let _ = writeln!(
+        md,
+        "Symile-MIMIC is a multimodal clinical dataset of chest X-rays, electrocardiograms and blood labs from \
+         MIMIC-IV, made to evaluate Symile, a contrastive objective for any number of modalities (Saporta et al., \
+         NeurIPS 2024). {}\n",
+        facts::what_a_row_is(input)
+    );
+    let _ = writeln!(md, "{}\n", facts::which_dataset(input));
+    let _ = writeln!(
+        md,
+        "The data is derived from credentialed PhysioNet data: only credentialed users bound by its data use \
+         agreement may have it (see [Licence and access](#licence-and-access)).\n"
+    );
+
+    section_build(&mut md, input);
+    section_splits(&mut md, input);
+    section_files(&mut md, input);
+    section_loading(&mut md, input);
+    section_evaluating(&mut md);
+    section_responsible_use(&mut md);
+    section_citing(&mut md, input);
+    md.push_str("## Licence and access\n\n");
+    md.push_str(&facts::licence());
+    md.push('\n');
+    md
+}
+
+fn section_build(md: &mut String, input: &CardInput) {
+    md.push_str("## How it was built\n\n");
+    let _ = writeln!(
+        md,
+        "Built by [symile-mimic]({}) {} with {}, from these MIMIC releases:\n",
+        cite::REPOSITORY,
+        input.tool_version,
+        if input.recipe_is_published {
+            "the published Symile-MIMIC recipe (below)"
+        } else {
+            "the recipe below, which is not the published Symile-MIMIC recipe"
+        }
+    );
+    md.push_str("| MIMIC project | release |\n|---|---|\n");
+    for project in Project::ALL {
+        let release = input.versions.get(project.slug()).map(String::as_str).unwrap_or("not recorded");
+        let _ = writeln!(md, "| {} | {} |", project.name(), cell(release));
+    }
+    // Releases the card does not know by name, listed as given.
+    for (slug, release) in &input.versions {
+        if !Project::ALL.iter().any(|p| p.slug() == slug) {
+            let _ = writeln!(md, "| {} | {} |", cell(slug), cell(release));
+        }
+    }
+    md.push('\n');
+    if !input.recipe_summary.is_empty() {
+        md.push_str("| setting | value |\n|---|---|\n");
+        for (key, value) in &input.recipe_summary {
+            let _ = writeln!(md, "| `{}` | {} |", key.replace('`', "'"), cell(value));
+        }
+        md.push('\n');
+    }
+    md.push_str("The effective recipe, verbatim:\n\n");
+    let fence = fence_for(&input.recipe_toml);
+    let _ = write!(md, "{fence}toml\n{}", input.recipe_toml);
+    if !input.recipe_toml.ends_with('\n') {
+        md.push('\n');
+    }
+    let _ = writeln!(md, "{fence}\n");
+}
+
+fn section_splits(md: &mut String, input: &CardInput) {
+    md.push_str("## Splits\n\n");
+    md.push_str("| split | rows | queries | candidates per query |\n|---|---:|---:|---:|\n");
+    let opt = |v: Option<usize>| v.map(thousands).unwrap_or_else(|| "—".to_string());
+    for s in &input.splits {
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} |",
+            s.name.replace('`', "'"),
+            thousands(s.rows),
+            opt(s.queries),
+            opt(s.candidates_per_query)
+        );
+    }
+    md.push('\n');
+    md.push_str(
+        "No patient is in two splits. `val_retrieval` and `test` are retrieval sets: first every query (its own \
+         row, `label` = 1), then each query's negatives, rows of other queries of the same split copied with \
+         `label` = 0 and `label_hadm_id` = the query's `hadm_id`. A query's candidates are the rows sharing its \
+         `label_hadm_id`.\n\n",
+    );
+}
+
+fn section_files(md: &mut String, input: &CardInput) {
+    md.push_str("## Files\n\n");
+    let _ = writeln!(
+        md,
+        "Every file is described byte by byte in [formats.md]({}): columns, tensor shapes, dtypes and value \
+         ranges. The lab columns of the tensors are in sorted itemid order, not the CSVs' order.\n",
+        cite::FORMATS_URL
+    );
+    md.push_str("| file | size | holds |\n|---|---:|---|\n");
+    for f in &input.files {
+        // The card cannot state its own size, nor the file that hashes it.
+        if f.path == README || f.path == CROISSANT {
+            continue;
+        }
+        let holds = files::describe(&f.path, input).unwrap_or_else(|| "—".to_string());
+        let _ = writeln!(md, "| `{}` | {} | {} |", f.path, size(f.bytes), cell(&holds));
+    }
+    let _ = writeln!(
+        md,
+        "\nWith them, this `{README}` and `{CROISSANT}` (Croissant 1.1 metadata: every file with its size and \
+         SHA-256, and the columns of each CSV as a record set).\n"
+    );
+}
+
+fn section_loading(md: &mut String, input: &CardInput) {
+    md.push_str("## Loading\n\n");
+    md.push_str(
+        "With the `symile_mimic` Python package (`pip install .` in the symile-mimic repository), a split reads \
+         row by row in place, whatever the tensor format:\n\n",
+    );
+    md.push_str(
+        "```python\nimport symile_mimic\n\nroot = \"path/to/this/directory\"\nds = symile_mimic.Dataset(root, \
+         \"train\")\nsample = ds[0]   # numpy arrays: cxr, ecg, labs_percentiles, labs_missingness, hadm_id\n\
+         batch = ds[0:8]  # the same keys with a leading batch dimension\n```\n\n",
+    );
+    md.push_str("The tensor files alone, one tensor per file named like the file stem:\n\n");
+    match input.tensor_format {
+        Format::Safetensors => md.push_str(
+            "```python\nfrom safetensors.numpy import load_file   # or safetensors.torch\n\nroot = \
+             \"path/to/this/directory\"\ncxr = load_file(f\"{root}/train/cxr_train.safetensors\")[\"cxr_train\"]   \
+             # float32 (n, 3, H, W)\n```\n\n`safetensors.safe_open(path, framework=\"np\")` and \
+             `get_slice(name)[i:j]` read rows lazily.\n\n",
+        ),
+        Format::Npy => md.push_str(
+            "```python\nimport numpy as np\n\nroot = \"path/to/this/directory\"\ncxr = \
+             np.load(f\"{root}/train/cxr_train.npy\", mmap_mode=\"r\")   # float32 (n, 3, H, W), memory-mapped\n\
+             ```\n\n",
+        ),
+        Format::Pt => md.push_str(
+            "```python\nimport torch\n\nroot = \"path/to/this/directory\"\ncxr = \
+             torch.load(f\"{root}/train/cxr_train.pt\", mmap=True, weights_only=True)   # torch.float32 (n, 3, H, \
+             W)\n```\n\n",
+        ),
+    }
+    md.push_str(
+        "The CSVs with pandas, or every CSV as a record set through Croissant:\n\n```python\nimport pandas as \
+         pd\nimport mlcroissant as mlc\n\nroot = \"path/to/this/directory\"\ntrain = \
+         pd.read_csv(f\"{root}/train.csv\")\nfor record in mlc.Dataset(jsonld=f\"{root}/croissant.json\").records(\
+         \"test\"):\n    print(record[\"test/hadm_id\"])   # fields are named <record set>/<column>, URL-escaped\n    \
+         break\n```\n\n",
+    );
+}
+
+fn section_evaluating(md: &mut String) {
+    md.push_str("## Evaluating\n\n");
+    md.push_str(
+        "Retrieval is scored on `val_retrieval` (model selection) and `test` (reporting). Give one score per row of \
+         the split, in row order (higher: more likely the query's own CXR); each query's candidates are the rows \
+         sharing its `label_hadm_id`, and a query counts as correct when its own row (`label` = 1) scores \
+         highest.\n\n```python\nimport numpy as np\nimport symile_mimic\n\nroot = \
+         \"path/to/this/directory\"\nscores = np.load(\"test_scores.npy\")   # float, one per row of test\n\
+         result = symile_mimic.evaluate(root, \"test\", scores, bootstrap=1000)\n```\n\n```sh\nsymile-mimic \
+         evaluate path/to/this/directory --split test --scores test_scores.npy\n```\n\n",
+    );
+    let _ = writeln!(md, "Both are described in [evaluate.md]({}).\n", cite::EVALUATE_URL);
+}
+
+fn section_responsible_use(md: &mut String) {
+    md.push_str("## Limitations and biases\n\n");
+    let _ = writeln!(md, "{}\n", facts::limitations());
+    for b in facts::biases() {
+        let _ = writeln!(md, "- {b}");
+    }
+    md.push_str("\nSensitive information:\n\n");
+    for s in facts::sensitive() {
+        let _ = writeln!(md, "- {s}");
+    }
+    md.push_str("\nUses:\n\n");
+    for u in facts::use_cases() {
+        let _ = writeln!(md, "- {u}");
+    }
+    md.push('\n');
+}
+
+fn section_citing(md: &mut String, input: &CardInput) {
+    md.push_str("## Citing\n\n");
+    md.push_str(
+        "Cite the Symile paper and the Symile-MIMIC dataset, the MIMIC releases the build read, and PhysioNet:\n\n",
+    );
+    for (i, line) in cite::citations(&input.versions).iter().enumerate() {
+        let _ = writeln!(md, "{}. {line}", i + 1);
+    }
+    md.push_str("\nBibTeX for the first two:\n\n```bibtex\n");
+    md.push_str(&cite::bibtex());
+    md.push_str("```\n\n");
+}
+
+/// A table cell: `|` escaped, line breaks as spaces.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// A code fence longer than any run of backticks in `text`.
+fn fence_for(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    "`".repeat(longest.max(2) + 1)
+}
+
+/// `12,345`.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `980 B`, `13.2 kB`, `12.3 GB` (powers of 1000, one decimal).
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    // Integer arithmetic, so the rounding is the same on every machine.
+    let tenths_at = |scale: u128| (u128::from(bytes) * 10 + scale / 2) / scale;
+    let mut unit = 0;
+    let mut scale = 1000u128;
+    while unit + 1 < UNITS.len() && tenths_at(scale) >= 10_000 {
+        unit += 1;
+        scale *= 1000;
+    }
+    let tenths = tenths_at(scale);
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_counts_print_the_same_everywhere() {
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(1000), "1.0 kB");
+        assert_eq!(size(13_244), "13.2 kB");
+        assert_eq!(size(999_949), "999.9 kB");
+        assert_eq!(size(999_950), "1.0 MB");
+        assert_eq!(size(12_288_000_128), "12.3 GB");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(11_622), "11,622");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn fences_outgrow_backticks() {
+        assert_eq!(fence_for("a = 1\n"), "```");
+        assert_eq!(fence_for("note = \"````\"\n"), "`````");
+    }
+}

@@ -1,0 +1,65 @@
+//! The physical floor of stage 3, for `cargo xtask bench tensors`: decode
+//! every distinct JPEG of each split once (all cores), then write as many
+//! bytes as the tensors occupy. No stage-3 implementation can do less work
+//! than this, so `tensors wall / floor wall` says how much overhead is ours.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use mimic_io::table::TableReader;
+use rayon::prelude::*;
+
+use crate::PipelineError;
+
+/// Decodes the distinct images of every split under `data_dir` and writes
+/// (then removes) a file of the tensors' byte count for `dims`; returns
+/// (images decoded, bytes written).
+pub fn decode_floor(
+    data_dir: &Path,
+    cxr_dir: &Path,
+    dims: &dataset_layout::Dims,
+) -> Result<(usize, u64), PipelineError> {
+    let mut decoded = 0;
+    let mut bytes = 0u64;
+    for split in dataset_layout::Split::ALL {
+        let csv = data_dir.join(split.csv());
+        let mut t = TableReader::open(&csv)?;
+        let col = t.require(&["cxr_path"])?[0];
+        let mut rec = csv::ByteRecord::new();
+        let mut seen = HashSet::new();
+        let mut paths = Vec::new();
+        let mut rows = 0u64;
+        while t.next_record(&mut rec)? {
+            rows += 1;
+            let rel = TableReader::text(&rec, col);
+            if seen.insert(rel.clone()) {
+                paths.push(mimic_io::safe_join(cxr_dir, &rel, &csv, t.line())?);
+            }
+        }
+        paths
+            .par_iter()
+            .try_for_each(|p| cxr_prep::decode_jpeg_file(p).map(drop))
+            .map_err(|e| PipelineError::Floor { message: e.to_string() })?;
+        decoded += paths.len();
+        let row: usize =
+            split.tensors().iter().map(|t| t.row_shape(dims).iter().product::<usize>() * t.dtype().size()).sum();
+        bytes += rows * row as u64;
+    }
+    let scratch = data_dir.join(".symile-floor.tmp");
+    write_zeros(&scratch, bytes).map_err(|source| PipelineError::Io { path: scratch, source })?;
+    Ok((decoded, bytes))
+}
+
+fn write_zeros(path: &Path, mut n: u64) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    let buf = vec![0u8; 1 << 20];
+    while n > 0 {
+        let k = n.min(buf.len() as u64) as usize;
+        f.write_all(&buf[..k])?;
+        n -= k as u64;
+    }
+    f.sync_all()?;
+    drop(f);
+    std::fs::remove_file(path)
+}
