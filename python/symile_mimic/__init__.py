@@ -36,6 +36,7 @@ __all__ = [
     "evaluate",
     "inspect",
     "layout",
+    "recipe_of",
     "run",
     "scores_from_embeddings",
     "splits",
@@ -128,6 +129,18 @@ def layout(cxr_crop: Optional[int] = None, labs: Optional[int] = None) -> Dict[s
     depend on the recipe (``cxr_crop``, the number of ``labs``) are ``None``
     unless given."""
     result: Dict[str, Any] = json.loads(_native.layout(cxr_crop, labs))
+    return result
+
+
+def recipe_of(root: PathLike) -> Optional[Dict[str, Any]]:
+    """The recipe the dataset under ``root`` records (its ``recipe.toml``) as a dict —
+    ``{"cohort": {...}, "splits": {...}, "tensors": {...}}``, windows in hours — or
+    ``None`` for a directory that records none (the published release). Pass it back as
+    ``recipe=`` to build the same dataset again."""
+    text = _native.recorded_recipe(os.fspath(root))
+    if text is None:
+        return None
+    result: Dict[str, Any] = json.loads(text)
     return result
 
 

@@ -23,8 +23,8 @@ class _Tensor(NamedTuple):
     offset: int
 
 
-def _split_layout(split: str) -> Dict[str, Any]:
-    for s in json.loads(_native.layout())["splits"]:
+def _split_layout(split: str, labs: int) -> Dict[str, Any]:
+    for s in json.loads(_native.layout(None, labs))["splits"]:
         if s["name"] == split:
             found: Dict[str, Any] = s
             return found
@@ -78,7 +78,8 @@ class Dataset:
         self._root = os.fspath(root)
         self._split = split
         files: List[Tuple[str, str]] = _native.tensor_files(self._root, split, format)
-        expected = {t["name"]: t for t in _split_layout(split)["tensors"]}
+        # Row shapes follow the recipe the dataset records (its number of labs).
+        expected = {t["name"]: t for t in _split_layout(split, _native.lab_count(self._root))["tensors"]}
         tensors: List[_Tensor] = []
         for name, path in files:
             header = _native.tensor_header(path)

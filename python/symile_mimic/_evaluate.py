@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Protocol, Union, cast
+from typing import Any, Dict, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -18,19 +18,6 @@ from . import _native
 from ._native import Error
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class _Native(Protocol):
-    """The native module's evaluation functions (``crates/python/src/evaluate.rs``)."""
-
-    def evaluate(self, root: str, split: str, scores: bytes, dtype: str, bootstrap: int, seed: int) -> str: ...
-
-    def scores_from_embeddings(
-        self, root: str, split: str, r_c: bytes, r_e: bytes, r_l: bytes, d: int, kind: str
-    ) -> bytes: ...
-
-
-_NATIVE = cast(_Native, _native)
 
 
 def evaluate(root: PathLike, split: str, scores: npt.ArrayLike, *, bootstrap: int = 0, seed: int = 0) -> Dict[str, Any]:
@@ -53,7 +40,7 @@ def evaluate(root: PathLike, split: str, scores: npt.ArrayLike, *, bootstrap: in
         raise Error(f"scores of shape {values.shape}: expected a 1-D array, one score per row of split {split}")
     dtype = "float32" if values.dtype == np.float32 else "float64"
     data = np.ascontiguousarray(values, dtype="<f4" if dtype == "float32" else "<f8").tobytes()
-    result: Dict[str, Any] = json.loads(_NATIVE.evaluate(os.fspath(root), split, data, dtype, bootstrap, seed))
+    result: Dict[str, Any] = json.loads(_native.evaluate(os.fspath(root), split, data, dtype, bootstrap, seed))
     return result
 
 
@@ -83,5 +70,5 @@ def scores_from_embeddings(
         if m.shape[1] != d:
             raise Error(f"{name} has embeddings of dimension {m.shape[1]}, r_c of {d}: expected the same d")
     c, e, l = (m.tobytes() for m in mats)
-    out = _NATIVE.scores_from_embeddings(os.fspath(root), split, c, e, l, d, kind)
+    out = _native.scores_from_embeddings(os.fspath(root), split, c, e, l, d, kind)
     return np.frombuffer(out, dtype="<f8").astype(np.float64)

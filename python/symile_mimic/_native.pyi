@@ -24,8 +24,20 @@ def commands() -> str:
 def argv(command: str, kwargs: Optional[Dict[str, Any]] = None) -> List[str]:
     """The command-line words ``run(command, kwargs)`` parses."""
 
-def layout(cxr_crop: Optional[int] = None) -> str:
+def layout(cxr_crop: Optional[int] = None, labs: Optional[int] = None) -> str:
     """The dataset layout, as JSON."""
+
+def recorded_recipe(root: Union[str, "os.PathLike[str]"]) -> Optional[str]:
+    """The recipe a dataset directory records, as JSON; ``None`` when it records none."""
+
+def lab_count(root: Union[str, "os.PathLike[str]"]) -> int:
+    """The lab columns of a dataset: its recorded recipe's, else the published recipe's."""
+
+def evaluate(root: str, split: str, scores: bytes, dtype: str, bootstrap: int, seed: int) -> str:
+    """Retrieval accuracy of little-endian ``dtype`` scores (one per row), as JSON."""
+
+def scores_from_embeddings(root: str, split: str, r_c: bytes, r_e: bytes, r_l: bytes, d: int, kind: str) -> bytes:
+    """Per-row scores (little-endian float64) from row-major float32 embeddings of width ``d``."""
 
 def tensor_files(
     root: Union[str, "os.PathLike[str]"], split: str, format: Optional[str] = None

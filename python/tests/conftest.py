@@ -13,6 +13,12 @@ import pytest
 
 import symile_mimic
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_outside_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Builds without ``demo_cache=`` (the docs' examples) keep the demo input here, not in ~/.cache."""
+    os.environ["SYMILE_MIMIC_CACHE"] = str(tmp_path_factory.mktemp("default-cache"))
+
+
 #: The flags every test build uses (the demo's images scaled down for speed).
 SMALL = {"cxr_scale": 40, "cxr_crop": 32}
 SPLITS = ["train", "val", "val_retrieval", "test"]
@@ -31,20 +37,36 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the builds of this session keep the embedded demo input (not the user's cache)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> Path:
     """``symile_mimic.build()`` of the embedded demo (no input flags), safetensors."""
     out = tmp_path_factory.mktemp("py") / "out"
-    symile_mimic.build(out=out, quiet=True, **SMALL)
+    symile_mimic.build(out=out, quiet=True, demo_cache=demo_cache, **SMALL)
     return out
 
 
 @pytest.fixture(scope="session")
-def formats(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+def demo_input(demo: Path, demo_cache: Path) -> Path:
+    """The demo input the first build generated (in the cache, never in the dataset directory)."""
+    found = [p for p in demo_cache.glob("demo-input-*") if p.is_dir()]
+    assert len(found) == 1, found
+    assert (found[0].parent / (found[0].name + ".json")).is_file(), "the record of the demo input"
+    assert not (demo / "demo-input").exists()
+    return found[0]
+
+
+@pytest.fixture(scope="session")
+def formats(demo: Path, demo_input: Path, tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
     """The same build in each format (the demo input of the first build reused)."""
     dirs = {"safetensors": demo}
     for fmt in ["npy", "pt"]:
         out = tmp_path_factory.mktemp(fmt) / "out"
-        symile_mimic.build(out=out, mimic_root=demo / "demo-input", format=fmt, quiet=True, **SMALL)
+        symile_mimic.build(out=out, mimic_root=demo_input, format=fmt, quiet=True, **SMALL)
         dirs[fmt] = out
     return dirs
 

@@ -22,7 +22,7 @@ def test_build_is_byte_identical_to_the_command_line(demo: Path, tmp_path: Path)
     # The demo input is generated into each output, the build manifests record
     # absolute paths and the lock file the writer's process. Everything else,
     # SHA256SUMS.txt included, must be equal.
-    skip = ["demo-input", ".symile-build", ".symile-lock"]
+    skip = [".symile-build", ".symile-lock"]
     ours, theirs = files_under(demo, skip), files_under(out, skip)
     assert sorted(ours) == sorted(theirs)
     assert any(name.endswith(".safetensors") for name in ours)
@@ -31,8 +31,8 @@ def test_build_is_byte_identical_to_the_command_line(demo: Path, tmp_path: Path)
     shutil.rmtree(out)
 
 
-def test_build_returns_the_outcome(demo: Path) -> None:
-    outcome = symile_mimic.build(out=demo, quiet=True, **SMALL)
+def test_build_returns_the_outcome(demo: Path, demo_cache: Path) -> None:
+    outcome = symile_mimic.build(out=demo, quiet=True, demo_cache=demo_cache, **SMALL)
     assert outcome["command"] == "build"
     assert outcome["stages_skipped"] == ["cohort", "splits", "tensors"]
     assert outcome["cohort_rows"] > 0
@@ -101,10 +101,13 @@ def test_every_command_is_callable_by_name() -> None:
 
 
 def test_missing_and_invalid_flags_raise_the_commands_message() -> None:
-    with pytest.raises(symile_mimic.Error, match=r"required arguments were not provided: --save_dir"):
+    # Flags are named as keywords: a Python caller never typed --save_dir.
+    with pytest.raises(symile_mimic.Error, match=r"required arguments were not provided: save_dir=$"):
         symile_mimic.cohort(mimiciv_hosp_dir="h", cxr_data_dir="c", ecg_data_dir="e")
-    with pytest.raises(symile_mimic.Error, match=r"invalid value 'ten' for '--train_n"):
+    with pytest.raises(symile_mimic.Error, match=r'^invalid value \'ten\' for \'train_n=\': expected a whole number, found "ten"$'):
         symile_mimic.splits(dataset_path="d.csv", save_dir="o", train_n="ten", val_n=1, candidate_n=2)
+    with pytest.raises(symile_mimic.Error, match=r"^invalid value 'hdf5' for 'format=' \[possible values: safetensors, npy, pt\]$"):
+        symile_mimic.tensors(data_dir="d", cxr_data_dir="c", ecg_data_dir="e", format="hdf5")
     assert issubclass(symile_mimic.Error, ValueError)
 
 
@@ -150,7 +153,7 @@ def test_an_exception_in_the_callback_stops_the_run(demo: Path) -> None:
         symile_mimic.verify(demo, quiet=True, progress=boom)
 
 
-def test_ctrl_c_stops_the_work_and_raises_keyboard_interrupt(demo: Path, tmp_path: Path) -> None:
+def test_ctrl_c_stops_the_work_and_raises_keyboard_interrupt(demo_input: Path, tmp_path: Path) -> None:
     """A SIGINT during a build: KeyboardInterrupt within about a second, nothing half-written."""
     out = tmp_path / "out"
     script = textwrap.dedent(
@@ -163,7 +166,7 @@ def test_ctrl_c_stops_the_work_and_raises_keyboard_interrupt(demo: Path, tmp_pat
                 started.append(time.monotonic())
                 threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
         try:
-            symile_mimic.build(out={str(out)!r}, mimic_root={str(demo / "demo-input")!r}, quiet=True,
+            symile_mimic.build(out={str(out)!r}, mimic_root={str(demo_input)!r}, quiet=True,
                                cxr_scale=320, cxr_crop=320, threads=1, progress=progress,
                                assume_free_bytes=10**12)
         except KeyboardInterrupt:

@@ -35,7 +35,7 @@ def blocks() -> List[Tuple[str, int, str]]:
 def workdir(formats: Dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("docs")
     out = work / "out"
-    shutil.copytree(formats["safetensors"], out, ignore=shutil.ignore_patterns("demo-input"), copy_function=link)
+    shutil.copytree(formats["safetensors"], out, copy_function=link)
     for fmt in ["npy", "pt"]:
         for split in SPLITS:
             for f in (formats[fmt] / split).iterdir():

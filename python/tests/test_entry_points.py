@@ -37,10 +37,10 @@ def test_a_failing_run_exits_2_with_the_message(tmp_path: Path) -> None:
 
 def test_a_usage_error_exits_2() -> None:
     run = cli("splits", "--train_n", "x", check=False)
-    assert run.returncode == 2 and "invalid value 'x'" in run.stderr
+    assert run.returncode == 2 and "invalid value 'x' for '--train_n <N>': expected a whole number" in run.stderr
 
 
-def test_ctrl_c_exits_130_like_the_binary(demo: Path, tmp_path: Path) -> None:
+def test_ctrl_c_exits_130_like_the_binary(demo_input: Path, tmp_path: Path) -> None:
     """The entry point leaves SIGINT to the command, which stops cleanly and exits 130."""
     import signal
     import time
@@ -49,7 +49,7 @@ def test_ctrl_c_exits_130_like_the_binary(demo: Path, tmp_path: Path) -> None:
 
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [entry_point(), "build", "--out", str(out), "--mimic-root", str(demo / "demo-input"), "--threads", "1",
+        [entry_point(), "build", "--out", str(out), "--mimic-root", str(demo_input), "--threads", "1",
          # Interrupted long before its 1.7 GB are written: do not let a full disk fail it first.
          "--assume-free-bytes", str(10**12)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

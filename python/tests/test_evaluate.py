@@ -162,7 +162,7 @@ def doc_blocks() -> List[Tuple[str, str]]:
 def docs_workdir(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """As python/tests/test_docs.py: a directory whose ``out/`` is the demo build."""
     work = tmp_path_factory.mktemp("evaluate-docs")
-    shutil.copytree(demo, work / "out", ignore=shutil.ignore_patterns("demo-input"), copy_function=link)
+    shutil.copytree(demo, work / "out", copy_function=link)
     return work
 
 

@@ -174,6 +174,25 @@ mod doc_commands {
     }
 
     #[test]
+    fn every_recipe_key_is_documented_with_its_default() {
+        let page = std::fs::read_to_string(super::workspace_root().join("docs/recipe.md")).unwrap();
+        let published = recipe::Recipe::default();
+        for f in recipe::Field::ALL {
+            let row = page
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", f.path())))
+                .unwrap_or_else(|| panic!("docs/recipe.md has no row for {f}"));
+            let value = published.value(f);
+            let shown = if f == recipe::Field::Labs {
+                "the published 50".to_string()
+            } else {
+                value.to_string().replace(',', ", ")
+            };
+            assert!(row.contains(&shown), "docs/recipe.md gives {f} another default than {shown}: {row}");
+        }
+    }
+
+    #[test]
     fn every_documented_command_line_parses() {
         let lines = command_lines();
         let mut checked = 0;

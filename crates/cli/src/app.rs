@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use mimic_io::progress::Progress;
-use pipeline::stages::{SeedChoice, TensorsFiles, TensorsInputs};
+use pipeline::stages::{Adopt, SeedChoice, TensorsFiles, TensorsInputs};
 use recipe::{Provenance, Requested, Spelling};
 use serde::Serialize;
 
@@ -474,8 +474,9 @@ fn run(command: Command, progress: &dyn Progress, spelling: Spelling) -> Result<
         Command::Splits(a) => {
             let req = requested(&a.recipe, spelling)?;
             let seed = if a.use_seed { SeedChoice::Recipe } else { SeedChoice::Os };
-            let r = pipeline::stages::splits(&a.dataset_path, &a.save_dir, &req, seed, a.output.checksums())
-                .map_err(|e| explain(e, &req.provenance, spelling))?;
+            let r =
+                pipeline::stages::splits(&a.dataset_path, &a.save_dir, &req, Adopt::Unset, seed, a.output.checksums())
+                    .map_err(|e| explain(e, &req.provenance, spelling))?;
             Outcome::Splits(r)
         }
         Command::Tensors(a) => {
@@ -495,7 +496,7 @@ fn run(command: Command, progress: &dyn Progress, spelling: Spelling) -> Result<
                 }),
                 free_space: a.space.assume_free_bytes,
             };
-            let r = pipeline::stages::tensors(&inputs, &req, a.output.checksums(), progress)
+            let r = pipeline::stages::tensors(&inputs, &req, Adopt::Unset, a.output.checksums(), progress)
                 .map_err(|e| explain(e, &req.provenance, spelling))?;
             Outcome::Tensors(r)
         }

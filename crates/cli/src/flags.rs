@@ -93,11 +93,14 @@ fn arg(field: Field) -> Arg {
     if let Some(alias) = field.flag_alias() {
         a = a.visible_alias(alias);
     }
+    // The recipe reads the value; clap only asks it whether the text is one.
+    let check = move |s: &str| recipe::check_flag(field, s).map(|()| s.to_string());
     match field.kind() {
-        ValueKind::Bool => a.num_args(0..=1).default_missing_value("true").action(ArgAction::Set),
+        ValueKind::Bool => a.num_args(0..=1).default_missing_value("true").action(ArgAction::Set).value_parser(check),
         ValueKind::Choice(choices) => a.value_parser(clap::builder::PossibleValuesParser::new(choices)),
-        ValueKind::Window => a.allow_hyphen_values(true),
-        _ => a,
+        ValueKind::Window => a.allow_hyphen_values(true).value_parser(check),
+        ValueKind::Integer => a.allow_negative_numbers(true).value_parser(check),
+        _ => a.value_parser(check),
     }
 }
 

@@ -130,6 +130,7 @@ fn cxr_grey_levels_round_trip() {
         ecg_samples: 0,
         ecg_leads: 0,
         labs: vec![],
+        lab_ids: vec![],
         observed: vec![],
     };
     let grey = cxr_to_grey(&sample);
@@ -139,12 +140,17 @@ fn cxr_grey_levels_round_trip() {
 
 #[test]
 fn labs_are_in_ascending_itemid_order() {
-    let labs = labs_in_tensor_order();
+    let labs = labs_in_tensor_order(&mimic_io::layout::LABS);
     assert_eq!(labs.len(), 50);
     assert_eq!(labs[0], (50802, "Base Excess"));
     assert_eq!(labs[49], (52172, "RDW-SD"));
     assert!(labs.windows(2).all(|w| w[0].0 < w[1].0));
-    assert!(labs.iter().all(|(_, name)| *name != "?"));
+    assert!(labs.iter().all(|(_, name)| !name.is_empty()));
+    // A variant's labs: string order (the reference's sorted keys), no name outside the 50.
+    assert_eq!(
+        labs_in_tensor_order(&[51221, 220_045, 50802]),
+        [(220_045, ""), (50802, "Base Excess"), (51221, "Hematocrit")]
+    );
 }
 
 #[test]
@@ -243,7 +249,7 @@ fn golden_rows_match_the_split_csvs() {
     let headers = rdr.headers().unwrap().clone();
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("column {name}"));
     let (hadm_c, label_hadm_c, label_c) = (col("hadm_id"), col("label_hadm_id"), col("label"));
-    let labs = labs_in_tensor_order();
+    let labs = labs_in_tensor_order(&mimic_io::layout::LABS);
     let mut rows = 0;
     for (row, rec) in rdr.records().enumerate() {
         let rec = rec.unwrap();

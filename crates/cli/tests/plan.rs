@@ -232,14 +232,19 @@ fn scratch(name: &str) -> PathBuf {
 
 /// Builds A from a complete tree, plans, deletes every image and ECG file
 /// the plan does not list, builds B with the same flags: same bytes.
-fn sufficiency(cfg: &synth::SynthConfig) -> (serde_json::Value, usize) {
+/// `recipe` is what both the builds and the plan are given (`--recipe FILE`).
+fn sufficiency(cfg: &synth::SynthConfig, recipe: &[&str]) -> (serde_json::Value, usize) {
     let tmp = tempdir();
     let input = tmp.path().join("input");
     let manifest = synth::generate(&input, cfg).unwrap();
     let (a, b) = (tmp.path().join("A"), tmp.path().join("B"));
+    let build = |input: &Path, out: &Path, extra: &[&str]| {
+        let flags: Vec<&str> = recipe.iter().chain(extra).copied().collect();
+        build(input, out, &flags)
+    };
     let built_a = build(&input, &a, &[]).ok();
     let plan_dir = tmp.path().join("plan");
-    plan(&input, &plan_dir, &[]).ok();
+    plan(&input, &plan_dir, recipe).ok();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(plan_dir.join("plan.json")).unwrap()).unwrap();
     // The archive lacks images its metadata lists (planted): the plan lists them, the download cannot have them.
     let absent = absent_keys(&input, &plan_dir);
@@ -268,18 +273,60 @@ fn sufficiency(cfg: &synth::SynthConfig) -> (serde_json::Value, usize) {
 
 #[test]
 fn a_download_of_the_demo_plan_builds_the_same_dataset() {
-    let (json, deleted) = sufficiency(&demo());
+    let (json, deleted) = sufficiency(&demo(), &[]);
     assert!(json["cxr"]["planned"].as_u64().unwrap() < json["cxr"]["listed"].as_u64().unwrap());
     eprintln!("demo: {deleted} files deleted; cxr {} ecg {}", json["cxr"], json["ecg"]);
 }
 
 #[test]
 fn a_download_of_a_larger_plan_builds_the_same_dataset() {
-    let (json, deleted) = sufficiency(&larger());
+    let (json, deleted) = sufficiency(&larger(), &[]);
     // With MIMIC's proportions the plan is a small share of each archive.
     assert!(json["cxr"]["share"].as_f64().unwrap() < 0.2, "{}", json["cxr"]);
     assert!(json["ecg"]["share"].as_f64().unwrap() < 0.2, "{}", json["ecg"]);
     eprintln!("larger: {deleted} files deleted; cxr {} ecg {}", json["cxr"], json["ecg"]);
+}
+
+/// A variant: wider and shifted windows, lateral views, labs outside the 50.
+const VARIANT: &str = "[cohort]\ncxr_window_hours = [12, 96.5]\necg_window_hours = [-36, 12]\n\
+    labs_window_hours = [-12, 36]\ncxr_views = [\"AP\", \"PA\", \"LATERAL\"]\n\
+    labs = [51221, 50809, 50912, 51491, 50802, 50811]\n";
+
+#[test]
+fn a_download_of_a_variant_plan_builds_the_same_variant() {
+    let tmp = tempdir();
+    let file = tmp.path().join("variant.toml");
+    std::fs::write(&file, VARIANT).unwrap();
+    let path = file.display().to_string();
+    let (json, deleted) = sufficiency(&demo(), &["--recipe", &path]);
+    // The plan is for the variant's rules, and says so.
+    assert_eq!(json["cohort"]["cxr_window_hours"], serde_json::json!([12, 96.5]), "{json}");
+    assert!(json["rules"]["admissions"].as_str().unwrap().contains("view AP/PA/LATERAL"), "{json}");
+    // A wider window plans more images than the published rules do.
+    let published = tmp.path().join("published-plan");
+    plan(&served().input, &published, &[]).ok();
+    let p: serde_json::Value = serde_json::from_slice(&std::fs::read(published.join("plan.json")).unwrap()).unwrap();
+    assert!(json["cxr"]["planned"].as_u64() > p["cxr"]["planned"].as_u64(), "{} vs {}", json["cxr"], p["cxr"]);
+    eprintln!("variant: {deleted} files deleted; cxr {} ecg {}", json["cxr"], json["ecg"]);
+}
+
+#[test]
+fn a_plan_made_for_other_rules_is_refused_before_anything_is_written() {
+    let s = served();
+    let tmp = tempdir();
+    let plan_dir = tmp.path().join("plan");
+    plan(&s.input, &plan_dir, &[]).ok();
+    let out = tmp.path().join("out");
+    let plan_arg = plan_dir.display().to_string();
+    let r = build(&s.input, &out, &["--cxr-window-hours", "12,96", "--plan", &plan_arg]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stderr.contains("was made for cohort.cxr_window_hours = [24,72], the cohort's recipe has [12,96]")
+            && r.stderr.contains("(set by --cxr-window-hours)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.join(dataset_layout::COHORT_CSV).exists());
 }
 
 /// `bash download.sh DEST` with the stub `wget` first on PATH.

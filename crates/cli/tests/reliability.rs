@@ -265,7 +265,7 @@ fn sha256sums_lists_every_output_and_sha256sum_checks_it() {
     want.extend(
         dataset_layout::tensor_outputs(tensor_store::Format::Safetensors).iter().map(|p| p.display().to_string()),
     );
-    want.push(recipe::RECIPE_FILE.to_string());
+    want.extend([recipe::RECIPE_FILE, dataset_layout::CARD, dataset_layout::CROISSANT].map(String::from));
     want.sort();
     let listed: Vec<String> = sums.iter().map(|(n, _)| n.to_string()).collect();
     assert_eq!(listed, want, "every output, sorted, nothing else");

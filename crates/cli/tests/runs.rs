@@ -53,7 +53,8 @@ fn reference_outputs() -> &'static BTreeMap<PathBuf, Vec<u8>> {
 
 /// True for a `tensors` output path (relative to data_dir).
 fn is_tensors_output(rel: &Path) -> bool {
-    rel.components().count() > 1 || rel == Path::new("metadata.json")
+    rel.components().count() > 1
+        || ["metadata.json", dataset_layout::CARD, dataset_layout::CROISSANT].iter().any(|f| rel == Path::new(f))
 }
 
 fn is_temp(rel: &Path) -> bool {

@@ -37,9 +37,9 @@ mod json;
 mod readme;
 
 /// The card's file name in a dataset directory.
-pub const README: &str = "README.md";
+pub const README: &str = dataset_layout::CARD;
 /// The Croissant file's name in a dataset directory.
-pub const CROISSANT: &str = "croissant.json";
+pub const CROISSANT: &str = dataset_layout::CROISSANT;
 
 /// Everything a card says about one dataset directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

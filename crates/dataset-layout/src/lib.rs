@@ -39,6 +39,11 @@ pub const METADATA: &str = "metadata.json";
 /// The recipe that built the dataset (every parameter, as TOML), written
 /// with every stage's outputs.
 pub const RECIPE_FILE: &str = "recipe.toml";
+/// The dataset card (what the directory holds, how to load, evaluate and
+/// cite it, the licence), written with the stage that completes a dataset.
+pub const CARD: &str = "README.md";
+/// The Croissant metadata (JSON-LD) of the directory, written with the card.
+pub const CROISSANT: &str = "croissant.json";
 /// `build`'s per-stage manifests (inputs, flags, outputs of the last run).
 pub const BUILD_DIR: &str = ".symile-build";
 /// The published release's tensor folder (`data_npy/<split>/`).

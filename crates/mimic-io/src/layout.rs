@@ -1,5 +1,5 @@
 //! Names the MIMIC releases and the reference pipeline fix: file names, the
-//! 50 lab itemids, the CheXpert label columns, ImageNet statistics.
+//! 50 lab itemids and their names, the CheXpert label columns, ImageNet statistics.
 
 /// `patients.csv.gz` in the MIMIC-IV v2.2 `hosp` module.
 pub const PATIENTS: &str = "patients.csv.gz";
@@ -21,6 +21,66 @@ pub const LABS: [u32; 50] = [
     50861, 50878, 50813, 50863, 50885, 50820, 50862, 50802, 50821, 50804, 50818, 52075, 52073, 52074, 52069, 51133,
     50910, 52135,
 ];
+
+/// The name of each of the 50 labs (the reference's `constants.LABS`,
+/// shortened to fit a label), by itemid.
+pub const LAB_NAMES: [(u32, &str); 50] = [
+    (51221, "Hematocrit"),
+    (51265, "Platelet Count"),
+    (50912, "Creatinine"),
+    (50971, "Potassium"),
+    (51222, "Hemoglobin"),
+    (51301, "White Blood Cells"),
+    (51249, "MCHC"),
+    (51279, "Red Blood Cells"),
+    (51250, "MCV"),
+    (51248, "MCH"),
+    (51277, "RDW"),
+    (51006, "Urea Nitrogen"),
+    (50983, "Sodium"),
+    (50902, "Chloride"),
+    (50882, "Bicarbonate"),
+    (50868, "Anion Gap"),
+    (50931, "Glucose"),
+    (50960, "Magnesium"),
+    (50893, "Calcium, Total"),
+    (50970, "Phosphate"),
+    (51237, "INR(PT)"),
+    (51274, "PT"),
+    (51275, "PTT"),
+    (51146, "Basophils"),
+    (51256, "Neutrophils"),
+    (51254, "Monocytes"),
+    (51200, "Eosinophils"),
+    (51244, "Lymphocytes"),
+    (52172, "RDW-SD"),
+    (50934, "H (hemolysis)"),
+    (51678, "L (lipemia)"),
+    (50947, "I (icterus)"),
+    (50861, "ALT"),
+    (50878, "AST"),
+    (50813, "Lactate"),
+    (50863, "Alkaline Phosphatase"),
+    (50885, "Bilirubin, Total"),
+    (50820, "pH"),
+    (50862, "Albumin"),
+    (50802, "Base Excess"),
+    (50821, "pO2"),
+    (50804, "Calc. Total CO2"),
+    (50818, "pCO2"),
+    (52075, "Abs. Neutrophils"),
+    (52073, "Abs. Eosinophils"),
+    (52074, "Abs. Monocytes"),
+    (52069, "Abs. Basophils"),
+    (51133, "Abs. Lymphocytes"),
+    (50910, "Creatine Kinase"),
+    (52135, "Immature Granulocytes"),
+];
+
+/// The name of lab `itemid`, if it is one of the 50.
+pub fn lab_name(itemid: u32) -> Option<&'static str> {
+    LAB_NAMES.iter().find(|(id, _)| *id == itemid).map(|(_, n)| *n)
+}
 
 /// Position of `itemid` in [`LABS`], if it is one of the 50.
 pub fn lab_index(itemid: u32) -> Option<usize> {
@@ -77,6 +137,11 @@ mod tests {
         assert_eq!(lab_index(51221), Some(0));
         assert_eq!(lab_index(52135), Some(49));
         assert_eq!(lab_index(12345), None);
+        for id in LABS {
+            assert!(lab_name(id).is_some(), "{id}");
+        }
+        assert_eq!(lab_name(50802), Some("Base Excess"));
+        assert_eq!(lab_name(12345), None);
     }
 
     #[test]

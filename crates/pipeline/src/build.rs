@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::PipelineError;
 use crate::inputs::InputSpec;
 use crate::manifest::{Stage, Stages};
-use crate::stages::{self, SeedChoice, TensorsInputs};
+use crate::stages::{self, Adopt, SeedChoice, TensorsInputs};
 
 /// What a build takes.
 #[derive(Debug, Clone)]
@@ -78,11 +78,14 @@ pub struct BuildSummary {
     pub demo_input: Option<PathBuf>,
 }
 
-/// Every file stage 3 leaves for a format: the tensors, `metadata.json` and
-/// the recipe.
-fn tensor_outputs(out: &Path, format: dataset_layout::Format) -> Vec<PathBuf> {
+/// Every file stage 3 leaves for a format: the tensors, `metadata.json`,
+/// the recipe, the card and (with checksums) the Croissant file.
+fn tensor_outputs(out: &Path, format: dataset_layout::Format, checksums: durable::Checksums) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = dataset_layout::tensor_outputs(format).iter().map(|p| out.join(p)).collect();
-    v.push(out.join(recipe::RECIPE_FILE));
+    v.extend([recipe::RECIPE_FILE, dataset_layout::CARD].map(|f| out.join(f)));
+    if checksums == durable::Checksums::Update {
+        v.push(out.join(dataset_layout::CROISSANT));
+    }
     v
 }
 
@@ -131,14 +134,19 @@ pub fn build(req: &BuildRequest, progress: &dyn Progress) -> Result<BuildSummary
     stages.run(
         Stage { name: "splits", key, inputs: std::slice::from_ref(&cohort_csv), outputs: split_outputs.clone() },
         || {
-            let r = stages::splits(&cohort_csv, out, &req.recipe, SeedChoice::Recipe, req.checksums)?;
+            let r = stages::splits(&cohort_csv, out, &req.recipe, Adopt::Earlier, SeedChoice::Recipe, req.checksums)?;
             Ok(r.summary())
         },
     )?;
 
     let key = serde_json::json!({"cxr": dirs.cxr, "ecg": dirs.ecg, "recipe": recipe});
     stages.run(
-        Stage { name: "tensors", key, inputs: &split_outputs, outputs: tensor_outputs(out, recipe.tensors.format) },
+        Stage {
+            name: "tensors",
+            key,
+            inputs: &split_outputs,
+            outputs: tensor_outputs(out, recipe.tensors.format, req.checksums),
+        },
         || {
             let inputs = TensorsInputs {
                 data_dir: out.clone(),
@@ -147,7 +155,7 @@ pub fn build(req: &BuildRequest, progress: &dyn Progress) -> Result<BuildSummary
                 files: None,
                 free_space: req.free_space,
             };
-            let r = stages::tensors(&inputs, &req.recipe, req.checksums, progress)?;
+            let r = stages::tensors(&inputs, &req.recipe, Adopt::Earlier, req.checksums, progress)?;
             Ok(r.summary())
         },
     )?;

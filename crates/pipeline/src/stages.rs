@@ -25,29 +25,49 @@ pub fn draw_seed() -> Result<u64, PipelineError> {
     getrandom::u32().map(u64::from).map_err(|e| PipelineError::OsSeed { message: e.to_string() })
 }
 
+/// How much of the recipe recorded with a stage's inputs the stage takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adopt {
+    /// The earlier stages' sections only (a build: its own request is the
+    /// whole recipe of the later ones).
+    Earlier,
+    /// Everything the caller did not set (a stage run alone: `splits` after
+    /// `cohort --recipe variant.toml` takes the variant's seed and sizes too).
+    Unset,
+}
+
 /// `requested` with the sections `earlier` taken from the recipe recorded in
-/// `dir`, if `dir` records one; an explicit value that differs is an error.
-pub fn adopt_recorded(requested: &Requested, dir: &Path, earlier: &[Section]) -> Result<Requested, PipelineError> {
+/// `dir`, if `dir` records one (an explicit value there that differs is an
+/// error), and with `Adopt::Unset` every other field the caller left at its
+/// default taken from it too.
+pub fn adopt_recorded(
+    requested: &Requested,
+    dir: &Path,
+    earlier: &[Section],
+    adopt: Adopt,
+) -> Result<Requested, PipelineError> {
     let Some(recorded) = Requested::recorded(dir)? else { return Ok(requested.clone()) };
     let record = dir.join(recipe::RECIPE_FILE);
     let mut out = requested.clone();
     let mut doc = serde_json::to_value(&out.recipe).expect("a recipe serialises");
-    for &section in earlier {
-        for field in section.fields() {
-            let want = requested.recipe.value(field);
-            let have = recorded.recipe.value(field);
-            if want == have {
-                continue;
-            }
-            if requested.provenance.is_explicit(field) && !fitted_from(&requested.recipe, field, &have) {
-                return Err(PipelineError::RecipeConflict {
-                    field,
-                    requested: want.to_string(),
-                    recorded: have.to_string(),
-                    record,
-                });
-            }
-            doc[section.name()][field.key()] = have;
+    for field in Field::ALL {
+        let want = requested.recipe.value(field);
+        let have = recorded.recipe.value(field);
+        let explicit = requested.provenance.is_explicit(field);
+        if want == have {
+            continue;
+        }
+        let made_the_inputs = earlier.contains(&field.section());
+        if made_the_inputs && explicit && !fitted_from(&requested.recipe, field, &have) {
+            return Err(PipelineError::RecipeConflict {
+                field,
+                requested: want.to_string(),
+                recorded: have.to_string(),
+                record,
+            });
+        }
+        if made_the_inputs || (adopt == Adopt::Unset && !explicit) {
+            doc[field.section().name()][field.key()] = have;
             out.provenance.set(field, Source::Recorded(record.clone()));
         }
     }
@@ -107,16 +127,18 @@ pub enum SeedChoice {
 }
 
 /// Stage 2: `dataset_path` (a cohort CSV) into `save_dir`, the cohort rules
-/// taken from the recipe recorded next to the cohort.
+/// (and with `Adopt::Unset`, whatever the caller did not set) taken from the
+/// recipe recorded next to the cohort.
 pub fn splits(
     dataset_path: &Path,
     save_dir: &Path,
     requested: &Requested,
+    adopt: Adopt,
     seed: SeedChoice,
     checksums: durable::Checksums,
 ) -> Result<splits::SplitsReport, PipelineError> {
     let input_dir = dataset_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut effective = adopt_recorded(requested, input_dir, &[Section::Cohort])?;
+    let mut effective = adopt_recorded(requested, input_dir, &[Section::Cohort], adopt)?;
     let seed_source = match seed {
         SeedChoice::Recipe => splits::SeedSource::Recipe,
         SeedChoice::Os => {
@@ -161,15 +183,17 @@ pub struct TensorsFiles {
     pub test_csv: PathBuf,
 }
 
-/// Stage 3, the cohort and splits sections taken from the recipe recorded
-/// in `data_dir`.
+/// Stage 3, the cohort and splits sections (and with `Adopt::Unset`,
+/// whatever the caller did not set) taken from the recipe recorded in
+/// `data_dir`.
 pub fn tensors(
     inputs: &TensorsInputs,
     requested: &Requested,
+    adopt: Adopt,
     checksums: durable::Checksums,
     progress: &dyn Progress,
 ) -> Result<tensors::TensorsReport, PipelineError> {
-    let effective = adopt_recorded(requested, &inputs.data_dir, &[Section::Cohort, Section::Splits])?;
+    let effective = adopt_recorded(requested, &inputs.data_dir, &[Section::Cohort, Section::Splits], adopt)?;
     effective.validate()?;
     let mut cfg = tensors::TensorsConfig::new(&inputs.data_dir, &inputs.ecg_dir, &inputs.cxr_dir);
     if let Some(f) = &inputs.files {
@@ -216,7 +240,7 @@ mod tests {
         let mut req = Requested::published();
         req.set_flag(Field::CxrCrop, "64").unwrap();
         req.set_flag(Field::CxrScale, "64").unwrap();
-        let got = adopt_recorded(&req, d.path(), &[Section::Cohort, Section::Splits]).unwrap();
+        let got = adopt_recorded(&req, d.path(), &[Section::Cohort, Section::Splits], Adopt::Earlier).unwrap();
         assert_eq!(got.recipe.cohort.labs, [51221, 50912]);
         assert_eq!((got.recipe.splits.train_n, got.recipe.splits.seed), (60, 7));
         assert_eq!(got.recipe.tensors.cxr_crop, 64);
@@ -227,18 +251,18 @@ mod tests {
         template.set_flag(Field::TrainN, "10000").unwrap();
         template.set_flag(Field::Seed, "7").unwrap();
         template.set_flag(Field::Labs, "51221,50912").unwrap();
-        assert!(adopt_recorded(&template, d.path(), &[Section::Cohort, Section::Splits]).is_ok());
+        assert!(adopt_recorded(&template, d.path(), &[Section::Cohort, Section::Splits], Adopt::Earlier).is_ok());
 
         // An explicit seed that differs from the one the splits were made with is.
         let mut other = Requested::published();
         other.set_flag(Field::Seed, "8").unwrap();
-        let e = adopt_recorded(&other, d.path(), &[Section::Cohort, Section::Splits]).unwrap_err();
+        let e = adopt_recorded(&other, d.path(), &[Section::Cohort, Section::Splits], Adopt::Earlier).unwrap_err();
         assert!(matches!(&e, PipelineError::RecipeConflict { field: Field::Seed, .. }), "{e}");
         assert!(e.to_string().contains("splits.seed = 8"), "{e}");
         assert_eq!(e.field(), Some(Field::Seed));
 
         // Without a record the request is taken as it is.
         let empty = tempfile::tempdir().unwrap();
-        assert_eq!(adopt_recorded(&other, empty.path(), &[Section::Cohort]).unwrap(), other);
+        assert_eq!(adopt_recorded(&other, empty.path(), &[Section::Cohort], Adopt::Unset).unwrap(), other);
     }
 }

@@ -149,8 +149,26 @@ fn header(path: &Path) -> PyResult<Header> {
     Ok(Header { spec: t.spec().clone(), data_offset: t.data_offset(), row_bytes: t.row_bytes() as u64 })
 }
 
+/// The recipe the dataset under `root` records (`recipe.toml`) as JSON, or
+/// `None` for a directory without one (the published release).
+#[pyfunction]
+fn recorded_recipe(root: PathBuf) -> PyResult<Option<String>> {
+    let recorded = recipe::Requested::recorded(&root).map_err(|e| Error::new_err(e.to_string()))?;
+    Ok(recorded.map(|r| serde_json::to_string(&r.recipe).expect("a recipe serialises")))
+}
+
+/// The lab columns of the dataset under `root`: its recorded recipe's, or
+/// the published recipe's for a directory that records none.
+#[pyfunction]
+fn lab_count(root: PathBuf) -> PyResult<usize> {
+    let recorded = recipe::Requested::recorded(&root).map_err(|e| Error::new_err(e.to_string()))?;
+    Ok(recorded.map(|r| r.recipe).unwrap_or_default().cohort.labs.len())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(layout, m)?)?;
+    m.add_function(wrap_pyfunction!(recorded_recipe, m)?)?;
+    m.add_function(wrap_pyfunction!(lab_count, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_files, m)?)?;
     m.add_function(wrap_pyfunction!(tensor_header, m)?)?;
     Ok(())

@@ -365,7 +365,11 @@ impl RecipeError {
         match self {
             RecipeError::Read { .. } => self.to_string(),
             RecipeError::Invalid { origin, key, field, problem } => match (origin, field) {
+                (Origin::File { path, line: Some(l) }, _) if key.is_empty() => {
+                    format!("{}:{l}: {problem}", path.display())
+                }
                 (Origin::File { path, line: Some(l) }, _) => format!("{}:{l}: {key}: {problem}", path.display()),
+                (Origin::File { path, line: None }, _) if key.is_empty() => format!("{}: {problem}", path.display()),
                 (Origin::File { path, line: None }, _) => format!("{}: {key}: {problem}", path.display()),
                 (Origin::Mapping, _) => match spelling {
                     Spelling::Python => format!("recipe= {key}: {problem}"),
@@ -522,6 +526,23 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         "yes" | "true" | "t" | "y" | "1" => Some(true),
         "no" | "false" | "f" | "n" | "0" => Some(false),
         _ => None,
+    }
+}
+
+/// Whether `text` is a value `field`'s flag can take (its syntax; the
+/// rules across fields are [`Recipe::validate`]'s).
+pub fn check_flag(field: Field, text: &str) -> Result<(), String> {
+    let value = flag_value(field, text)?;
+    let mut doc = serde_json::to_value(Recipe::default()).expect("a recipe serialises");
+    doc[field.section().name()][field.key()] = value;
+    serde_json::from_value::<Recipe>(doc).map(drop).map_err(|e| strip_position(&e.to_string()))
+}
+
+/// serde_json's message without its `at line 1 column 2` suffix.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
     }
 }
 

@@ -131,7 +131,10 @@ pub struct SplitsReport {
     /// values get NaN percentiles; the others get 1.0).
     pub labs_with_missing_train_values: usize,
     /// Sizes fitted to a small cohort (`splits.fit_small_cohort`): the recipe
-    /// had the published value, the run used the one reported here.
+    /// had the published value, the run used the one reported here. Not
+    /// written: the recorded recipe holds the fitted sizes, and building from
+    /// it again must give the same report.
+    #[serde(skip)]
     pub fitted: Vec<Field>,
     /// Files written, in `save_dir`.
     pub files: Vec<String>,

@@ -16,6 +16,9 @@ use mimic_io::table::TableError;
 /// `metadata.json` of this run has been put in place.
 #[derive(Debug, thiserror::Error)]
 pub enum TensorsError {
+    /// The dataset card or the Croissant file could not be rendered.
+    #[error("{}: cannot render the dataset card: {message}", path.display())]
+    Card { path: PathBuf, message: String },
     /// The recipe breaks a rule that holds whatever the data (a crop larger
     /// than the scale, a zero size, …).
     #[error(transparent)]

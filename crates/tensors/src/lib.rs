@@ -19,6 +19,7 @@
 //! Values follow the reference's stage 3 bit for bit; `cxr-prep`, `ecg-prep` and
 //! `tensor-store` do the pixel, signal and file-format work.
 
+mod card;
 mod checksums;
 mod error;
 mod labs;
@@ -250,21 +251,38 @@ fn write_all(
         (written, files, waited.elapsed().as_secs_f64())
     });
     let reports = written?;
+    let kept = cfg.checksums == Checksums::Update;
     let mut tx = Transaction::new(lock, cfg.checksums);
+    let mut staged = Vec::new();
+    let relative = |p: &std::path::Path| {
+        p.strip_prefix(&cfg.data_dir).unwrap_or(p).to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/")
+    };
     for (file, digest) in files? {
+        let bytes = file.file().metadata().map_or(0, |m| m.len());
+        staged.push(card::Staged { rel: relative(file.dest()), bytes, digest });
         match digest {
             Some(d) => tx.stage_hashed(file, d),
             None => tx.stage(file),
         }
     }
-    let mut metadata = AtomicFile::create(cfg.data_dir.join(METADATA))?;
-    std::io::Write::write_all(&mut metadata, metadata_json(plans, cfg).as_bytes())
-        .map_err(|e| metadata.write_error(e))?;
-    tx.stage(metadata);
-    let mut recorded = AtomicFile::create(cfg.data_dir.join(recipe::RECIPE_FILE))?;
-    std::io::Write::write_all(&mut recorded, recipe::render(&cfg.recipe).as_bytes())
-        .map_err(|e| recorded.write_error(e))?;
-    tx.stage(recorded);
+    // The small files, with their digests: the card lists them too.
+    let mut small = vec![
+        (METADATA.to_string(), metadata_json(plans, cfg).into_bytes()),
+        (recipe::RECIPE_FILE.to_string(), recipe::render(&cfg.recipe).into_bytes()),
+    ];
+    for (rel, bytes) in &small {
+        staged.push(card::Staged { rel: rel.clone(), bytes: bytes.len() as u64, digest: Some(card::digest_of(bytes)) });
+    }
+    let cards = card::render(&cfg.data_dir, &cfg.recipe, plans, &staged, kept)?;
+    small.push((dataset_card::README.to_string(), cards.readme));
+    if let Some(c) = cards.croissant {
+        small.push((dataset_card::CROISSANT.to_string(), c));
+    }
+    for (rel, bytes) in small {
+        let mut f = AtomicFile::create(cfg.data_dir.join(&rel))?;
+        std::io::Write::write_all(&mut f, &bytes).map_err(|e| f.write_error(e))?;
+        tx.stage_hashed(f, card::digest_of(&bytes));
+    }
     if progress.cancelled() {
         return Err(TensorsError::Cancelled);
     }

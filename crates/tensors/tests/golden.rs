@@ -162,9 +162,27 @@ fn golden_parity_with_torch_crops() {
     assert_eq!(report.splits.iter().map(|s| s.files.len()).collect::<Vec<_>>(), [5, 5, 7, 7]);
     // nothing but the outputs (and SHA256SUMS.txt, which lists them) was added
     let files = all_files(data.path());
-    assert_eq!(files.len(), INPUTS.len() + 2 + 24 + 1, "{files:?}");
+    assert_eq!(files.len(), INPUTS.len() + 4 + 24 + 1, "{files:?}");
     let sums = durable::Sums::load(&data.path().join(durable::SUMS_FILE)).unwrap().unwrap();
-    assert_eq!(sums.len(), 2 + 24, "every tensor file, metadata.json and recipe.toml, nothing else");
+    assert_eq!(
+        sums.len(),
+        4 + 24,
+        "every tensor file, metadata.json, recipe.toml, README.md and croissant.json, nothing else"
+    );
+    // The Croissant file lists every output with the hash SHA256SUMS.txt has for it.
+    let croissant: serde_json::Value =
+        serde_json::from_slice(&fs::read(data.path().join("croissant.json")).unwrap()).unwrap();
+    let objects: Vec<&serde_json::Value> =
+        croissant["distribution"].as_array().unwrap().iter().filter(|o| o["@type"] == "cr:FileObject").collect();
+    let mut listed = 0;
+    for o in &objects {
+        let path = o["contentUrl"].as_str().unwrap();
+        if let Some(d) = sums.get(path) {
+            assert_eq!(o["sha256"].as_str().unwrap(), durable::sums::hex(d), "{path}");
+            listed += 1;
+        }
+    }
+    assert_eq!(listed, sums.len() - 1, "every file of SHA256SUMS.txt but croissant.json itself");
     // The recipe recorded is the one the run used.
     let recorded = recipe::Requested::recorded(data.path()).unwrap().unwrap().recipe;
     assert_eq!(recorded, cfg.recipe);

@@ -252,7 +252,8 @@ impl Fixture {
     /// A copy of the split CSVs and `labs_means.json` in a new data dir.
     pub fn copy_split_inputs(&self, name: &str) -> PathBuf {
         let d = self.scratch(name);
-        for f in SPLIT_INPUTS.iter().chain(&[recipe::RECIPE_FILE]) {
+        // The split stage's files as it leaves them (the card lists them).
+        for f in SPLIT_INPUTS.iter().chain(&[recipe::RECIPE_FILE, dataset_layout::SPLITS_REPORT]) {
             std::fs::copy(self.data_dir.join(f), d.join(f)).unwrap();
         }
         d

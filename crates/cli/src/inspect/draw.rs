@@ -1,41 +1,16 @@
-//! `symile-mimic inspect DIR --split S --row N`: one dataset sample drawn as a
-//! PNG, so a person can see what a row of the tensors holds — the chest X-ray
-//! as the model sees it (after crop, back in grey levels), the 12-lead ECG and
-//! the 50 lab percentiles with the imputed (missing) ones marked.
-//!
-//! Only the bytes of the requested row are read from each tensor file, so
-//! inspecting a row of a 12 GB train CXR tensor costs a few hundred
-//! kilobytes of I/O. Where the tensors are and what they hold comes from
-//! [`dataset_layout`]. The font is embedded (DejaVu
-//! Sans, see `assets/DejaVuSans.LICENSE`) so the picture looks the same on a
-//! machine without any system fonts.
+//! Drawing a sample: the CXR back in grey levels, the 12 leads on one
+//! scale, a bar per lab. The font is embedded (DejaVu Sans, see
+//! `assets/DejaVuSans.LICENSE`) so the picture looks the same on a machine
+//! without any system fonts.
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use anyhow::{Context, Result, anyhow, bail};
-use clap::Args;
-use dataset_layout::{Split, Tensor};
-use mimic_io::layout::{ECG_LEADS, IMAGENET_MEAN, IMAGENET_STD, LABS};
+use anyhow::{Context, Result, anyhow};
+use mimic_io::layout::{ECG_LEADS, IMAGENET_MEAN, IMAGENET_STD};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use tensor_store::{DType, TensorReader};
 
-/// Flags of `symile-mimic inspect`.
-#[derive(Debug, Clone, Args)]
-pub struct InspectArgs {
-    /// Dataset directory: tensors in <split>/ (ours) or data_npy/<split>/ (the published release).
-    pub dir: PathBuf,
-    /// Split to read: train, val, val_retrieval or test.
-    #[arg(long)]
-    pub split: String,
-    /// Row (0-based) of the split's tensors.
-    #[arg(long)]
-    pub row: usize,
-    /// Where the PNG goes.
-    #[arg(long, default_value = "sample.png")]
-    pub out: PathBuf,
-}
+use super::Sample;
 
 /// Width of the rendered PNG in pixels.
 pub const WIDTH: u32 = 1800;
@@ -52,226 +27,7 @@ const CXR_Y: u32 = 100;
 
 /// Font family name the embedded font is registered under (plotters' default family).
 const FONT: &str = "sans-serif";
-static DEJAVU_SANS: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-
-/// Lab names of the reference's `constants.LABS`, shortened to fit a label, by itemid.
-const LAB_NAMES: [(u32, &str); 50] = [
-    (51221, "Hematocrit"),
-    (51265, "Platelet Count"),
-    (50912, "Creatinine"),
-    (50971, "Potassium"),
-    (51222, "Hemoglobin"),
-    (51301, "White Blood Cells"),
-    (51249, "MCHC"),
-    (51279, "Red Blood Cells"),
-    (51250, "MCV"),
-    (51248, "MCH"),
-    (51277, "RDW"),
-    (51006, "Urea Nitrogen"),
-    (50983, "Sodium"),
-    (50902, "Chloride"),
-    (50882, "Bicarbonate"),
-    (50868, "Anion Gap"),
-    (50931, "Glucose"),
-    (50960, "Magnesium"),
-    (50893, "Calcium, Total"),
-    (50970, "Phosphate"),
-    (51237, "INR(PT)"),
-    (51274, "PT"),
-    (51275, "PTT"),
-    (51146, "Basophils"),
-    (51256, "Neutrophils"),
-    (51254, "Monocytes"),
-    (51200, "Eosinophils"),
-    (51244, "Lymphocytes"),
-    (52172, "RDW-SD"),
-    (50934, "H (hemolysis)"),
-    (51678, "L (lipemia)"),
-    (50947, "I (icterus)"),
-    (50861, "ALT"),
-    (50878, "AST"),
-    (50813, "Lactate"),
-    (50863, "Alkaline Phosphatase"),
-    (50885, "Bilirubin, Total"),
-    (50820, "pH"),
-    (50862, "Albumin"),
-    (50802, "Base Excess"),
-    (50821, "pO2"),
-    (50804, "Calc. Total CO2"),
-    (50818, "pCO2"),
-    (52075, "Abs. Neutrophils"),
-    (52073, "Abs. Eosinophils"),
-    (52074, "Abs. Monocytes"),
-    (52069, "Abs. Basophils"),
-    (51133, "Abs. Lymphocytes"),
-    (50910, "Creatine Kinase"),
-    (52135, "Immature Granulocytes"),
-];
-
-/// One row of a split, as read from its tensors.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// Split name.
-    pub split: String,
-    /// Row index within the split.
-    pub row: usize,
-    /// Rows in the split's tensors.
-    pub rows: usize,
-    /// `hadm_id` of the row.
-    pub hadm_id: i64,
-    /// val_retrieval/test only: `(label, label_hadm_id)`.
-    pub label: Option<(i64, i64)>,
-    /// Channel 0 of the CXR tensor, normalised as stored, `cxr_h × cxr_w` row-major.
-    pub cxr: Vec<f32>,
-    /// CXR height in pixels.
-    pub cxr_h: usize,
-    /// CXR width in pixels.
-    pub cxr_w: usize,
-    /// ECG, time-major: `ecg[t * leads + l]`.
-    pub ecg: Vec<f32>,
-    /// ECG samples per lead.
-    pub ecg_samples: usize,
-    /// ECG leads (12 in MIMIC-IV-ECG).
-    pub ecg_leads: usize,
-    /// Lab percentiles in tensor order (itemid ascending).
-    pub labs: Vec<f32>,
-    /// Lab indicators in tensor order: true = observed, false = missing (train mean imputed).
-    pub observed: Vec<bool>,
-}
-
-/// Renders row `args.row` of split `args.split` in `args.dir` and writes the
-/// PNG to `args.out` (atomically); returns the path written.
-pub fn inspect(args: &InspectArgs) -> Result<PathBuf> {
-    let sample = load_sample(&args.dir, &args.split, args.row)?;
-    let png = render_png(&sample)?;
-    durable::write_atomic(&args.out, &png).with_context(|| format!("cannot write the PNG {}", args.out.display()))?;
-    tracing::debug!(out = %args.out.display(), bytes = png.len(), "inspect PNG written");
-    Ok(args.out.clone())
-}
-
-/// An opened tensor of the requested split.
-fn open(dir: &Path, split: Split, tensor: Tensor) -> Result<TensorReader> {
-    let path = dataset_layout::find_tensor(dir, split, tensor)?;
-    TensorReader::open(&path).with_context(|| format!("cannot read the tensor header of {}", path.display()))
-}
-
-/// Fails unless the tensor's dtype is one of `dtypes` and its shape matches
-/// `want` (`None` = any size); `what` describes the expected shape.
-fn expect(t: &TensorReader, dtypes: &[DType], want: &[Option<usize>], what: &str) -> Result<()> {
-    let shape = &t.spec().shape;
-    let shape_ok = shape.len() == want.len() && shape.iter().zip(want).all(|(&got, w)| w.is_none_or(|w| w == got));
-    if !dtypes.contains(&t.spec().dtype) || !shape_ok {
-        bail!(
-            "{}: expected {} {}, found {:?} {:?}",
-            t.path().display(),
-            dtypes.iter().map(|d| format!("{d:?}").to_lowercase()).collect::<Vec<_>>().join("/"),
-            what,
-            t.spec().dtype,
-            shape
-        );
-    }
-    Ok(())
-}
-
-/// Row `row` of `t`, or its first `len` bytes.
-fn row_bytes(t: &TensorReader, row: usize, len: Option<usize>) -> Result<Vec<u8>> {
-    let mut buf = vec![0u8; len.unwrap_or(t.row_bytes()).min(t.row_bytes())];
-    t.read_row_part(row, 0, &mut buf)?;
-    Ok(buf)
-}
-
-fn f32s(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
-}
-
-fn i64s(b: &[u8]) -> Vec<i64> {
-    b.chunks_exact(8).map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])).collect()
-}
-
-/// Reads row `row` of every tensor of `split` in `dir`, reading only that
-/// row's bytes. Fails on an unknown split, a missing or malformed tensor,
-/// tensors whose row counts disagree, or a row past the end.
-pub fn load_sample(dir: &Path, split_name: &str, row: usize) -> Result<Sample> {
-    let split: Split = split_name.parse()?;
-    let cxr = open(dir, split, Tensor::Cxr)?;
-    expect(&cxr, &[DType::F32], &[None, None, None, None], "(n, 3, S, S)")?;
-    let ecg = open(dir, split, Tensor::Ecg)?;
-    expect(&ecg, &[DType::F32], &[None, Some(1), None, None], "(n, 1, 5000, 12)")?;
-    let pct = open(dir, split, Tensor::LabsPercentiles)?;
-    expect(&pct, &[DType::F32], &[None, Some(LABS.len())], "(n, 50)")?;
-    let miss = open(dir, split, Tensor::LabsMissingness)?;
-    expect(&miss, &[DType::I64, DType::F32], &[None, Some(LABS.len())], "(n, 50)")?;
-    let hadm = open(dir, split, Tensor::HadmId)?;
-    expect(&hadm, &[DType::I64], &[None], "(n,)")?;
-    let label_tensors = if split.has_labels() {
-        let lh = open(dir, split, Tensor::LabelHadmId)?;
-        expect(&lh, &[DType::I64], &[None], "(n,)")?;
-        let l = open(dir, split, Tensor::Label)?;
-        expect(&l, &[DType::I64], &[None], "(n,)")?;
-        Some((l, lh))
-    } else {
-        None
-    };
-
-    let rows = cxr.rows();
-    let mut all: Vec<&TensorReader> = vec![&cxr, &ecg, &pct, &miss, &hadm];
-    if let Some((l, lh)) = &label_tensors {
-        all.push(l);
-        all.push(lh);
-    }
-    for t in &all {
-        if t.rows() != rows {
-            bail!(
-                "row counts disagree in split {split}: {} has {} rows but {} has {rows}",
-                t.path().display(),
-                t.rows(),
-                cxr.path().display()
-            );
-        }
-    }
-    if row >= rows {
-        bail!(
-            "row {row} is out of range: split {split} has {rows} rows (0..={}) in {}",
-            rows as i64 - 1,
-            dir.display()
-        );
-    }
-
-    let (channels, cxr_h, cxr_w) = (cxr.spec().shape[1], cxr.spec().shape[2], cxr.spec().shape[3]);
-    if channels == 0 || cxr_h == 0 || cxr_w == 0 {
-        bail!("{}: empty CXR shape {:?}", cxr.path().display(), cxr.spec().shape);
-    }
-    // Channel 0 is the first h*w floats of the row; grey images have three equal channels.
-    let cxr_px = f32s(&row_bytes(&cxr, row, Some(cxr_h * cxr_w * 4))?);
-    let (ecg_samples, ecg_leads) = (ecg.spec().shape[2], ecg.spec().shape[3]);
-    let ecg_vals = f32s(&row_bytes(&ecg, row, None)?);
-    let labs = f32s(&row_bytes(&pct, row, None)?);
-    let miss_bytes = row_bytes(&miss, row, None)?;
-    let observed: Vec<bool> = match miss.spec().dtype {
-        DType::I64 => i64s(&miss_bytes).into_iter().map(|v| v != 0).collect(),
-        DType::F32 => f32s(&miss_bytes).into_iter().map(|v| v != 0.0).collect(),
-    };
-    let hadm_id = i64s(&row_bytes(&hadm, row, None)?)[0];
-    let label = match &label_tensors {
-        Some((l, lh)) => Some((i64s(&row_bytes(l, row, None)?)[0], i64s(&row_bytes(lh, row, None)?)[0])),
-        None => None,
-    };
-    Ok(Sample {
-        split: split.to_string(),
-        row,
-        rows,
-        hadm_id,
-        label,
-        cxr: cxr_px,
-        cxr_h,
-        cxr_w,
-        ecg: ecg_vals,
-        ecg_samples,
-        ecg_leads,
-        labs,
-        observed,
-    })
-}
+static DEJAVU_SANS: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 
 /// Registers the embedded font with plotters once per process.
 fn ensure_font() -> Result<()> {
@@ -294,20 +50,6 @@ pub fn cxr_to_grey(sample: &Sample) -> Vec<u8> {
         .map(|&x| {
             let v = ((x * std + mean) * 255.0).round();
             if v.is_nan() { 0 } else { v.clamp(0.0, 255.0) as u8 }
-        })
-        .collect()
-}
-
-/// Lab `(itemid, name)` pairs in tensor order: the reference sorts the
-/// `labs_means` keys (`"<itemid>_percentile"`) as strings, which for these
-/// five-digit itemids is ascending itemid.
-pub fn labs_in_tensor_order() -> Vec<(u32, &'static str)> {
-    let mut keys: Vec<(String, u32)> = LABS.iter().map(|&id| (format!("{id}_percentile"), id)).collect();
-    keys.sort();
-    keys.into_iter()
-        .map(|(_, id)| {
-            let name = LAB_NAMES.iter().find(|(i, _)| *i == id).map_or("?", |(_, n)| n);
-            (id, name)
         })
         .collect()
 }
@@ -489,7 +231,6 @@ fn draw_ecg(root: &Area, area: &Area, s: &Sample) -> Result<()> {
 /// One horizontal bar per lab, first itemid at the top; a missing lab is a
 /// grey bar (its value is the imputed train mean) with a cross at its end.
 fn draw_labs(root: &Area, area: &Area, s: &Sample) -> Result<()> {
-    let labs = labs_in_tensor_order();
     let n = s.labs.len();
     let (chart_area, legend_area) = area.split_vertically(area.dim_in_pixel().1 - 34);
     let mut chart = ChartBuilder::on(&chart_area)
@@ -529,8 +270,8 @@ fn draw_labs(root: &Area, area: &Area, s: &Sample) -> Result<()> {
                 .draw_series(std::iter::once(Cross::new((v, (top + bottom) / 2.0), 5, BLACK.stroke_width(2))))
                 .map_err(plot_err)?;
         }
-        let label = match labs.get(i) {
-            Some((id, name)) => format!("{id} {name}"),
+        let label = match s.lab_ids.get(i) {
+            Some(&id) => format!("{id} {}", mimic_io::layout::lab_name(id).unwrap_or_default()).trim_end().to_string(),
             None => format!("lab {i}"),
         };
         let (px, py) = chart.backend_coord(&(0.0, (top + bottom) / 2.0));
