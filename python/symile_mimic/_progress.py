@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Optional
 
 #: ``progress(step, done, total)``: a step (``"cohort: labevents"``, ...) has ``done``
 #: of ``total`` units (``None`` when the count is not known in advance).
@@ -10,25 +10,26 @@ ProgressCallback = Callable[[str, int, Optional[int]], Any]
 
 
 class TqdmBars:
-    """One tqdm bar per step, closed when the next step starts."""
+    """One tqdm bar per step, closed when the next step starts. Steps are reported in
+    order, each ending at its final count (a step that ran between two reports is
+    reported once, with that count), so every bar ends at its step's real total."""
 
     def __init__(self, tqdm: Any) -> None:
         self._tqdm = tqdm
-        self._bars: Dict[str, Any] = {}
+        self._bar: Optional[Any] = None
         self._current: Optional[str] = None
 
     def __call__(self, step: str, done: int, total: Optional[int]) -> None:
-        bar = self._bars.get(step)
-        if bar is None:
-            if self._current is not None:
-                self._bars[self._current].close()
-            bar = self._bars[step] = self._tqdm(total=total, desc=step, leave=False)
+        if self._bar is None or step != self._current:
+            if self._bar is not None:
+                self._bar.close()
+            self._bar = self._tqdm(total=total, desc=step, leave=False)
             self._current = step
-        bar.update(done - bar.n)
+        self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
-        for bar in self._bars.values():
-            bar.close()
+        if self._bar is not None:
+            self._bar.close()
 
 
 def default_progress() -> Optional[TqdmBars]:

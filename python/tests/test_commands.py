@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 from conftest import SMALL, cli, files_under
@@ -134,6 +135,54 @@ def test_missing_input_names_the_file(tmp_path: Path) -> None:
         symile_mimic.splits(
             dataset_path=tmp_path / "absent.csv", save_dir=tmp_path, train_n=1, val_n=1, candidate_n=2, quiet=True
         )
+
+
+def test_every_step_reports_its_final_count(demo_input: Path, tmp_path: Path) -> None:
+    """No bar ends at 0 for a step that did work: the last report of each step is its real count."""
+    last: Dict[str, Tuple[int, Optional[int]]] = {}
+    order: List[str] = []
+
+    def record(step: str, done: int, total: Optional[int]) -> None:
+        if not order or order[-1] != step:
+            order.append(step)
+        last[step] = (done, total)
+
+    report = symile_mimic.cohort(mimic_root=demo_input, save_dir=tmp_path / "c", quiet=True, progress=record)
+    rows = report["input_rows"]
+    want = {
+        "patients": rows["patients"],
+        "admissions": rows["admissions"],
+        "CXR metadata": rows["cxr_metadata"],
+        "CheXpert labels": rows["cxr_chexpert"],
+        "ECG record list": rows["ecg_record_list"],
+        "labevents": rows["labevents"],
+    }
+    for step, count in want.items():
+        assert last[step][0] == count > 0, (step, last[step], count)
+    for step, (done, total) in last.items():
+        assert total is None or done == total, (step, done, total)
+    assert order[:2] == ["patients", "admissions"]
+    # The default tqdm bars get the same calls and so end at the same counts.
+    from symile_mimic._progress import TqdmBars
+
+    class Bar:
+        def __init__(self, total: Optional[int], desc: str, leave: bool) -> None:
+            self.n, self.total, self.desc = 0, total, desc
+            closed.append(self)
+
+        def update(self, k: int) -> None:
+            self.n += k
+
+        def close(self) -> None:
+            pass
+
+    closed: List[Bar] = []
+    bars = TqdmBars(Bar)
+    symile_mimic.cohort(mimic_root=demo_input, save_dir=tmp_path / "d", quiet=True, progress=bars)
+    bars.close()
+    ends = {b.desc: b.n for b in closed}
+    for step, count in want.items():
+        assert ends[step] == count, (step, ends[step], count)
 
 
 def test_progress_callback(demo: Path, tmp_path: Path) -> None:

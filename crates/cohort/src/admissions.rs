@@ -137,6 +137,7 @@ pub(crate) fn read(hosp_dir: &Path, progress: &dyn Progress) -> Result<Admission
         pat_raw.push(&rec);
     }
     let pat_rows = anchor_age.len();
+    progress.inc(pat_rows as u64);
     progress.finish();
 
     // admissions
@@ -210,6 +211,7 @@ pub(crate) fn read(hosp_dir: &Path, progress: &dyn Progress) -> Result<Admission
         adm_raw.push(&rec);
     }
     out.adm_raw = adm_raw;
+    progress.inc(out.len() as u64);
     progress.finish();
     tracing::debug!(admissions = out.len(), patients = out.pat_rows, gap = out.gap, "admissions read");
     Ok(out)

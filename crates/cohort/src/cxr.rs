@@ -162,6 +162,7 @@ pub(crate) fn read(
     drop(dicoms);
     cxr.meaning_kind = meaning_inf.kind();
     cxr.index = TimeIndex::new(&cxr.subject, |r| Some(cxr.time[r].0));
+    progress.inc(cxr.meta_rows as u64);
     progress.finish();
 
     progress.start("CheXpert labels", None);
@@ -184,6 +185,7 @@ pub(crate) fn read(
         chex.push(&rec);
     }
     cxr.chex = chex;
+    progress.inc(cxr.chex_rows as u64);
     progress.finish();
     tracing::debug!(
         metadata = cxr.meta_rows,

@@ -122,6 +122,7 @@ pub(crate) fn read(ecg_dir: &Path, window: Window, progress: &dyn Progress) -> R
     e.path_kind = pk.kind();
     e.index = TimeIndex::new(&e.subject, |r| e.time[r].map(|t| t.0));
     e.outcome = (0..e.subject.len()).map(|_| OnceLock::new()).collect();
+    progress.inc(e.subject.len() as u64);
     progress.finish();
     tracing::debug!(records = e.subject.len(), "ECG record list read");
     Ok(e)

@@ -19,7 +19,8 @@ use std::fmt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use durable::AtomicFile;
 
@@ -166,6 +167,59 @@ pub enum StoreError {
     Malformed { path: PathBuf, what: String },
 }
 
+/// How much of a file being written is final, for a reader that follows the
+/// writers (a hasher that digests the bytes while they are still in the page
+/// cache, on a core the writers leave idle). A row counts once its bytes are
+/// written; the header is final from the start, the `.pt` tail once the file
+/// is finished.
+#[derive(Debug)]
+pub struct WriteProgress {
+    data_offset: u64,
+    row_bytes: u64,
+    rows: usize,
+    total_len: u64,
+    /// One bit per row, set after the row's bytes are in the file.
+    done: Vec<AtomicU64>,
+    /// Rows from 0 known done (a cache of the bitmap's prefix).
+    prefix: AtomicUsize,
+    /// Every byte of the file is written.
+    complete: AtomicBool,
+}
+
+impl WriteProgress {
+    /// The number of bytes from the start of the file that are final: they
+    /// will not change before the file is put in place.
+    pub fn final_prefix(&self) -> u64 {
+        if self.complete.load(Ordering::Acquire) {
+            return self.total_len;
+        }
+        let mut p = self.prefix.load(Ordering::Relaxed);
+        while p < self.rows {
+            let word = self.done[p / 64].load(Ordering::Acquire);
+            let from = p % 64;
+            // The run of set bits from `from` on.
+            let run = (!(word >> from)).trailing_zeros() as usize;
+            p += run.min(64 - from);
+            if run < 64 - from {
+                break;
+            }
+        }
+        let p = p.min(self.rows);
+        self.prefix.fetch_max(p, Ordering::Relaxed);
+        self.data_offset + p as u64 * self.row_bytes
+    }
+
+    /// The file's final length.
+    pub fn total_len(&self) -> u64 {
+        self.total_len
+    }
+
+    /// Whether every byte is written ([`TensorFile::finish`] has run).
+    pub fn is_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+}
+
 /// A tensor file being written. Rows are written with [`TensorFile::write_row`]
 /// from any number of threads, in any order; [`TensorFile::finish`] checks that
 /// every row arrived exactly once and moves the file into place. Dropping it
@@ -182,6 +236,8 @@ pub struct TensorFile {
     /// `.pt` only: the archive layout and each row's CRC-32 (combined in row
     /// order at the end, so the data is never read back).
     pt: Option<(pt::PtLayout, Vec<AtomicU32>)>,
+    /// What is final so far, shared with followers.
+    progress: Arc<WriteProgress>,
 }
 
 fn invalid(spec: &TensorSpec, reason: impl Into<String>) -> StoreError {
@@ -206,7 +262,30 @@ impl TensorFile {
         file.file().write_all_at(&header, 0).map_err(io)?;
         tracing::debug!(path = %dest.display(), %format, rows, row_bytes, total_len, "tensor file created");
         let written = (0..rows.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
-        Ok(Self { file, spec, row_bytes, data_offset, written, pt })
+        let progress = Arc::new(WriteProgress {
+            data_offset,
+            row_bytes: row_bytes as u64,
+            rows,
+            total_len,
+            done: (0..rows.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+            prefix: AtomicUsize::new(0),
+            complete: AtomicBool::new(false),
+        });
+        Ok(Self { file, spec, row_bytes, data_offset, written, pt, progress })
+    }
+
+    /// What of the file is final so far (see [`WriteProgress`]).
+    pub fn progress(&self) -> Arc<WriteProgress> {
+        Arc::clone(&self.progress)
+    }
+
+    /// A handle on the temporary file for reading what [`WriteProgress`]
+    /// says is final (positioned reads; the writers are not disturbed).
+    pub fn reader(&self) -> Result<std::fs::File, StoreError> {
+        self.file
+            .file()
+            .try_clone()
+            .map_err(|source| StoreError::Io { path: self.file.temp_path().to_path_buf(), source })
     }
 
     /// The tensor being written.
@@ -243,6 +322,7 @@ impl TensorFile {
         if let Some((_, crcs)) = &self.pt {
             crcs[row].store(crc32fast::hash(bytes), Ordering::Release);
         }
+        self.progress.done[row / 64].fetch_or(bit, Ordering::Release);
         Ok(())
     }
 
@@ -284,6 +364,7 @@ impl TensorFile {
                 .write_all_at(&tail, layout.tail_offset())
                 .map_err(|source| StoreError::Io { path: self.file.temp_path().to_path_buf(), source })?;
         }
+        self.progress.complete.store(true, Ordering::Release);
         tracing::debug!(path = %self.file.dest().display(), "tensor file complete");
         Ok(self.file)
     }
@@ -344,4 +425,35 @@ pub struct LoadedTensor {
     pub spec: TensorSpec,
     /// Little-endian C-order bytes.
     pub data: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_final_prefix_follows_the_rows_written_from_the_start() {
+        let dir = tempfile::tempdir().unwrap();
+        for format in [Format::Safetensors, Format::Npy, Format::Pt] {
+            let spec = TensorSpec { name: format!("t_{format}"), dtype: DType::I64, shape: vec![130] };
+            let f = TensorFile::create(dir.path(), spec, format).unwrap();
+            let p = f.progress();
+            let head = p.final_prefix();
+            assert!(head > 0 && head < p.total_len());
+            for r in [1, 0, 3] {
+                f.write_row(r, &(r as i64).to_le_bytes()).unwrap();
+            }
+            assert_eq!(p.final_prefix(), head + 2 * 8, "rows 0 and 1, not 3 past the gap");
+            for r in (2..130).filter(|&r| r != 3) {
+                f.write_row(r, &(r as i64).to_le_bytes()).unwrap();
+            }
+            assert_eq!(p.final_prefix(), head + 130 * 8);
+            assert!(!p.is_complete());
+            let total = p.total_len();
+            let file = f.finish().unwrap();
+            assert!(p.is_complete());
+            assert_eq!(p.final_prefix(), total);
+            assert_eq!(file.file().metadata().unwrap().len(), total);
+        }
+    }
 }

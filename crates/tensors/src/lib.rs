@@ -191,9 +191,17 @@ fn output_bytes(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<u64, Tensors
 /// removed, and the seconds spent waiting for the checksums after decoding.
 type Written = (Vec<SplitReport>, Vec<PathBuf>, f64);
 
-/// Writes every split (hashing each one's files while the next is decoded,
-/// see [`checksums`]), then commits all files with `metadata.json` in one
-/// transaction; records the split directories it had to create in `created_dirs`.
+/// The order the splits are written in: the retrieval sets first (their
+/// rows are written all over their files, so their hashing can only finish
+/// when they are complete, and it then overlaps the splits after them),
+/// train last (written in row order, so its hashing keeps up). The order
+/// changes no byte of any output.
+const WRITE_ORDER: [Split; 4] = [Split::ValRetrieval, Split::Test, Split::Val, Split::Train];
+
+/// Writes every split while one thread hashes the files as they are written
+/// (see [`checksums`]), then commits all files with `metadata.json`, the
+/// recipe and the cards in one transaction; records the split directories it
+/// had to create in `created_dirs`.
 fn write_all(
     plans: &[SplitPlan],
     cfg: &TensorsConfig,
@@ -204,60 +212,84 @@ fn write_all(
     let mut stale = lock.remove_stale_temps(&cfg.data_dir)?;
     let hashed = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
-    let (to_hash, queue) = mpsc::channel::<AtomicFile>();
-    let (written, files, checksum_seconds) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| checksums::hash_queue(queue, cfg.checksums, &hashed, &stop, progress));
-        let mut queued = 0u64;
-        let mut write = || -> Result<Vec<SplitReport>, TensorsError> {
+    let kept = cfg.checksums == Checksums::Update;
+    let (to_hash, queue) = mpsc::channel::<checksums::Followed>();
+    let (written, digests, checksum_seconds) = std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| checksums::follow(queue, &hashed, &stop, progress));
+        let mut total = 0u64;
+        let mut write = || -> Result<(Vec<SplitReport>, Vec<AtomicFile>), TensorsError> {
             let mut reports = Vec::new();
-            for p in plans {
+            let mut finished = Vec::new();
+            for split in WRITE_ORDER {
+                let Some(p) = plans.iter().find(|p| p.name == split) else { continue };
                 let dir = dataset_layout::split_dir(&cfg.data_dir, p.name);
                 if !dir.is_dir() {
                     fs::create_dir_all(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?;
                     created_dirs.push(dir.clone());
                 }
                 stale.extend(lock.remove_stale_temps(&dir)?);
-                let (files, mut report) = write::write_split(p, &dir, &dims(p, cfg), cfg, progress)?;
+                let base = finished.len();
+                let register = |files: &[tensor_store::TensorFile]| -> Result<(), TensorsError> {
+                    if !kept {
+                        return Ok(());
+                    }
+                    for (i, f) in files.iter().enumerate() {
+                        let followed = checksums::Followed {
+                            index: base + i,
+                            path: dir.join(f.spec().name.as_str()),
+                            file: f.reader()?,
+                            progress: f.progress(),
+                        };
+                        // The hasher only stops early on an error, which the join reports.
+                        let _ = to_hash.send(followed);
+                    }
+                    Ok(())
+                };
+                let (files, mut report) = write::write_split(p, &dir, &dims(p, cfg), cfg, progress, &register)?;
                 for file in files {
+                    total += file.progress().total_len();
                     let file = file.finish()?;
                     report.files.push(file.dest().display().to_string());
-                    queued += file.file().metadata().map_or(0, |m| m.len());
-                    // The hasher only stops early on an error, which the join reports.
-                    let _ = to_hash.send(file);
+                    finished.push(file);
                 }
                 reports.push(report);
             }
-            Ok(reports)
+            // Reports in the splits' own order.
+            reports.sort_by_key(|r| Split::ALL.iter().position(|s| s.name() == r.split));
+            Ok((reports, finished))
         };
         let written = write();
         drop(to_hash);
         let waited = Instant::now();
         if written.is_err() {
             stop.store(true, Ordering::Relaxed);
-        } else if cfg.checksums == Checksums::Update {
-            // Show what is left of the hashing once the decoding is done.
-            progress.start("sha256", Some(queued));
-            let mut shown = 0;
+        } else if kept {
+            // Show what is left of the hashing once the writing is done.
+            let now = hashed.load(Ordering::Relaxed);
+            progress.start("sha256", Some(total.saturating_sub(now)));
+            let mut shown = now;
             while !hasher.is_finished() {
                 let now = hashed.load(Ordering::Relaxed);
                 progress.inc(now - shown);
                 shown = now;
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::thread::sleep(std::time::Duration::from_millis(20));
             }
             progress.inc(hashed.load(Ordering::Relaxed) - shown);
             progress.finish();
         }
-        let files = hasher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (written, files, waited.elapsed().as_secs_f64())
+        let digests = hasher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (written, digests, waited.elapsed().as_secs_f64())
     });
-    let reports = written?;
-    let kept = cfg.checksums == Checksums::Update;
+    let (reports, finished) = written?;
+    let mut digests = if kept { digests? } else { Default::default() };
+    let files: Vec<(AtomicFile, Option<durable::Digest>)> =
+        finished.into_iter().enumerate().map(|(i, f)| (f, digests.remove(&i))).collect();
     let mut tx = Transaction::new(lock, cfg.checksums);
     let mut staged = Vec::new();
     let relative = |p: &std::path::Path| {
         p.strip_prefix(&cfg.data_dir).unwrap_or(p).to_string_lossy().replace(std::path::MAIN_SEPARATOR, "/")
     };
-    for (file, digest) in files? {
+    for (file, digest) in files {
         let bytes = file.file().metadata().map_or(0, |m| m.len());
         staged.push(card::Staged { rel: relative(file.dest()), bytes, digest });
         match digest {

@@ -13,12 +13,12 @@
 //! them in place only when every split has succeeded.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use dataset_layout::{Dims, Tensor};
 use mimic_io::progress::Progress;
-use rayon::prelude::*;
 use tensor_store::TensorFile;
 
 use crate::TensorsConfig;
@@ -56,13 +56,15 @@ fn i64_le(src: &[i64], dst: &mut Vec<u8>) {
 
 /// Writes every tensor of `plan` into `dir`; returns the unfinished files
 /// (in [`Split::tensors`] order) and the split's report (without `files`,
-/// filled in on commit).
+/// filled in on commit). `register` is handed the files as soon as they are
+/// created, before any row is written (the hasher follows them).
 pub(crate) fn write_split(
     plan: &SplitPlan,
     dir: &Path,
     dims: &Dims,
     cfg: &TensorsConfig,
     progress: &dyn Progress,
+    register: &dyn Fn(&[TensorFile]) -> Result<(), TensorsError>,
 ) -> Result<(Vec<TensorFile>, SplitReport), TensorsError> {
     let started = Instant::now();
     let n = plan.rows;
@@ -73,6 +75,7 @@ pub(crate) fn write_split(
         .iter()
         .map(|t| TensorFile::create(dir, t.spec(split, n, dims), cfg.recipe.tensors.format))
         .collect::<Result<_, _>>()?;
+    register(&files)?;
     let file = |t: Tensor| &files[split.tensors().iter().position(|&x| x == t).expect("the split has this tensor")];
     let (cxr, ecg, pct, obs, hadm) = (
         file(Tensor::Cxr),
@@ -110,35 +113,66 @@ pub(crate) fn write_split(
         }
     };
 
-    let tasks: Vec<Task> =
-        (0..plan.cxr_groups.len()).map(Task::Cxr).chain((0..plan.ecg_groups.len()).map(Task::Ecg)).collect();
-    // `collect` keeps task order, so the bad-record lists are deterministic.
-    let outcomes: Vec<Option<BadEcg>> = tasks
-        .par_iter()
-        .with_max_len(1)
-        .map(|&task| -> Result<Option<BadEcg>, TensorsError> {
-            if progress.cancelled() {
-                return Err(TensorsError::Cancelled);
+    // Tasks in the order of their first row, taken in that order by every
+    // worker (not split into ranges per worker, as a parallel iterator
+    // would): the rows are then written from the start of each file on, so
+    // the hasher that follows the writers keeps up (see `checksums`).
+    let mut tasks: Vec<(u32, Task)> = plan
+        .cxr_groups
+        .iter()
+        .enumerate()
+        .map(|(g, grp)| (grp.rows[0], Task::Cxr(g)))
+        .chain(plan.ecg_groups.iter().enumerate().map(|(g, grp)| (grp.rows[0], Task::Ecg(g))))
+        .collect();
+    tasks.sort_by_key(|&(first, task)| (first, matches!(task, Task::Ecg(_))));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Vec<OnceLock<Result<Option<BadEcg>, TensorsError>>> = tasks.iter().map(|_| OnceLock::new()).collect();
+    let run = |task: Task| -> Result<Option<BadEcg>, TensorsError> {
+        if progress.cancelled() {
+            return Err(TensorsError::Cancelled);
+        }
+        match task {
+            Task::Cxr(g) => {
+                write_cxr_group(plan, g, cfg, cxr)?;
+                mark_done(&plan.cxr_groups[g].rows);
+                Ok(None)
             }
-            match task {
-                Task::Cxr(g) => {
-                    write_cxr_group(plan, g, cfg, cxr)?;
-                    mark_done(&plan.cxr_groups[g].rows);
-                    Ok(None)
-                }
-                Task::Ecg(g) => {
-                    let bad = write_ecg_group(plan, &plan.ecg_groups[g], ecg)?;
-                    mark_done(&plan.ecg_groups[g].rows);
-                    Ok(bad)
-                }
+            Task::Ecg(g) => {
+                let bad = write_ecg_group(plan, &plan.ecg_groups[g], ecg)?;
+                mark_done(&plan.ecg_groups[g].rows);
+                Ok(bad)
             }
-        })
-        .collect::<Result<_, _>>()?;
+        }
+    };
+    rayon::scope(|scope| {
+        for _ in 0..rayon::current_num_threads() {
+            scope.spawn(|_| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(_, task)) = tasks.get(i) else { break };
+                    let r = run(task);
+                    failed.fetch_or(r.is_err(), Ordering::Relaxed);
+                    let _ = results[i].set(r);
+                }
+            });
+        }
+    });
+    // The first failure in task order (deterministic whatever the threads did).
+    let mut ecg_outcomes: Vec<Option<BadEcg>> = vec![None; plan.ecg_groups.len()];
+    for ((_, task), r) in tasks.iter().zip(results) {
+        match (task, r.into_inner()) {
+            (_, Some(Err(e))) => return Err(e),
+            (Task::Ecg(g), Some(Ok(bad))) => ecg_outcomes[*g] = bad,
+            (_, Some(Ok(_))) => {}
+            (_, None) if failed.load(Ordering::Relaxed) => continue,
+            (_, None) => return Err(TensorsError::Internal("a write task did not run".into())),
+        }
+    }
     progress.finish();
 
     let (mut flat, mut nan, mut nan_rows) = (Vec::new(), Vec::new(), 0);
-    let ecg_outcomes = &outcomes[plan.cxr_groups.len()..];
-    for (g, outcome) in plan.ecg_groups.iter().zip(ecg_outcomes) {
+    for (g, outcome) in plan.ecg_groups.iter().zip(&ecg_outcomes) {
         match outcome {
             Some(BadEcg::Flat) => flat.push(g.rel.clone()),
             Some(BadEcg::Nan) => nan.push(g.rel.clone()),
