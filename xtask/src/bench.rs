@@ -32,6 +32,14 @@ pub struct BenchArgs {
     /// Training rows for the splits/tensors stages (default: 60 % of the cohort).
     #[arg(long = "train-n")]
     train_n: Option<usize>,
+    /// Runs of each stage-3 measurement, alternated (the medians are printed).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
+}
+
+fn median(mut v: Vec<Measured>) -> Measured {
+    v.sort_by(|a, b| a.wall_s.total_cmp(&b.wall_s));
+    v[v.len() / 2].clone()
 }
 
 /// One measured process.
@@ -243,15 +251,18 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         for f in ["train.csv", "val.csv", "val_retrieval.csv", "test.csv", "labs_means.json"] {
             fs::copy(out.join(f), tensors_out.join(f)).with_context(|| format!("{f}: run the splits bench first"))?;
         }
-        let floor = measure(
-            Command::new(&bin)
-                .args(["--quiet", "decode-floor", "--cxr_data_dir"])
+        let floor_cmd = |write_only: bool| {
+            let mut c = Command::new(&bin);
+            c.args(["--quiet", "decode-floor", "--cxr_data_dir"])
                 .arg(input.join("mimic-cxr-jpg"))
                 .arg("--data_dir")
                 .arg(&tensors_out)
-                .stdout(std::process::Stdio::null()),
-        )?;
-        row("floor: decode unique JPEGs + write bytes", "", &floor, None);
+                .stdout(std::process::Stdio::null());
+            if write_only {
+                c.arg("--write-only");
+            }
+            c
+        };
         let tensors = |extra: &[&str]| {
             measure(
                 Command::new(&bin)
@@ -266,17 +277,30 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     .stdout(std::process::Stdio::null()),
             )
         };
-        let m = tensors(&[])?;
+        // Alternated, so that a noisy moment hurts every kind of run alike.
+        let (mut floors, mut writes, mut hashed, mut unhashed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..args.repeat.max(1) {
+            floors.push(measure(&mut floor_cmd(false))?);
+            writes.push(measure(&mut floor_cmd(true))?);
+            hashed.push(tensors(&[])?);
+            unhashed.push(tensors(&["--no-checksums"])?);
+        }
+        let (floor, write, m, unhashed) = (median(floors), median(writes), median(hashed), median(unhashed));
+        row("floor: decode unique JPEGs + write bytes", "", &floor, None);
+        row("floor: write the bytes + fsync", "", &write, None);
         let bytes = dir_size(&tensors_out);
-        row("tensors", &format!("{} MB out", bytes / 1_000_000), &m, Some(("floor", floor.wall_s)));
+        row("tensors", &format!("{} MB out", bytes / 1_000_000), &m, Some(("write floor", write.wall_s)));
         // The same stage without hashing its outputs for SHA256SUMS.txt: the checksums' cost.
-        let unhashed = tensors(&["--no-checksums"])?;
-        row("tensors --no-checksums", "", &unhashed, Some(("floor", floor.wall_s)));
+        row("tensors --no-checksums", "", &unhashed, Some(("write floor", write.wall_s)));
         println!(
-            "checksums cost {:+.1} % of the stage's wall time ({:.2} s vs {:.2} s)",
-            (m.wall_s / unhashed.wall_s - 1.0) * 100.0,
+            "medians of {} alternated run(s): checksums {:.2}× the wall of --no-checksums ({:.2} s vs {:.2} s); \
+             tensors {:.2}× the write floor, {:.2}× the decode + write floor",
+            args.repeat.max(1),
+            m.wall_s / unhashed.wall_s,
             m.wall_s,
-            unhashed.wall_s
+            unhashed.wall_s,
+            m.wall_s / write.wall_s,
+            m.wall_s / floor.wall_s
         );
     }
     Ok(())

@@ -282,6 +282,9 @@ pub struct FloorArgs {
     /// Lab columns the tensors would have.
     #[arg(long, default_value_t = 50)]
     pub labs: usize,
+    /// Only write (and fsync) the bytes, decoding nothing: the floor of write-bound work.
+    #[arg(long = "write-only")]
+    pub write_only: bool,
 }
 
 /// What a command did, for the caller to print or return.
@@ -532,7 +535,7 @@ fn run(command: Command, progress: &dyn Progress, spelling: Spelling) -> Result<
             let mut dims = recipe::Recipe::default().dims();
             dims.cxr_crop = a.cxr_crop;
             dims.labs = a.labs;
-            let (images, bytes) = pipeline::floor::decode_floor(&a.data_dir, &a.cxr_data_dir, &dims)?;
+            let (images, bytes) = pipeline::floor::decode_floor(&a.data_dir, &a.cxr_data_dir, &dims, !a.write_only)?;
             Outcome::DecodeFloor { images, bytes }
         }
         Command::Verify(a) => Outcome::Verify(verify::verify(

@@ -12,13 +12,14 @@ use rayon::prelude::*;
 
 use crate::PipelineError;
 
-/// Decodes the distinct images of every split under `data_dir` and writes
-/// (then removes) a file of the tensors' byte count for `dims`; returns
-/// (images decoded, bytes written).
+/// Decodes (with `decode`) the distinct images of every split under
+/// `data_dir` and writes, fsyncs and removes a file of the tensors' byte
+/// count for `dims`; returns (images decoded, bytes written).
 pub fn decode_floor(
     data_dir: &Path,
     cxr_dir: &Path,
     dims: &dataset_layout::Dims,
+    decode: bool,
 ) -> Result<(usize, u64), PipelineError> {
     let mut decoded = 0;
     let mut bytes = 0u64;
@@ -37,11 +38,13 @@ pub fn decode_floor(
                 paths.push(mimic_io::safe_join(cxr_dir, &rel, &csv, t.line())?);
             }
         }
-        paths
-            .par_iter()
-            .try_for_each(|p| cxr_prep::decode_jpeg_file(p).map(drop))
-            .map_err(|e| PipelineError::Floor { message: e.to_string() })?;
-        decoded += paths.len();
+        if decode {
+            paths
+                .par_iter()
+                .try_for_each(|p| cxr_prep::decode_jpeg_file(p).map(drop))
+                .map_err(|e| PipelineError::Floor { message: e.to_string() })?;
+            decoded += paths.len();
+        }
         let row: usize =
             split.tensors().iter().map(|t| t.row_shape(dims).iter().product::<usize>() * t.dtype().size()).sum();
         bytes += rows * row as u64;
