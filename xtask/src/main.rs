@@ -10,6 +10,8 @@
 mod bench;
 mod golden;
 mod synth_cmd;
+#[cfg(test)]
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -10,11 +10,11 @@ use std::fs;
 
 use dataset_card::ColumnKind;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
+use test_support::bytes::sha256_hex;
 
 #[test]
 fn the_golden_card_describes_the_real_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     let input = golden_card::write_golden_card(dir.path()).unwrap();
     let croissant: Value = serde_json::from_slice(&fs::read(dir.path().join("croissant.json")).unwrap()).unwrap();
 
@@ -23,7 +23,7 @@ fn the_golden_card_describes_the_real_files() {
     for o in dist {
         let path = o["contentUrl"].as_str().unwrap();
         let bytes = fs::read(dir.path().join(path)).unwrap();
-        let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let sha = sha256_hex(&bytes);
         assert_eq!(o["sha256"], sha.as_str(), "{path}");
         assert_eq!(o["contentSize"], format!("{} B", bytes.len()), "{path}");
     }
@@ -72,7 +72,7 @@ fn the_golden_card_describes_the_real_files() {
 
 #[test]
 fn the_golden_card_is_byte_identical_across_runs() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b) = (test_support::tempdir(), test_support::tempdir());
     golden_card::write_golden_card(a.path()).unwrap();
     golden_card::write_golden_card(b.path()).unwrap();
     for name in ["README.md", "croissant.json", "SHA256SUMS.txt"] {

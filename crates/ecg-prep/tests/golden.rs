@@ -10,33 +10,15 @@
 //!   of every record in record_list.csv (wfdb-python 4.1.2's verdicts frozen
 //!   below), and every ECG row of the reference's tensors.
 
-#[path = "../../../testdata/npy_reader.rs"]
-mod npy_helper;
-
-#[path = "../../../testdata/fixture.rs"]
-mod fixture;
-
 use std::path::{Path, PathBuf};
 
 use ecg_prep::{EcgError, Validity};
-use sha2::{Digest, Sha256};
+use test_support::bytes::sha256_hex_of;
+use test_support::table::Table;
+use test_support::{assert_bits_eq, fixture, npy};
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
-}
-
-fn assert_f64_bits(got: &[f64], want: &[f64], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()), "{what}[{i}]: got {g:?}, want {w:?}");
-    }
-}
-
-fn assert_f32_bits(got: &[f32], want: &[f32], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()), "{what}[{i}]: got {g:?}, want {w:?}");
-    }
 }
 
 /// Loads `record`, compares its physical signal with `p_npy` (if given) and its
@@ -45,16 +27,16 @@ fn check_record(record: &Path, p_npy: Option<&Path>, norm_npy: &Path, shape: (us
     let ecg = ecg_prep::load(record).unwrap();
     assert_eq!((ecg.samples, ecg.leads), shape);
     if let Some(p_npy) = p_npy {
-        let p = npy_helper::read(p_npy);
+        let p = npy::read(p_npy);
         assert_eq!(p.shape, [shape.0, shape.1]);
-        assert_f64_bits(&ecg.physical, &p.f64s(), &format!("{} p_signal", record.display()));
+        assert_bits_eq(&ecg.physical, &p.f64s(), &format!("{} p_signal", record.display()));
     }
-    let want = npy_helper::read(norm_npy);
+    let want = npy::read(norm_npy);
     assert_eq!(want.shape, [1, shape.0, shape.1]);
     let mut out = vec![0f32; shape.0 * shape.1];
     let stats = ecg.normalize_into(&mut out);
     assert!(!stats.output_is_nan());
-    assert_f32_bits(&out, &want.f32s(), &format!("{} normalised", record.display()));
+    assert_bits_eq(&out, &want.f32s(), &format!("{} normalised", record.display()));
     assert_eq!(ecg_prep::check_validity(record).unwrap(), Validity::Valid);
     assert_eq!(ecg.validity(), Validity::Valid);
 }
@@ -81,13 +63,6 @@ fn wrong_shape_is_an_error_naming_the_record() {
     assert!(matches!(&e, EcgError::Wfdb { .. }) && e.to_string().contains("no_such_record.hea"), "{e}");
 }
 
-/// sha256 of the little-endian bytes of `values`.
-fn sha256_le<const N: usize>(values: impl Iterator<Item = [u8; N]>) -> String {
-    let mut h = Sha256::new();
-    values.for_each(|b| h.update(b));
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Like [`check_record`], with the expected arrays given by their sha256 in
 /// the vectors' MANIFEST.json (entry `ecg/<name>`): `p_sha256` of the f64
 /// physical signal when `physical`, and `norm_sha256` of the f32 normalisation.
@@ -100,13 +75,13 @@ fn check_record_sha256(record: &Path, name: &str, physical: bool, shape: (usize,
     assert_eq!(want["shape"], serde_json::json!([shape.0, shape.1]), "{name}: shape");
     assert_eq!(want["norm_shape"], serde_json::json!([1, shape.0, shape.1]), "{name}: normalised shape");
     if physical {
-        let got = sha256_le(ecg.physical.iter().map(|v| v.to_le_bytes()));
+        let got = sha256_hex_of(ecg.physical.iter().map(|v| v.to_le_bytes()));
         assert_eq!(got, want["p_sha256"], "{name}: p_signal differs from wfdb-python's");
     }
     let mut out = vec![0f32; shape.0 * shape.1];
     let stats = ecg.normalize_into(&mut out);
     assert!(!stats.output_is_nan());
-    let got = sha256_le(out.iter().map(|v| v.to_le_bytes()));
+    let got = sha256_hex_of(out.iter().map(|v| v.to_le_bytes()));
     assert_eq!(got, want["norm_sha256"], "{name}: normalised signal differs from the reference's");
     assert_eq!(ecg_prep::check_validity(record).unwrap(), Validity::Valid);
     assert_eq!(ecg.validity(), Validity::Valid);
@@ -142,16 +117,11 @@ const REMOVED: [(&str, Validity); 10] = [
     ("files/p1843/p18438143/s49867755/49867755", Validity::AllZero),
 ];
 
-fn csv_column(path: &Path, name: &str) -> Vec<String> {
-    let mut rdr = csv::Reader::from_path(path).unwrap();
-    let col = rdr.headers().unwrap().iter().position(|h| h == name).unwrap();
-    rdr.records().map(|r| r.unwrap()[col].to_string()).collect()
-}
-
 #[test]
 fn golden_mimic_records_validity() {
     let root = fixture::path("golden/input/mimic-iv-ecg");
-    let paths = csv_column(&root.join("record_list.csv"), "path");
+    let list = Table::read(&root.join("record_list.csv"));
+    let paths = list.column("path");
     assert_eq!(paths.len(), 86);
     let mut counts = [0usize; 3];
     let mut reader = ecg_prep::EcgReader::new();
@@ -189,14 +159,15 @@ fn golden_ecg_tensors_are_bit_identical() {
     // One reader for every row, as the tensors stage would use it.
     let mut reader = ecg_prep::EcgReader::new();
     for split in ["train", "val", "val_retrieval", "test"] {
-        let paths = csv_column(&golden.join(format!("expected/{split}.csv")), "ecg_path");
+        let rows_of_split = Table::read(&golden.join(format!("expected/{split}.csv")));
+        let paths = rows_of_split.column("ecg_path");
         let (shape, want) =
             read_safetensors_f32(&golden.join(format!("expected/tensors/{split}/ecg_{split}.safetensors")));
         assert_eq!(shape, [paths.len(), 1, 5000, 12]);
         let mut out = vec![0f32; 5000 * 12];
         for (i, p) in paths.iter().enumerate() {
             reader.load_normalized_into(&ecg_root.join(p), 5000, 12, &mut out).unwrap();
-            assert_f32_bits(&out, &want[i * 60_000..(i + 1) * 60_000], &format!("{split} row {i} ({p})"));
+            assert_bits_eq(&out, &want[i * 60_000..(i + 1) * 60_000], &format!("{split} row {i} ({p})"));
             rows += 1;
         }
     }
@@ -204,8 +175,8 @@ fn golden_ecg_tensors_are_bit_identical() {
 }
 
 /// Writes a one-file format-16 record `r` with the given header gain fields and samples.
-fn temp_record(gains: &[&str], frames: &[&[i16]]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+fn temp_record(gains: &[&str], frames: &[&[i16]]) -> (test_support::TempDir, PathBuf) {
+    let dir = test_support::tempdir();
     let mut hea = format!("r {} 500 {}\n", gains.len(), frames.len());
     for g in gains {
         hea.push_str(&format!("r.dat 16 {g} 16 0\n"));

@@ -372,7 +372,7 @@ fn every_error_is_its_own_variant() {
     assert!(matches!("mip".parse::<Kind>().unwrap_err(), UnknownKind(k) if k == "mip"));
     assert_eq!(("symile".parse::<Kind>().unwrap(), "clip".parse::<Kind>().unwrap()), (Kind::Symile, Kind::Clip));
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     for split in [Split::Train, Split::Val] {
         let e = Retrieval::open(dir.path(), split).unwrap_err();
         assert!(matches!(e, NoLabels { split: s } if s == split));
@@ -386,7 +386,7 @@ fn every_error_is_its_own_variant() {
 /// The committed golden set (the reference pipeline's own outputs) keeps
 /// its tensors in `tensors/<split>/`.
 fn golden() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/golden/expected")
+    test_support::fixture::path("golden/expected")
 }
 
 #[test]
@@ -422,14 +422,14 @@ fn write_ids(root: &Path, split: Split, format: Format, hadm: &[i64], label_hadm
 fn opens_ids_in_every_format_and_the_release_layout() {
     let (hadm, label_hadm, label) = ([5, 6, 6, 5], [5, 6, 5, 6], [1, 1, 0, 0]);
     for format in [Format::Safetensors, Format::Npy, Format::Pt] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = test_support::tempdir();
         write_ids(dir.path(), Split::Test, format, &hadm, &label_hadm, &label);
         let r = Retrieval::open(dir.path(), Split::Test).unwrap();
         assert_eq!(r, Retrieval::open(dir.path(), Split::Test).unwrap());
         assert_eq!((r.rows(), r.queries(), r.candidates(), r.candidates_of(1)), (4, 2, 2, &[1usize, 3][..]));
     }
     // The published release: data_npy/<split>/*.npy.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     write_ids(&dir.path().join("data_npy"), Split::ValRetrieval, Format::Npy, &hadm, &label_hadm, &label);
     let r = Retrieval::open(dir.path(), Split::ValRetrieval).unwrap();
     let scores = [2.0, 1.0, 1.0, 3.0]; // query 5 retrieves its own CXR, query 6 the other
@@ -438,7 +438,7 @@ fn opens_ids_in_every_format_and_the_release_layout() {
     assert_eq!(e.summary(), "val_retrieval: accuracy 0.500 (2 queries × 2 candidates, chance 0.500)");
 
     // A label tensor of floats is refused, naming the file.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     write_ids(dir.path(), Split::Test, Format::Npy, &hadm, &label_hadm, &label);
     let label_path = dir.path().join("test/label_test.npy");
     std::fs::remove_file(&label_path).unwrap();
@@ -459,7 +459,7 @@ fn opens_ids_in_every_format_and_the_release_layout() {
 
 #[test]
 fn reads_scores_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     let v = [0.25f32, -3.5, 7.0];
     let rows: Vec<[u8; 8]> = v
         .iter()

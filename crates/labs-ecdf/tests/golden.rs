@@ -3,41 +3,15 @@
 //! < 128 rows) and the published-size set (10 000 train rows: every branch of
 //! numpy's pairwise sum), both from `testdata/`.
 
-#[path = "../../../testdata/fixture.rs"]
-mod fixture;
-
-use std::io::Read;
 use std::path::Path;
 
 use labs_ecdf::{Ecdf, pandas_mean};
-use sha2::{Digest, Sha256};
+use test_support::table::Table;
+use test_support::{bytes::sha256_hex, fixture, gz};
 
-/// A CSV held in memory (decompressed in memory when gzipped; nothing is
-/// written anywhere).
-struct Table {
-    headers: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn read(path: &Path) -> Self {
-        let mut bytes = Vec::new();
-        let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        if path.extension().is_some_and(|e| e == "gz") {
-            flate2::read::MultiGzDecoder::new(f).read_to_end(&mut bytes).unwrap();
-        } else {
-            std::io::BufReader::new(f).read_to_end(&mut bytes).unwrap();
-        }
-        let mut r = csv::Reader::from_reader(bytes.as_slice());
-        let headers = r.headers().unwrap().iter().map(str::to_string).collect();
-        let rows = r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect();
-        Self { headers, rows }
-    }
-
-    fn column(&self, name: &str) -> Vec<Option<f64>> {
-        let i = self.headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
-        self.rows.iter().map(|r| if r[i].is_empty() { None } else { Some(r[i].parse().unwrap()) }).collect()
-    }
+/// The values of column `name` of `t` (empty: missing).
+fn values(t: &Table, name: &str) -> Vec<Option<f64>> {
+    t.column(name).into_iter().map(|v| if v.is_empty() { None } else { Some(v.parse().unwrap()) }).collect()
 }
 
 /// `(key, value)` pairs of a flat `json.dump(indent=4)` object of floats.
@@ -61,10 +35,10 @@ fn check(dir: &Path, suffix: &str, means_path: &Path, expect_train_rows: usize) 
     let mut quirk_hits = 0;
     for (key, want_mean) in &means {
         let lab = key.strip_suffix("_percentile").unwrap();
-        let ecdf = Ecdf::new(&train.column(lab)).unwrap();
+        let ecdf = Ecdf::new(&values(&train, lab)).unwrap();
         for t in std::iter::once(&train).chain(&others) {
-            let raw = t.column(lab);
-            let pct = t.column(key);
+            let raw = values(t, lab);
+            let pct = values(t, key);
             // Positives only for the count (negatives repeat val/test rows).
             let positive: Vec<bool> = match t.headers.iter().position(|h| h == "label") {
                 Some(i) => t.rows.iter().map(|r| r[i] == "1").collect(),
@@ -81,7 +55,7 @@ fn check(dir: &Path, suffix: &str, means_path: &Path, expect_train_rows: usize) 
                 }
             }
         }
-        let got_mean = pandas_mean(&train.column(key)).unwrap();
+        let got_mean = pandas_mean(&values(&train, key)).unwrap();
         assert_eq!(got_mean.to_bits(), want_mean.to_bits(), "{key}: mean {got_mean:?} vs {want_mean:?}");
     }
     eprintln!("{}: {quirk_hits} missing values mapped to 1.0 (no missing train value)", dir.display());
@@ -104,12 +78,9 @@ fn small_golden_set() {
 #[test]
 fn published_size_set() {
     let root = fixture::path("golden-splits-scale");
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = test_support::tempdir();
     let input = tmp.path().join("symile_mimic_data.csv");
-    let mut csv = Vec::new();
-    let gz = std::fs::File::open(root.join("input/symile_mimic_data.csv.gz")).unwrap();
-    flate2::read::MultiGzDecoder::new(gz).read_to_end(&mut csv).unwrap();
-    std::fs::write(&input, csv).unwrap();
+    std::fs::write(&input, gz::gunzip(&root.join("input/symile_mimic_data.csv.gz"))).unwrap();
     let dir = tmp.path().join("out");
     splits::run(&splits::SplitsConfig {
         checksums: splits::Checksums::Skip,
@@ -131,8 +102,7 @@ fn published_size_set() {
     .unwrap();
     for name in ["train.csv", "val.csv", "test.csv"] {
         let want = fixture::digest("golden-splits-scale/expected/sha256.csv", name);
-        let got: String =
-            Sha256::digest(std::fs::read(dir.join(name)).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
+        let got = sha256_hex(&std::fs::read(dir.join(name)).unwrap());
         assert_eq!(got, want.sha256, "{name} rebuilt from the reference input is not the reference's file");
     }
     assert_eq!(check(&dir, "", &root.join("expected/labs_means.json"), 10_000), 0);

@@ -1,14 +1,12 @@
 //! The generated tree: deterministic, shaped like `golden/input`, and
 //! consistent with its own manifest.
 
-#[path = "../../../testdata/fixture.rs"]
-mod testdata;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use synth::{SynthConfig, SynthError, generate};
+use test_support::fixture;
+use test_support::gz::read_maybe_gz;
 
 fn small() -> SynthConfig {
     SynthConfig {
@@ -39,15 +37,9 @@ fn files_under(root: &Path) -> BTreeMap<String, PathBuf> {
     out
 }
 
-fn gunzip(path: &Path) -> String {
-    let mut s = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()).read_to_string(&mut s).unwrap();
-    s
-}
-
+/// Table `rel` under `root` as text (inflated when `.gz`).
 fn table(root: &Path, rel: &str) -> String {
-    let p = root.join(rel);
-    if rel.ends_with(".gz") { gunzip(&p) } else { std::fs::read_to_string(p).unwrap() }
+    String::from_utf8(read_maybe_gz(&root.join(rel))).unwrap()
 }
 
 fn fixture() -> Vec<(String, String)> {
@@ -63,7 +55,7 @@ fn fixture() -> Vec<(String, String)> {
 
 #[test]
 fn same_seed_same_bytes_for_any_thread_count() {
-    let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b, c) = (test_support::tempdir(), test_support::tempdir(), test_support::tempdir());
     let cfg = small();
     let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
     let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
@@ -85,7 +77,7 @@ fn same_seed_same_bytes_for_any_thread_count() {
 
 #[test]
 fn shape_matches_golden_input() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     let root = dir.path();
     let m = generate(root, &small()).unwrap();
     assert!(m.complete);
@@ -164,7 +156,7 @@ fn shape_matches_golden_input() {
 /// set of table files.
 #[test]
 fn fixture_matches_golden_input() {
-    let root = testdata::path("golden/input");
+    let root = fixture::path("golden/input");
     for (rel, line) in fixture() {
         if rel == "hea" {
             continue;
@@ -175,7 +167,7 @@ fn fixture_matches_golden_input() {
     let fix: Vec<String> = fixture().into_iter().filter(|(r, _)| r == "hea").map(|(_, l)| l).collect();
     assert_eq!(hea.lines().collect::<Vec<_>>(), fix);
     // Same set of non-record files.
-    let ours = tempfile::tempdir().unwrap();
+    let ours = test_support::tempdir();
     generate(ours.path(), &small()).unwrap();
     let top =
         |r: &Path| -> BTreeSet<String> { files_under(r).into_keys().filter(|k| !k.contains("/files/")).collect() };
@@ -184,7 +176,7 @@ fn fixture_matches_golden_input() {
 
 #[test]
 fn manifest_counts_match_the_files() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     let root = dir.path();
     let m = generate(root, &small()).unwrap();
     let rows = |rel: &str| table(root, rel).lines().count() - 1;
@@ -241,7 +233,7 @@ fn manifest_counts_match_the_files() {
 /// Planted cases reach the outcome their name promises.
 #[test]
 fn planted_cases_have_their_intended_outcome() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     let m = generate(dir.path(), &small()).unwrap();
     let failing_cxr =
         ["exact24_only", "after72_only", "before_window_only", "odd_views_only", "missing_jpg_only", "none"];
@@ -295,12 +287,12 @@ fn planted_cases_have_their_intended_outcome() {
 
 #[test]
 fn refuses_a_foreign_directory_and_replaces_its_own() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
     let err = generate(dir.path(), &small()).unwrap_err();
     assert!(matches!(err, SynthError::NotOurs { .. }), "{err}");
     assert_eq!(std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(), "mine");
-    let own = tempfile::tempdir().unwrap();
+    let own = test_support::tempdir();
     let cfg = SynthConfig { admissions: Some(30), ..small() };
     let first = generate(own.path(), &cfg).unwrap();
     let again = generate(own.path(), &cfg).unwrap();
@@ -311,7 +303,7 @@ fn refuses_a_foreign_directory_and_replaces_its_own() {
 
 #[test]
 fn demo_config_yields_a_few_hundred_survivors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     let m = generate(dir.path(), &synth::demo_config()).unwrap();
     assert!((300..=600).contains(&m.counts.expected_survivors), "{:?}", m.counts);
     assert_eq!(m.counts.ambiguous_ties, 0);
@@ -320,7 +312,7 @@ fn demo_config_yields_a_few_hundred_survivors() {
 
 #[test]
 fn deathtime_midnight_knob_puts_every_deathtime_at_midnight() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     let cfg = SynthConfig {
         admissions: Some(400),
         labs_per_admission: 5.0,
@@ -336,7 +328,7 @@ fn deathtime_midnight_knob_puts_every_deathtime_at_midnight() {
     assert!(!deaths.is_empty());
     assert!(deaths.iter().all(|d| d.ends_with(" 00:00:00")), "{deaths:?}");
     // Without the knob, deathtime equals dischtime (minute resolution).
-    let plain = tempfile::tempdir().unwrap();
+    let plain = test_support::tempdir();
     generate(plain.path(), &SynthConfig { deathtime_midnight: false, ..cfg }).unwrap();
     let adm = table(plain.path(), "mimiciv/hosp/admissions.csv.gz");
     let rows: Vec<Vec<&str>> =
@@ -363,7 +355,7 @@ fn by_name(path: &Path) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
 /// project with a `sha256sum -c`-able SHA256SUMS.txt.
 #[test]
 fn physionet_layout_with_drifted_columns_holds_the_same_data() {
-    let (flat, pn) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (flat, pn) = (test_support::tempdir(), test_support::tempdir());
     let m_flat = generate(flat.path(), &small()).unwrap();
     let cfg = SynthConfig { physionet: Some(synth::Releases::current()), schema_drift: true, ..small() };
     let m_pn = generate(pn.path(), &cfg).unwrap();
@@ -460,7 +452,7 @@ fn physionet_layout_with_drifted_columns_holds_the_same_data() {
 
 #[test]
 fn physionet_release_names_must_be_plain_folder_names() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = test_support::tempdir();
     for bad in ["", "../x", "3.1/hosp", "files", ".hidden"] {
         let releases = synth::Releases { mimiciv: bad.into(), ..synth::Releases::current() };
         let cfg = SynthConfig { physionet: Some(releases), ..small() };

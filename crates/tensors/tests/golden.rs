@@ -5,15 +5,14 @@
 //! `data_dir` and runs [`tensors::run`] on the golden MIMIC inputs with the
 //! reference's parameters (scale 64, crop 64, torch seed 70).
 
-#[path = "../../../testdata/fixture.rs"]
-mod fixture;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use mimic_io::progress::{NoProgress, Progress};
 use tensor_store::{DType, Format, read_tensor};
 use tensors::{TensorsConfig, TensorsError, run};
+use test_support::fixture;
+use test_support::tree::files;
 
 /// Records every progress call, to check totals per split.
 #[derive(Debug, Default)]
@@ -47,8 +46,8 @@ fn golden() -> PathBuf {
 }
 
 /// A temp data_dir holding copies of the golden split CSVs and labs means.
-fn data_dir(g: &Path) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+fn data_dir(g: &Path) -> test_support::TempDir {
+    let dir = test_support::tempdir();
     for f in INPUTS {
         fs::copy(g.join("expected").join(f), dir.path().join(f)).unwrap();
     }
@@ -73,34 +72,12 @@ fn tensor_names(split: &str) -> Vec<String> {
     names.into_iter().map(|n| format!("{n}_{split}")).collect()
 }
 
-/// Every file under `dir`, relative, sorted; the lock file a run keeps in
-/// its output directory is not an output and is left out.
-fn all_files(dir: &Path) -> Vec<PathBuf> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.file_name().is_some_and(|n| n == durable::lock::LOCK_FILE) {
-                continue;
-            }
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().to_path_buf());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
 /// Asserts that `data` holds only the inputs (no tensors, no metadata, no
 /// temporaries, no split directories).
 fn assert_no_outputs(data: &Path) {
     let mut expected: Vec<PathBuf> = INPUTS.iter().map(PathBuf::from).collect();
     expected.sort();
-    assert_eq!(all_files(data), expected);
+    assert_eq!(files(data), expected);
     for s in SPLITS {
         assert!(!data.join(s).exists(), "split directory {s} left behind");
     }
@@ -167,7 +144,7 @@ fn golden_parity_with_torch_crops() {
     assert!(report.bad_ecg_records().is_empty());
     assert_eq!(report.splits.iter().map(|s| s.files.len()).collect::<Vec<_>>(), [5, 5, 7, 7]);
     // nothing but the outputs (and SHA256SUMS.txt, which lists them) was added
-    let files = all_files(data.path());
+    let files = files(data.path());
     assert_eq!(files.len(), INPUTS.len() + 4 + 24 + 1, "{files:?}");
     let sums = durable::Sums::load(&data.path().join(durable::SUMS_FILE)).unwrap().unwrap();
     assert_eq!(
@@ -225,7 +202,7 @@ fn same_seed_same_bytes_for_any_thread_count_and_chacha_crops_are_real_crops() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| run(&cfg, &NoProgress)).unwrap();
         let bytes: Vec<(PathBuf, Vec<u8>)> =
-            all_files(data.path()).into_iter().map(|f| (f.clone(), fs::read(data.path().join(&f)).unwrap())).collect();
+            files(data.path()).into_iter().map(|f| (f.clone(), fs::read(data.path().join(&f)).unwrap())).collect();
         outputs.push((data, bytes));
     }
     assert_eq!(outputs[0].1, outputs[1].1, "1 and 2 threads must write identical files");
@@ -327,7 +304,7 @@ fn flat_ecg_is_nan_and_reported_or_an_error_when_strict() {
     let flat = "files/p9999/p99999999/s99999999/99999999";
     for strict in [false, true] {
         let data = data_dir(&g);
-        let ecg_root = tempfile::tempdir().unwrap();
+        let ecg_root = test_support::tempdir();
         edit_csv(data.path(), "val.csv", |h, rows| set_field(h, &mut rows[1], "ecg_path", flat));
         write_constant_record(ecg_root.path(), flat, 100, 5000);
         ecg_mirror(&g, data.path(), ecg_root.path());
@@ -373,7 +350,7 @@ fn missing_inputs_fail_without_leaving_files() {
     // A missing .dat of a record only the test split uses: found while
     // writing test, after train/val/val_retrieval were written (temporarily).
     let data = data_dir(&g);
-    let ecg_root = tempfile::tempdir().unwrap();
+    let ecg_root = test_support::tempdir();
     ecg_mirror(&g, data.path(), ecg_root.path());
     let mut used_elsewhere = Vec::new();
     for f in ["train.csv", "val.csv", "val_retrieval.csv"] {
@@ -464,7 +441,7 @@ fn earlier_outputs_and_user_files_survive_and_stale_temps_go() {
 fn ecg_records_of_another_shape_are_named() {
     let g = golden();
     let data = data_dir(&g);
-    let ecg_root = tempfile::tempdir().unwrap();
+    let ecg_root = test_support::tempdir();
     let short = "files/p9999/p99999998/s99999998/99999998";
     edit_csv(data.path(), "val.csv", |h, rows| set_field(h, &mut rows[2], "ecg_path", short));
     write_constant_record(ecg_root.path(), short, 7, 4000);

@@ -3,7 +3,7 @@
 Requires pillow==10.4.0 (bundled libjpeg-turbo 3.0.3) and numpy. Writes the JPEGs and
 expected.csv: Image.open() bytes and .convert('RGB').resize(torchvision size, BILINEAR) bytes.
 Pillow 10.4 raises "image file is truncated" for rgb420.jpg cut in half, without its last 2
-bytes (EOI) and without its last byte; tests/pillow.rs asserts the same.
+bytes (EOI) and without its last byte; tests/it/pillow.rs asserts the same.
 """
 import hashlib
 

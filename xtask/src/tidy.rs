@@ -1,0 +1,262 @@
+//! Tidy checks (rust-analyzer's `tidy.rs` is the model): the architecture
+//! invariants `docs/architecture.md` states, checked as ordinary tests from
+//! `cargo metadata`, so that a dependency that breaks the layering fails
+//! `cargo test` with the crate and the dependency named, instead of waiting
+//! for a reviewer to notice.
+//!
+//! A new workspace crate must be given its place in [`LAYERS`] (and a
+//! paragraph in the architecture page's code map) before these pass.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The crates that talk to the user: clap, anyhow and indicatif are theirs.
+const FRONT_ENDS: [&str; 3] = ["symile-mimic", "xtask", "symile-mimic-python"];
+
+/// The tests' helpers: a dev-dependency only, exempt from the library rules.
+const TEST_SUPPORT: &str = "test-support";
+
+/// The dependencies only the front ends may have (normal or build).
+const USER_FACING: [&str; 3] = ["clap", "anyhow", "indicatif"];
+
+/// The stage crates, each with the preprocessors that are its own.
+const STAGES: [(&str, &[&str]); 3] =
+    [("cohort", &[]), ("splits", &["labs-ecdf"]), ("tensors", &["cxr-prep", "ecg-prep"])];
+
+/// The layers of the architecture page, top first: a crate depends only on
+/// crates of lower layers, except that the other front ends use the
+/// command's library (`symile-mimic`: its clap definitions and `app`), and
+/// that inside the foundation the order is [`FOUNDATION`]'s.
+const LAYERS: [(&str, &[&str]); 5] = [
+    ("front ends", &FRONT_ENDS),
+    ("libraries above the stages", &["pipeline", "verify", "evaluate"]),
+    ("stages", &["cohort", "splits", "tensors"]),
+    ("preprocessors and generators", &["labs-ecdf", "cxr-prep", "ecg-prep", "dataset-card", "synth"]),
+    ("foundation", &FOUNDATION),
+];
+
+/// The foundation, each crate above the ones after it: `recipe ──►
+/// dataset-layout ──► tensor-store`, then `durable` and `mimic-io`, which
+/// depend on no workspace crate.
+const FOUNDATION: [&str; 5] = ["recipe", "dataset-layout", "tensor-store", "durable", "mimic-io"];
+
+/// One dependency of a package, as `cargo metadata` states it.
+#[derive(Debug)]
+struct Dep {
+    name: String,
+    /// `normal`, `dev` or `build`.
+    kind: String,
+    /// A path dependency: a crate of this workspace.
+    workspace: bool,
+}
+
+/// One workspace package.
+#[derive(Debug)]
+struct Package {
+    name: String,
+    deps: Vec<Dep>,
+    /// `publish = false` (`cargo metadata` gives an empty registry list).
+    unpublished: bool,
+    /// (kinds, root source file) of each target.
+    targets: Vec<(Vec<String>, PathBuf)>,
+}
+
+impl Package {
+    /// Dependencies that are linked into the package itself (not dev).
+    fn linked(&self) -> impl Iterator<Item = &Dep> {
+        self.deps.iter().filter(|d| d.kind != "dev")
+    }
+
+    fn is_library(&self) -> bool {
+        !FRONT_ENDS.contains(&self.name.as_str()) && self.name != TEST_SUPPORT
+    }
+}
+
+/// The workspace's packages, from `cargo metadata --no-deps`.
+fn packages() -> Vec<Package> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline", "--manifest-path"])
+        .arg(super::workspace_root().join("Cargo.toml"))
+        .output()
+        .expect("cannot run cargo metadata");
+    assert!(out.status.success(), "cargo metadata failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let meta: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata prints JSON");
+    let str_of = |v: &Value| v.as_str().expect("a string").to_string();
+    meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .map(|p| Package {
+            name: str_of(&p["name"]),
+            deps: p["dependencies"]
+                .as_array()
+                .expect("dependencies")
+                .iter()
+                .map(|d| Dep {
+                    name: str_of(&d["name"]),
+                    kind: d["kind"].as_str().unwrap_or("normal").to_string(),
+                    workspace: d["path"].is_string(),
+                })
+                .collect(),
+            unpublished: p["publish"].as_array().is_some_and(Vec::is_empty),
+            targets: p["targets"]
+                .as_array()
+                .expect("targets")
+                .iter()
+                .map(|t| {
+                    let kinds = t["kind"].as_array().expect("kind").iter().map(str_of).collect();
+                    (kinds, PathBuf::from(str_of(&t["src_path"])))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Fails with every violation found, one a line.
+#[track_caller]
+fn assert_none(what: &str, violations: Vec<String>) {
+    assert!(violations.is_empty(), "{what} (docs/architecture.md):\n  {}", violations.join("\n  "));
+}
+
+#[test]
+fn only_the_front_ends_depend_on_clap_anyhow_or_indicatif() {
+    let mut bad = Vec::new();
+    for p in packages().iter().filter(|p| p.is_library()) {
+        for d in p.linked().filter(|d| USER_FACING.contains(&d.name.as_str())) {
+            bad.push(format!("library crate {} depends on {} ({}); only {FRONT_ENDS:?} may", p.name, d.name, d.kind));
+        }
+    }
+    assert_none("libraries know no command line and never talk to the user", bad);
+}
+
+#[test]
+fn stage_crates_depend_neither_on_each_other_nor_on_another_stages_preprocessors() {
+    let mut bad = Vec::new();
+    for p in packages() {
+        let Some((_, own)) = STAGES.iter().find(|(s, _)| *s == p.name) else { continue };
+        for d in p.linked() {
+            let other_stage = STAGES.iter().find(|(s, pre)| *s != p.name && (*s == d.name || pre.contains(&&*d.name)));
+            if let Some((stage, _)) = other_stage
+                && !own.contains(&d.name.as_str())
+            {
+                let whose =
+                    if *stage == d.name { "stage crate".to_string() } else { format!("preprocessor of {stage}") };
+                bad.push(format!("stage crate {} depends on {} (a {whose})", p.name, d.name));
+            }
+        }
+    }
+    assert_none("stage crates meet only through files on disk", bad);
+}
+
+#[test]
+fn mimic_io_depends_on_no_workspace_crate() {
+    let all = packages();
+    let p = all.iter().find(|p| p.name == "mimic-io").expect("mimic-io is a workspace member");
+    let bad = p
+        .deps
+        .iter()
+        .filter(|d| d.workspace && !(d.name == TEST_SUPPORT && d.kind == "dev"))
+        .map(|d| format!("mimic-io depends on workspace crate {} ({})", d.name, d.kind))
+        .collect();
+    assert_none("mimic-io depends on no other workspace crate", bad);
+}
+
+#[test]
+fn test_support_is_only_ever_a_dev_dependency() {
+    let all = packages();
+    let mut bad: Vec<String> = all
+        .iter()
+        .flat_map(|p| p.linked().filter(|d| d.name == TEST_SUPPORT).map(move |d| (p, d)))
+        .map(|(p, d)| {
+            format!("{} depends on {TEST_SUPPORT} as a {} dependency; only [dev-dependencies] may", p.name, d.kind)
+        })
+        .collect();
+    let ts = all.iter().find(|p| p.name == TEST_SUPPORT).expect("test-support is a workspace member");
+    if !ts.unpublished {
+        bad.push(format!("{TEST_SUPPORT} must have publish = false"));
+    }
+    assert_none("test-support is for tests only", bad);
+}
+
+#[test]
+fn dependencies_point_down_the_layers() {
+    let all = packages();
+    let rank: BTreeMap<&str, (usize, usize)> = LAYERS
+        .iter()
+        .enumerate()
+        .flat_map(|(l, (_, crates))| crates.iter().enumerate().map(move |(i, c)| (*c, (l, i))))
+        .collect();
+    let foundation = LAYERS.len() - 1;
+    let mut bad = Vec::new();
+    for p in all.iter().filter(|p| p.name != TEST_SUPPORT) {
+        let Some(&(layer, pos)) = rank.get(p.name.as_str()) else {
+            bad.push(format!("{} has no layer: add it to LAYERS in xtask/src/tidy.rs and to the code map", p.name));
+            continue;
+        };
+        for d in p.linked().filter(|d| d.workspace) {
+            let Some(&(dl, dpos)) = rank.get(d.name.as_str()) else {
+                bad.push(format!("{} depends on {}, which has no layer", p.name, d.name));
+                continue;
+            };
+            let down = dl > layer
+                || (dl == 0 && layer == 0 && d.name == FRONT_ENDS[0] && p.name != FRONT_ENDS[0])
+                || (dl == foundation && layer == foundation && dpos > pos);
+            if !down {
+                bad.push(format!(
+                    "{} ({}) depends on {} ({}): nothing points up or sideways",
+                    p.name, LAYERS[layer].0, d.name, LAYERS[dl].0
+                ));
+            }
+        }
+    }
+    assert_none("arrows point at what a crate depends on; nothing points up", bad);
+}
+
+#[test]
+fn one_integration_test_binary_per_package() {
+    let mut bad = Vec::new();
+    for p in packages() {
+        let tests: Vec<String> = p
+            .targets
+            .iter()
+            .filter(|(kinds, _)| kinds.iter().any(|k| k == "test"))
+            .map(|(_, path)| path.display().to_string())
+            .collect();
+        if tests.len() > 1 {
+            bad.push(format!(
+                "{} has {} test targets ({}); make them modules of tests/it/main.rs",
+                p.name,
+                tests.len(),
+                tests.join(", ")
+            ));
+        }
+    }
+    assert_none("one integration-test binary per package (one link, one process)", bad);
+}
+
+#[test]
+fn every_crate_root_starts_with_a_module_doc() {
+    let roots = ["lib", "rlib", "cdylib", "proc-macro", "bin", "test"];
+    let mut bad = Vec::new();
+    for p in packages() {
+        for (kinds, path) in &p.targets {
+            if !kinds.iter().any(|k| roots.contains(&k.as_str())) {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            if !text.starts_with("//!") {
+                bad.push(format!(
+                    "{} ({}): {} does not start with a `//!` module doc",
+                    p.name,
+                    kinds.join(","),
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert_none("every crate root says what the crate is for", bad);
+}
