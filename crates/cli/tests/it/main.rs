@@ -10,6 +10,7 @@
 
 mod bad_input;
 mod common;
+mod evaluate;
 mod inspect;
 mod layouts;
 mod plan;
