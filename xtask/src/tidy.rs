@@ -7,7 +7,7 @@
 //! A new workspace crate must be given its place in [`LAYERS`] (and a
 //! paragraph in the architecture page's code map) before these pass.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -18,6 +18,10 @@ const FRONT_ENDS: [&str; 3] = ["symile-mimic", "xtask", "symile-mimic-python"];
 
 /// The tests' helpers: a dev-dependency only, exempt from the library rules.
 const TEST_SUPPORT: &str = "test-support";
+
+/// The crate that makes the main job resolve the tests' features; it holds
+/// no code and only the front ends depend on it.
+const WORKSPACE_HACK: &str = "workspace-hack";
 
 /// The dependencies only the front ends may have (normal or build).
 const USER_FACING: [&str; 3] = ["clap", "anyhow", "indicatif"];
@@ -192,12 +196,12 @@ fn dependencies_point_down_the_layers() {
         .collect();
     let foundation = LAYERS.len() - 1;
     let mut bad = Vec::new();
-    for p in all.iter().filter(|p| p.name != TEST_SUPPORT) {
+    for p in all.iter().filter(|p| p.name != TEST_SUPPORT && p.name != WORKSPACE_HACK) {
         let Some(&(layer, pos)) = rank.get(p.name.as_str()) else {
             bad.push(format!("{} has no layer: add it to LAYERS in xtask/src/tidy.rs and to the code map", p.name));
             continue;
         };
-        for d in p.linked().filter(|d| d.workspace) {
+        for d in p.linked().filter(|d| d.workspace && d.name != WORKSPACE_HACK) {
             let Some(&(dl, dpos)) = rank.get(d.name.as_str()) else {
                 bad.push(format!("{} depends on {}, which has no layer", p.name, d.name));
                 continue;
@@ -214,6 +218,67 @@ fn dependencies_point_down_the_layers() {
         }
     }
     assert_none("arrows point at what a crate depends on; nothing points up", bad);
+}
+
+#[test]
+fn workspace_hack_is_a_manifest_the_front_ends_depend_on() {
+    let all = packages();
+    let mut bad: Vec<String> = all
+        .iter()
+        .filter(|p| !FRONT_ENDS.contains(&p.name.as_str()))
+        .flat_map(|p| p.deps.iter().filter(|d| d.name == WORKSPACE_HACK).map(move |d| (p, d)))
+        .map(|(p, d)| format!("{} depends on {WORKSPACE_HACK} ({}); only {FRONT_ENDS:?} may", p.name, d.kind))
+        .collect();
+    let hack = all.iter().find(|p| p.name == WORKSPACE_HACK).expect("workspace-hack is a workspace member");
+    bad.extend(hack.deps.iter().filter(|d| d.workspace).map(|d| format!("{WORKSPACE_HACK} depends on {}", d.name)));
+    if !hack.unpublished {
+        bad.push(format!("{WORKSPACE_HACK} must have publish = false"));
+    }
+    assert_none("workspace-hack only evens out features", bad);
+}
+
+/// `(package, features)` of every dependency node `cargo tree` prints for
+/// `selection` (a node shows once per feature set: host and target builds
+/// of one package may differ).
+fn resolved_features(selection: &[&str], edges: &str) -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .arg("tree")
+        .args(selection)
+        .args(["--offline", "--prefix", "none", "--format", "{p} [{f}]", "-e", edges, "--manifest-path"])
+        .arg(super::workspace_root().join("Cargo.toml"))
+        .output()
+        .expect("cannot run cargo tree");
+    assert!(out.status.success(), "cargo tree failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let mut nodes: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let line = line.trim_end_matches(" (*)");
+        if let Some((package, features)) = line.rsplit_once(" [") {
+            nodes.entry(package.to_string()).or_default().insert(features.trim_end_matches(']').to_string());
+        }
+    }
+    nodes
+}
+
+/// Cargo resolves features for the packages a command selects, and a
+/// dependency built with other features is built again, with everything
+/// above it. The main job (`cargo xtask build-dataset`, `cargo run -p
+/// symile-mimic`) must resolve what `cargo test --workspace` resolves, or
+/// the tests compile the workspace a second time after the README's first
+/// command; workspace-hack's manifest is where a difference is evened out.
+#[test]
+fn the_main_job_and_the_tests_resolve_the_same_features() {
+    let tests = resolved_features(&["--workspace"], "normal,build,dev");
+    let mut bad = Vec::new();
+    for main in ["xtask", "symile-mimic"] {
+        for (package, features) in resolved_features(&["-p", main], "normal,build") {
+            let in_tests = tests.get(&package).cloned().unwrap_or_default();
+            if !features.is_subset(&in_tests) {
+                bad.push(format!("{package}: {main} builds it with {features:?}, the tests with {in_tests:?}"));
+            }
+        }
+    }
+    assert_none("the tests reuse the main job's build (add the difference to crates/workspace-hack)", bad);
 }
 
 #[test]
