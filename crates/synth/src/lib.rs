@@ -42,7 +42,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::emit::{GzChunk, GzFile, io_err};
-use crate::model::{Builder, Ctx, FileState, Plant, Role, Subject};
+use crate::model::{Builder, Ctx, FileState, Plant, Planted, Role, Subject};
 
 /// Name of the manifest at the output root.
 pub const MANIFEST: &str = "synth_manifest.json";
@@ -506,14 +506,14 @@ fn gen_chunk(chunk: usize, chunks: usize, ctx: Ctx<'_>, plan: &Plan, dirs: &Dirs
                 c.counts.expected_survivors += 1;
                 c.survivors.push(a.hadm_id);
             }
-            if !a.cases.is_empty() {
+            if let Some(planted) = a.planted {
                 c.counts.planted_admissions += 1;
-                for (m, name) in &a.cases {
+                for (m, name) in planted.names() {
                     let cc = c.cases.entry(format!("{m}:{name}")).or_default();
                     cc.admissions += 1;
                     cc.survive += usize::from(e.survives());
                 }
-                c.planted.insert(a.hadm_id.to_string(), planted_entry(s, a, &e));
+                c.planted.insert(a.hadm_id.to_string(), planted_entry(s, planted, &e));
             }
         }
         emit::metadata_rows(&mut meta, s);
@@ -559,7 +559,7 @@ fn gen_chunk(chunk: usize, chunks: usize, ctx: Ctx<'_>, plan: &Plan, dirs: &Dirs
     Ok(c)
 }
 
-fn planted_entry(s: &Subject, a: &model::Admission, e: &oracle::Expect) -> PlantedAdmission {
+fn planted_entry(s: &Subject, planted: Planted, e: &oracle::Expect) -> PlantedAdmission {
     let cxr = e.cxr.map(|i| &s.images[i]);
     let cxr_study_id = cxr.map(|im| s.studies[im.study].study_id);
     let ecg = e.ecg.map(|i| &s.ecgs[i]);
@@ -574,7 +574,7 @@ fn planted_entry(s: &Subject, a: &model::Admission, e: &oracle::Expect) -> Plant
         .collect();
     PlantedAdmission {
         subject_id: s.subject_id,
-        cases: a.cases.iter().map(|(m, n)| (m.to_string(), n.to_string())).collect(),
+        cases: planted.names().iter().map(|(m, n)| (m.to_string(), n.to_string())).collect(),
         survive: e.survives(),
         dropped_by: e.dropped_by(),
         cxr_candidates: e.cxr_candidates,

@@ -43,8 +43,8 @@ pub(crate) struct Admission {
     pub marital: &'static str,
     pub race: &'static str,
     pub ed: Option<(Timestamp, Timestamp)>,
-    /// Planted case names by modality (`cxr`, `ecg`, `labs`, `img`, `pair`).
-    pub cases: Vec<(&'static str, &'static str)>,
+    /// The planted cases it exercises; `None` for a background admission.
+    pub planted: Option<Planted>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,85 +141,198 @@ pub(crate) enum Role {
     Planted(usize),
 }
 
+/// Declares a closed set of planted cases: the enum, every case in planting
+/// order (`ALL`) and the name the manifest records for each (`name`).
+macro_rules! cases {
+    ($(#[$doc:meta])* $ty:ident { $($(#[$vdoc:meta])* $variant:ident => $name:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum $ty {
+            $($(#[$vdoc])* $variant,)*
+        }
+
+        impl $ty {
+            /// Every case, in planting order.
+            pub(crate) const ALL: &[$ty] = &[$($ty::$variant,)*];
+
+            /// The case's name in the manifest (`cases`, and the `modality:name` counts).
+            pub(crate) fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+cases! {
+    /// How a planted admission's CXRs lie around the (24 h, 72 h] window.
+    CxrCase {
+        Good => "good",
+        Exact24Only => "exact24_only",
+        Exact24ThenGood => "exact24_then_good",
+        Frac24ThenGood => "frac24_then_good",
+        JustAfter24 => "just_after24",
+        Exact72 => "exact72",
+        Exact72Frac => "exact72_frac",
+        After72Only => "after72_only",
+        BeforeWindowOnly => "before_window_only",
+        EarlyMorning => "early_morning",
+        VeryEarly => "very_early",
+        TieSameStudy => "tie_same_study",
+        TieDiffStudy => "tie_diff_study",
+        LateralFirst => "lateral_first",
+        OddViewsFirst => "odd_views_first",
+        OddViewsOnly => "odd_views_only",
+        MissingJpgFirst => "missing_jpg_first",
+        MissingJpgOnly => "missing_jpg_only",
+        NoChexpertFirst => "no_chexpert_first",
+        UnsortedMulti => "unsorted_multi",
+        SixteenTie => "sixteen_tie",
+        NoCxr => "none",
+    }
+}
+
+impl CxrCase {
+    /// Whether stage 1 finds the admission a CXR with CheXpert labels.
+    pub(crate) fn found(self) -> bool {
+        use CxrCase::*;
+        !matches!(
+            self,
+            Exact24Only | After72Only | BeforeWindowOnly | OddViewsOnly | MissingJpgOnly | NoChexpertFirst | NoCxr
+        )
+    }
+}
+
+cases! {
+    /// How a planted admission's ECGs lie around the [-24 h, 24 h] window.
+    EcgCase {
+        Good => "good",
+        ExactM24 => "exact_m24",
+        ExactP24Only => "exact_p24_only",
+        BeforeM24Only => "before_m24_only",
+        AfterP24Only => "after_p24_only",
+        BeforeM24ThenGood => "before_m24_then_good",
+        BeforeAdmEarliest => "before_adm_earliest",
+        NanFirst => "nan_first",
+        NanOnly => "nan_only",
+        ZeroFirst => "zero_first",
+        ZeroOnly => "zero_only",
+        Tie => "tie",
+        TieInvalidFirst => "tie_invalid_first",
+        UnsortedMulti => "unsorted_multi",
+        Gain1000 => "gain1000",
+        Gain200 => "gain200",
+        NoEcg => "none",
+        /// Every sample the same non-zero value: valid for stage 1, NaN after
+        /// stage 3's normalisation. Planted only with [`SynthConfig::nasty`].
+        Constant => "constant",
+    }
+}
+
+impl EcgCase {
+    /// Whether stage 1 finds the admission a valid ECG.
+    pub(crate) fn found(self) -> bool {
+        use EcgCase::*;
+        !matches!(self, BeforeM24Only | AfterP24Only | NanOnly | ZeroOnly | NoEcg)
+    }
+
+    /// Whether the case is planted only with [`SynthConfig::nasty`].
+    pub(crate) fn nasty(self) -> bool {
+        self == EcgCase::Constant
+    }
+}
+
+cases! {
+    /// How a planted admission's lab events lie around the [-24 h, 24 h] window.
+    LabCase {
+        Good => "good",
+        Boundary => "boundary",
+        Tie => "tie",
+        TieIdSwapped => "tie_id_swapped",
+        NanEarliest => "nan_earliest",
+        OnlyNan => "only_nan",
+        OnlyNonTop => "only_non_top",
+        OutsideOnly => "outside_only",
+        NoLabs => "none",
+        Outpatient => "outpatient",
+        Sparse => "sparse",
+        Unsorted => "unsorted",
+        LacksAlways => "lacks_always",
+    }
+}
+
+impl LabCase {
+    /// Whether stage 1 finds the admission at least one lab.
+    pub(crate) fn found(self) -> bool {
+        use LabCase::*;
+        !matches!(self, OnlyNan | OnlyNonTop | OutsideOnly | NoLabs)
+    }
+}
+
+cases! {
+    /// Image geometry cases, applied to the image stage 1 chooses in a passing CXR case.
+    ImgCase {
+        /// The size class's usual spread of sizes.
+        Random => "random",
+        Tiny64 => "tiny64",
+        Square => "square",
+        Square320 => "square320",
+        Short320 => "short320",
+        Landscape => "landscape",
+        Large => "large",
+    }
+}
+
+/// The cases of one planted subject with a single admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cases {
+    pub cxr: CxrCase,
+    pub ecg: EcgCase,
+    pub labs: LabCase,
+    pub img: ImgCase,
+}
+
 /// One planted subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Plant {
-    Single {
-        cxr: &'static str,
-        ecg: &'static str,
-        labs: &'static str,
-        img: &'static str,
-    },
+    Single(Cases),
     /// Two close admissions sharing events.
     Pair,
 }
 
-/// CXR cases: (name, whether a CXR is expected to be found).
-pub(crate) const CXR_CASES: &[(&str, bool)] = &[
-    ("good", true),
-    ("exact24_only", false),
-    ("exact24_then_good", true),
-    ("frac24_then_good", true),
-    ("just_after24", true),
-    ("exact72", true),
-    ("exact72_frac", true),
-    ("after72_only", false),
-    ("before_window_only", false),
-    ("early_morning", true),
-    ("very_early", true),
-    ("tie_same_study", true),
-    ("tie_diff_study", true),
-    ("lateral_first", true),
-    ("odd_views_first", true),
-    ("odd_views_only", false),
-    ("missing_jpg_first", true),
-    ("missing_jpg_only", false),
-    ("no_chexpert_first", false),
-    ("unsorted_multi", true),
-    ("sixteen_tie", true),
-    ("none", false),
-];
+/// Which admission of a [`Plant::Pair`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PairSide {
+    /// The earlier admission; its labs fall in its own window.
+    First,
+    /// The later one; its window holds only the first admission's labs.
+    Second,
+}
 
-/// ECG cases: (name, whether a valid ECG is expected to be found).
-pub(crate) const ECG_CASES: &[(&str, bool)] = &[
-    ("good", true),
-    ("exact_m24", true),
-    ("exact_p24_only", true),
-    ("before_m24_only", false),
-    ("after_p24_only", false),
-    ("before_m24_then_good", true),
-    ("before_adm_earliest", true),
-    ("nan_first", true),
-    ("nan_only", false),
-    ("zero_first", true),
-    ("zero_only", false),
-    ("tie", true),
-    ("tie_invalid_first", true),
-    ("unsorted_multi", true),
-    ("gain1000", true),
-    ("gain200", true),
-    ("none", false),
-];
+/// What a planted admission exercises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Planted {
+    Single(Cases),
+    Pair(PairSide),
+}
 
-/// Lab cases: (name, whether at least one lab is expected).
-pub(crate) const LAB_CASES: &[(&str, bool)] = &[
-    ("good", true),
-    ("boundary", true),
-    ("tie", true),
-    ("tie_id_swapped", true),
-    ("nan_earliest", true),
-    ("only_nan", false),
-    ("only_non_top", false),
-    ("outside_only", false),
-    ("none", false),
-    ("outpatient", true),
-    ("sparse", true),
-    ("unsorted", true),
-    ("lacks_always", true),
-];
-
-/// Image geometry cases, applied to the image a positive CXR case chooses.
-pub(crate) const IMG_CASES: &[&str] = &["random", "tiny64", "square", "square320", "short320", "landscape", "large"];
+impl Planted {
+    /// (modality, case name) pairs as the manifest records them.
+    pub(crate) fn names(self) -> [(&'static str, &'static str); 4] {
+        match self {
+            Planted::Single(c) => {
+                [("cxr", c.cxr.name()), ("ecg", c.ecg.name()), ("labs", c.labs.name()), ("img", c.img.name())]
+            }
+            Planted::Pair(PairSide::First) => {
+                [("pair", "first"), ("cxr", "shared"), ("ecg", "shared"), ("labs", "good")]
+            }
+            Planted::Pair(PairSide::Second) => {
+                [("pair", "second"), ("cxr", "shared"), ("ecg", "shared"), ("labs", "other_admission")]
+            }
+        }
+    }
+}
 
 /// The planted subjects of a run, in placement order.
 pub(crate) fn plan_cases(cfg: &SynthConfig) -> Vec<Plant> {
@@ -227,31 +340,29 @@ pub(crate) fn plan_cases(cfg: &SynthConfig) -> Vec<Plant> {
     if cfg.planted_reps == 0 {
         return out;
     }
-    let pos =
-        |cases: &[(&'static str, bool)]| -> Vec<&'static str> { cases.iter().filter(|c| c.1).map(|c| c.0).collect() };
-    let (pc, pe, pl) = (pos(CXR_CASES), pos(ECG_CASES), pos(LAB_CASES));
+    // Cases that pass their rule fill the other modalities of a subject.
+    let pc: Vec<CxrCase> = CxrCase::ALL.iter().copied().filter(|c| c.found()).collect();
+    let pe: Vec<EcgCase> = EcgCase::ALL.iter().copied().filter(|c| c.found() && !c.nasty()).collect();
+    let pl: Vec<LabCase> = LabCase::ALL.iter().copied().filter(|c| c.found()).collect();
     let (mut ic, mut ie, mut il, mut ii) = (0usize, 0usize, 0usize, 0usize);
-    let mut ecg_cases: Vec<&'static str> = ECG_CASES.iter().map(|c| c.0).collect();
-    if cfg.nasty {
-        ecg_cases.push("constant");
+    let ecg_cases: Vec<EcgCase> = EcgCase::ALL.iter().copied().filter(|c| cfg.nasty || !c.nasty()).collect();
+    fn next<T: Copy>(list: &[T], i: &mut usize) -> T {
+        let v = list[*i % list.len()];
+        *i += 1;
+        v
     }
     for _ in 0..cfg.planted_reps {
-        let next = |list: &[&'static str], i: &mut usize| {
-            let v = list[*i % list.len()];
-            *i += 1;
-            v
-        };
-        for &(c, found) in CXR_CASES {
-            let img = if found { next(IMG_CASES, &mut ii) } else { "random" };
-            out.push(Plant::Single { cxr: c, ecg: next(&pe, &mut ie), labs: next(&pl, &mut il), img });
+        for &cxr in CxrCase::ALL {
+            let img = if cxr.found() { next(ImgCase::ALL, &mut ii) } else { ImgCase::Random };
+            out.push(Plant::Single(Cases { cxr, ecg: next(&pe, &mut ie), labs: next(&pl, &mut il), img }));
         }
-        for &e in &ecg_cases {
+        for &ecg in &ecg_cases {
             let cxr = next(&pc, &mut ic);
-            out.push(Plant::Single { cxr, ecg: e, labs: next(&pl, &mut il), img: next(IMG_CASES, &mut ii) });
+            out.push(Plant::Single(Cases { cxr, ecg, labs: next(&pl, &mut il), img: next(ImgCase::ALL, &mut ii) }));
         }
-        for &(l, _) in LAB_CASES {
+        for &labs in LabCase::ALL {
             let cxr = next(&pc, &mut ic);
-            out.push(Plant::Single { cxr, ecg: next(&pe, &mut ie), labs: l, img: next(IMG_CASES, &mut ii) });
+            out.push(Plant::Single(Cases { cxr, ecg: next(&pe, &mut ie), labs, img: next(ImgCase::ALL, &mut ii) }));
         }
         out.push(Plant::Pair);
     }
@@ -344,7 +455,7 @@ impl<'a> Builder<'a> {
             marital: r.pick_str(catalog::MARITAL),
             race: r.pick_str(catalog::RACE),
             ed,
-            cases: Vec::new(),
+            planted: None,
         }
     }
 
@@ -361,24 +472,24 @@ impl<'a> Builder<'a> {
 
     // ---------- CXR ----------
 
-    fn image_size(&mut self, img: &str) -> (u32, u32) {
+    fn image_size(&mut self, img: ImgCase) -> (u32, u32) {
         let r = &mut self.rng;
         match self.ctx.cfg.cxr_size {
             CxrSize::Full => (r.int(2400, 3056) as u32, r.int(2000, 3050) as u32),
             CxrSize::Small => match img {
-                "tiny64" => (r.int(64, 96) as u32, 64),
-                "square" => {
+                ImgCase::Tiny64 => (r.int(64, 96) as u32, 64),
+                ImgCase::Square => {
                     let s = r.int(100, 400) as u32;
                     (s, s)
                 }
-                "square320" => (320, 320),
-                "short320" => (r.int(330, 420) as u32, 320),
-                "landscape" => {
+                ImgCase::Square320 => (320, 320),
+                ImgCase::Short320 => (r.int(330, 420) as u32, 320),
+                ImgCase::Landscape => {
                     let h = r.int(100, 250) as u32;
                     (h, h + r.int(40, 150) as u32)
                 }
-                "large" => (r.int(380, 420) as u32, r.int(330, 400) as u32),
-                _ => {
+                ImgCase::Large => (r.int(380, 420) as u32, r.int(330, 400) as u32),
+                ImgCase::Random => {
                     let h = r.int(100, 400);
                     let w = (h as f64 * (0.75 + 0.5 * r.f64())) as i64;
                     (h as u32, w.clamp(64, 420) as u32)
@@ -432,12 +543,12 @@ impl<'a> Builder<'a> {
         });
         let s = self.sub.studies.len() - 1;
         for &view in views {
-            self.image(s, view, "random", FileState::Write);
+            self.image(s, view, ImgCase::Random, FileState::Write);
         }
         Some(s)
     }
 
-    fn image(&mut self, study: usize, view: &'static str, img: &str, file: FileState) -> usize {
+    fn image(&mut self, study: usize, view: &'static str, img: ImgCase, file: FileState) -> usize {
         let (rows, cols) = self.image_size(img);
         let r = &mut self.rng;
         // MIMIC-CXR-JPG is quality 95 throughout; small images vary it.
@@ -471,7 +582,7 @@ impl<'a> Builder<'a> {
         };
         let chexpert = r.chance(0.985);
         let frac = self.random_frac();
-        if let Some(s) = self.study(time, frac, views, chexpert) {
+        if self.study(time, frac, views, chexpert).is_some() {
             // A few background images are absent from disk.
             let first = self.sub.images.len() - views.len();
             for i in first..self.sub.images.len() {
@@ -479,7 +590,6 @@ impl<'a> Builder<'a> {
                     self.sub.images[i].file = FileState::Missing;
                 }
             }
-            let _ = s;
         }
     }
 
@@ -700,25 +810,23 @@ impl<'a> Builder<'a> {
 
     pub(crate) fn planted(mut self, plant: Plant) -> Subject {
         match plant {
-            Plant::Single { cxr, ecg, labs, img } => {
+            Plant::Single(cases) => {
                 let t = self.random_admit(self.sub.anchor_year);
                 let los = self.los().max(4 * DAY);
                 let mut adm = self.admission(t, los, false);
-                adm.cases = vec![("cxr", cxr), ("ecg", ecg), ("labs", labs), ("img", img)];
+                adm.planted = Some(Planted::Single(cases));
                 let hadm = adm.hadm_id;
                 self.sub.admissions.push(adm);
-                let needs_other = labs == "other_admission";
-                debug_assert!(!needs_other);
-                self.plant_cxr(cxr, img, t);
-                self.plant_ecg(ecg, t);
-                self.plant_labs(labs, t, hadm);
+                self.plant_cxr(cases.cxr, cases.img, t);
+                self.plant_ecg(cases.ecg, t);
+                self.plant_labs(cases.labs, t, hadm);
             }
             Plant::Pair => self.plant_pair(),
         }
         self.sub
     }
 
-    fn plant_cxr(&mut self, case: &'static str, img: &'static str, t: Timestamp) {
+    fn plant_cxr(&mut self, case: CxrCase, img: ImgCase, t: Timestamp) {
         let h = HOUR;
         // A good study whose first AP/PA image gets the geometry case.
         let good = |b: &mut Self, at: Timestamp, frac: u16, chex: bool| -> Option<usize> {
@@ -726,99 +834,99 @@ impl<'a> Builder<'a> {
             let view = if b.rng.chance(0.5) { "AP" } else { "PA" };
             b.image(s, view, img, FileState::Write);
             if b.rng.chance(0.5) {
-                b.image(s, "LATERAL", "random", FileState::Write);
+                b.image(s, "LATERAL", ImgCase::Random, FileState::Write);
             }
             Some(s)
         };
         let only = |b: &mut Self, at: Timestamp, frac: u16, view: &'static str, file: FileState| {
             if let Some(s) = b.study(at, frac, &[], true) {
-                b.image(s, view, "random", file);
+                b.image(s, view, ImgCase::Random, file);
             }
         };
         let mid = add(t, self.rng.int(30 * h, 66 * h));
         match case {
-            "good" => {
+            CxrCase::Good => {
                 let f = self.random_frac();
                 good(self, mid, f, true);
             }
-            "exact24_only" => only(self, add(t, 24 * h), 0, "AP", FileState::Write),
-            "exact24_then_good" => {
+            CxrCase::Exact24Only => only(self, add(t, 24 * h), 0, "AP", FileState::Write),
+            CxrCase::Exact24ThenGood => {
                 only(self, add(t, 24 * h), 0, "PA", FileState::Write);
                 good(self, add(t, 30 * h), 0, true);
             }
-            "frac24_then_good" => {
+            CxrCase::Frac24ThenGood => {
                 only(self, add(t, 24 * h), 999, "AP", FileState::Write);
                 good(self, add(t, 41 * h + 17), 250, true);
             }
-            "just_after24" => {
+            CxrCase::JustAfter24 => {
                 good(self, add(t, 24 * h + 1), 0, true);
                 only(self, add(t, 50 * h), 0, "AP", FileState::Write);
             }
-            "exact72" => {
+            CxrCase::Exact72 => {
                 good(self, add(t, 72 * h), 0, true);
                 only(self, add(t, 72 * h + 1), 0, "AP", FileState::Write);
             }
-            "exact72_frac" => {
+            CxrCase::Exact72Frac => {
                 good(self, add(t, 72 * h), 870, true);
             }
-            "after72_only" => only(self, add(t, 72 * h + 1), 0, "PA", FileState::Write),
-            "before_window_only" => {
+            CxrCase::After72Only => only(self, add(t, 72 * h + 1), 0, "PA", FileState::Write),
+            CxrCase::BeforeWindowOnly => {
                 only(self, add(t, -2 * h), 0, "AP", FileState::Write);
                 only(self, add(t, 12 * h), 400, "AP", FileState::Write);
             }
-            "early_morning" => {
+            CxrCase::EarlyMorning => {
                 // 00:40:01.84 two days after the admission day: StudyTime `4001.84`.
                 let at = add(midnight(t), 2 * DAY + 40 * 60 + 1);
                 good(self, at, 840, true);
             }
-            "very_early" => {
+            CxrCase::VeryEarly => {
                 // 00:00:07 two days after the admission day: StudyTime `7.0`.
                 let at = add(midnight(t), 2 * DAY + 7);
                 good(self, at, 0, true);
             }
-            "tie_same_study" => {
+            CxrCase::TieSameStudy => {
                 if let Some(s) = self.study(mid, 0, &[], true) {
-                    self.image(s, "LATERAL", "random", FileState::Write);
+                    self.image(s, "LATERAL", ImgCase::Random, FileState::Write);
                     self.image(s, "AP", img, FileState::Write);
-                    self.image(s, "AP", "random", FileState::Write);
+                    self.image(s, "AP", ImgCase::Random, FileState::Write);
                 }
             }
-            "tie_diff_study" => {
+            CxrCase::TieDiffStudy => {
                 let f = self.random_frac();
                 good(self, mid, f, true);
                 only(self, mid, f, "PA", FileState::Write);
             }
-            "lateral_first" => {
+            CxrCase::LateralFirst => {
                 only(self, add(t, 30 * h), 0, "LATERAL", FileState::Write);
                 good(self, add(t, 50 * h), 0, true);
             }
-            "odd_views_first" | "odd_views_only" => {
+            CxrCase::OddViewsFirst | CxrCase::OddViewsOnly => {
                 for (i, v) in ["LL", "", "AP AXIAL", "PA LLD"].into_iter().enumerate() {
                     only(self, add(t, (25 + i as i64) * h), 0, v, FileState::Write);
                 }
-                if case == "odd_views_first" {
+                if case == CxrCase::OddViewsFirst {
                     good(self, add(t, 45 * h), 0, true);
                 }
             }
-            "missing_jpg_first" => {
+            CxrCase::MissingJpgFirst => {
                 only(self, add(t, 30 * h), 0, "AP", FileState::Missing);
                 good(self, add(t, 35 * h), 0, true);
             }
-            "missing_jpg_only" => only(self, add(t, 30 * h), 0, "AP", FileState::Missing),
-            "no_chexpert_first" => {
+            CxrCase::MissingJpgOnly => only(self, add(t, 30 * h), 0, "AP", FileState::Missing),
+            CxrCase::NoChexpertFirst => {
                 if let Some(s) = self.study(add(t, 30 * h), 0, &[], false) {
-                    self.image(s, "AP", "random", FileState::Write);
+                    self.image(s, "AP", ImgCase::Random, FileState::Write);
                 }
                 good(self, add(t, 35 * h), 0, true);
             }
-            "unsorted_multi" => {
+            CxrCase::UnsortedMulti => {
                 for hours in [60, 33, 47] {
                     only(self, add(t, hours * h), 0, "AP", FileState::Write);
                 }
                 good(self, add(t, 28 * h), 120, true);
                 only(self, add(t, 52 * h), 0, "PA", FileState::Write);
             }
-            "sixteen_tie" => {
+            CxrCase::SixteenTie => {
                 // 16 candidates (numpy's quicksort is still an insertion sort
                 // there), with the minimum tied between the 3rd and the 11th.
                 let tmin = add(t, 26 * h);
@@ -831,8 +939,7 @@ impl<'a> Builder<'a> {
                     }
                 }
             }
-            "none" => {}
-            other => unreachable!("unknown cxr case {other}"),
+            CxrCase::NoCxr => {}
         }
         // Every planted subject also has an admission-time CXR (outside the window).
         let f = self.random_frac();
@@ -840,81 +947,80 @@ impl<'a> Builder<'a> {
         only(self, at, f, "AP", FileState::Write);
     }
 
-    fn plant_ecg(&mut self, case: &'static str, t: Timestamp) {
+    fn plant_ecg(&mut self, case: EcgCase, t: Timestamp) {
         let h = HOUR;
         let n = EcgKind::Normal;
         let r = self.rng.int(-20 * h, 20 * h);
         match case {
-            "good" => {
+            EcgCase::Good => {
                 self.ecg(add(t, r), n, None);
             }
-            "exact_m24" => {
+            EcgCase::ExactM24 => {
                 self.ecg(add(t, -24 * h), n, None);
                 self.ecg(add(t, 2 * h), n, None);
             }
-            "exact_p24_only" => {
+            EcgCase::ExactP24Only => {
                 self.ecg(add(t, 24 * h), n, None);
             }
-            "before_m24_only" => {
+            EcgCase::BeforeM24Only => {
                 self.ecg(add(t, -24 * h - 1), n, None);
             }
-            "after_p24_only" => {
+            EcgCase::AfterP24Only => {
                 self.ecg(add(t, 24 * h + 1), n, None);
             }
-            "before_m24_then_good" => {
+            EcgCase::BeforeM24ThenGood => {
                 self.ecg(add(t, -30 * h), n, None);
                 self.ecg(add(t, 3 * h), n, None);
             }
-            "before_adm_earliest" => {
+            EcgCase::BeforeAdmEarliest => {
                 self.ecg(add(t, -5 * h), n, None);
                 self.ecg(add(t, h), n, None);
             }
-            "nan_first" => {
+            EcgCase::NanFirst => {
                 self.ecg(add(t, -2 * h), EcgKind::Nan, None);
                 self.ecg(add(t, h), n, None);
             }
-            "nan_only" => {
+            EcgCase::NanOnly => {
                 self.ecg(add(t, h), EcgKind::Nan, None);
             }
-            "zero_first" => {
+            EcgCase::ZeroFirst => {
                 self.ecg(add(t, -h), EcgKind::Zero, None);
                 self.ecg(add(t, 2 * h), n, None);
             }
-            "zero_only" => {
+            EcgCase::ZeroOnly => {
                 self.ecg(add(t, h), EcgKind::Zero, None);
             }
-            "tie" => {
+            EcgCase::Tie => {
                 self.ecg(add(t, h), n, None);
                 self.ecg(add(t, h), n, None);
             }
-            "tie_invalid_first" => {
+            EcgCase::TieInvalidFirst => {
                 self.ecg(add(t, h), EcgKind::Nan, None);
                 self.ecg(add(t, h), n, None);
                 self.ecg(add(t, h), n, None);
             }
-            "unsorted_multi" => {
+            EcgCase::UnsortedMulti => {
                 for hours in [10, -3, 20] {
                     self.ecg(add(t, hours * h + r % 60), n, None);
                 }
             }
-            "gain1000" => {
+            EcgCase::Gain1000 => {
                 self.ecg(add(t, r), n, Some(1000));
             }
-            "gain200" => {
+            EcgCase::Gain200 => {
                 self.ecg(add(t, r), n, Some(200));
             }
-            "constant" => {
+            EcgCase::Constant => {
                 self.ecg(add(t, r), EcgKind::Constant, None);
             }
-            "none" => {}
-            other => unreachable!("unknown ecg case {other}"),
+            EcgCase::NoEcg => {}
         }
         // A far-away ECG (outside every window) for realism.
         let far = add(t, -self.rng.int(40, 400) * DAY);
         self.ecg(far, n, None);
     }
 
-    fn plant_labs(&mut self, case: &'static str, t: Timestamp, hadm: i64) {
+    fn plant_labs(&mut self, case: LabCase, t: Timestamp, hadm: i64) {
         let h = HOUR;
         let hadm = Some(hadm);
         let early = add(t, self.rng.int(-10 * h, 10 * h) / 60 * 60);
@@ -926,11 +1032,11 @@ impl<'a> Builder<'a> {
             }
         };
         match case {
-            "good" => {
+            LabCase::Good => {
                 self.draw(hadm, early, true, false);
                 self.draw(hadm, add(early, 6 * h), false, false);
             }
-            "boundary" => {
+            LabCase::Boundary => {
                 // -24 h and +24 h are in, one second further is out.
                 self.lab_at(hadm, 50813, add(t, -24 * h), true);
                 self.lab_at(hadm, 50813, add(t, -24 * h - 1), true);
@@ -941,54 +1047,54 @@ impl<'a> Builder<'a> {
                     self.lab_at(hadm, id, add(t, h), true);
                 }
             }
-            "tie" | "tie_id_swapped" => {
+            LabCase::Tie | LabCase::TieIdSwapped => {
                 // Same itemid, same charttime, different values: file order wins.
                 // An earlier row of that item has a blank valuenum and is ignored.
                 self.lab_at(hadm, 50971, add(early, -h), false);
                 for id in [51221, 50971, 50971, 50912] {
                     self.lab_at(hadm, id, early, true);
                 }
-                if case == "tie_id_swapped" {
+                if case == LabCase::TieIdSwapped {
                     let n = self.sub.labs.len();
                     self.sub.labs[n - 3].swap_id_with_next = true;
                 }
             }
-            "nan_earliest" => {
+            LabCase::NanEarliest => {
                 self.lab_at(hadm, 51221, add(t, 5 * h), true);
                 self.lab_at(hadm, 50931, add(t, -3 * h), false);
                 self.lab_at(hadm, 50931, add(t, 2 * h), true);
                 self.lab_at(hadm, 51222, add(t, 2 * h), true);
             }
-            "only_nan" => {
+            LabCase::OnlyNan => {
                 for id in [51221, 51265, 50912, 50971] {
                     self.lab_at(hadm, id, early, false);
                 }
                 self.lab_at(hadm, 51491, early, true);
             }
-            "only_non_top" => {
+            LabCase::OnlyNonTop => {
                 for id in [50809, 50811, 51491, 51498, 50852] {
                     self.lab_at(hadm, id, early, true);
                 }
             }
-            "outside_only" => {
+            LabCase::OutsideOnly => {
                 self.draw(hadm, add(t, -30 * h), true, false);
                 self.draw(hadm, add(t, 30 * h), true, false);
             }
-            "none" => {}
-            "outpatient" => self.draw(None, early, true, false),
-            "sparse" => {
+            LabCase::NoLabs => {}
+            LabCase::Outpatient => self.draw(None, early, true, false),
+            LabCase::Sparse => {
                 self.lab_at(hadm, 51221, early, true);
                 self.lab_at(hadm, 50862, early, true);
                 self.lab_at(hadm, 50820, add(early, 30 * 60), true);
             }
-            "unsorted" => {
+            LabCase::Unsorted => {
                 // The later value comes first in the file.
                 self.lab_at(hadm, 51265, add(t, 10 * h), true);
                 self.lab_at(hadm, 51265, add(t, -5 * h), true);
                 self.lab_at(hadm, 51221, add(t, 4 * h), true);
                 self.lab_at(hadm, 51221, add(t, 3 * h), true);
             }
-            "lacks_always" => {
+            LabCase::LacksAlways => {
                 // A CBC and a chemistry panel without 51221, the lab nearly
                 // every other survivor has.
                 let specimen = self.rng.int(10_000_000, 99_999_999) as u32;
@@ -999,9 +1105,8 @@ impl<'a> Builder<'a> {
                     self.lab(hadm, specimen, item, early, Some(v));
                 }
             }
-            other => unreachable!("unknown labs case {other}"),
         }
-        if case != "none" {
+        if case != LabCase::NoLabs {
             later(self);
         }
     }
@@ -1012,20 +1117,59 @@ impl<'a> Builder<'a> {
         let h = HOUR;
         let t = self.random_admit(self.sub.anchor_year);
         let mut a = self.admission(t, 38 * h, false);
-        a.cases = vec![("pair", "first"), ("cxr", "shared"), ("ecg", "shared"), ("labs", "good")];
+        a.planted = Some(Planted::Pair(PairSide::First));
         self.sub.admissions.push(a);
         let mut b = self.admission(add(t, 40 * h), 5 * DAY, false);
-        b.cases = vec![("pair", "second"), ("cxr", "shared"), ("ecg", "shared"), ("labs", "other_admission")];
+        b.planted = Some(Planted::Pair(PairSide::Second));
         self.sub.admissions.push(b);
         let (ha, hb) = (self.sub.admissions[0].hadm_id, self.sub.admissions[1].hadm_id);
         // File order: the later admission first.
         self.sub.admissions.swap(0, 1);
         self.ecg(add(t, 20 * h), EcgKind::Normal, None);
         if let Some(s) = self.study(add(t, 70 * h), 0, &[], true) {
-            self.image(s, "AP", "random", FileState::Write);
+            self.image(s, "AP", ImgCase::Random, FileState::Write);
         }
         self.draw(Some(ha), add(t, h), true, false);
         self.draw(Some(ha), add(t, 30 * h), true, false);
         self.draw(Some(hb), add(t, 4 * DAY), true, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn unique(names: impl IntoIterator<Item = &'static str>) -> bool {
+        let names: Vec<_> = names.into_iter().collect();
+        names.iter().collect::<BTreeSet<_>>().len() == names.len()
+    }
+
+    #[test]
+    fn case_names_are_unique_per_modality() {
+        assert!(unique(CxrCase::ALL.iter().map(|c| c.name())));
+        assert!(unique(EcgCase::ALL.iter().map(|c| c.name())));
+        assert!(unique(LabCase::ALL.iter().map(|c| c.name())));
+        assert!(unique(ImgCase::ALL.iter().map(|c| c.name())));
+    }
+
+    #[test]
+    fn every_case_is_planted_and_constant_only_when_nasty() {
+        let singles = |cfg: &SynthConfig| -> Vec<Cases> {
+            plan_cases(cfg).into_iter().filter_map(|p| if let Plant::Single(c) = p { Some(c) } else { None }).collect()
+        };
+        let nasty = singles(&SynthConfig { nasty: true, ..SynthConfig::default() });
+        assert!(CxrCase::ALL.iter().all(|c| nasty.iter().any(|p| p.cxr == *c)));
+        assert!(EcgCase::ALL.iter().all(|c| nasty.iter().any(|p| p.ecg == *c)));
+        assert!(LabCase::ALL.iter().all(|c| nasty.iter().any(|p| p.labs == *c)));
+        assert!(ImgCase::ALL.iter().all(|c| nasty.iter().any(|p| p.img == *c)));
+        let plain = singles(&SynthConfig::default());
+        assert_eq!(plain.len() + 1, nasty.len());
+        assert!(plain.iter().all(|p| p.ecg != EcgCase::Constant));
+        // A case that fails its rule is planted only as itself, never as a filler.
+        assert!(
+            plain.iter().all(|p| [p.cxr.found(), p.ecg.found(), p.labs.found()].iter().filter(|f| !**f).count() <= 1)
+        );
     }
 }
