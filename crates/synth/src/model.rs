@@ -10,7 +10,7 @@
 use mimic_io::Timestamp;
 use mimic_io::time::HOUR;
 
-use crate::catalog::{self, ITEMS, N_TOP};
+use crate::catalog::{self, ITEMS};
 use crate::ids::{CXR_SLOTS, ECG_SLOTS, Ids};
 use crate::rng::Stream;
 use crate::{CxrSize, SynthConfig};
@@ -548,7 +548,7 @@ impl<'a> Builder<'a> {
         Some(s)
     }
 
-    fn image(&mut self, study: usize, view: &'static str, img: ImgCase, file: FileState) -> usize {
+    fn image(&mut self, study: usize, view: &'static str, img: ImgCase, file: FileState) {
         let (rows, cols) = self.image_size(img);
         let r = &mut self.rng;
         // MIMIC-CXR-JPG is quality 95 throughout; small images vary it.
@@ -559,7 +559,6 @@ impl<'a> Builder<'a> {
         let dicom_id = crate::ids::dicom_id(r.u64(), r.u64(), r.u64());
         let planted = self.sub.planted;
         self.sub.images.push(Image { dicom_id, study, view, rows, cols, quality, file, planted });
-        self.sub.images.len() - 1
     }
 
     fn random_frac(&mut self) -> u16 {
@@ -595,16 +594,15 @@ impl<'a> Builder<'a> {
 
     // ---------- ECG ----------
 
-    fn ecg(&mut self, time: Timestamp, kind: EcgKind, gain: Option<u16>) -> bool {
+    fn ecg(&mut self, time: Timestamp, kind: EcgKind, gain: Option<u16>) {
         if self.next_ecg_slot >= ECG_SLOTS as usize {
-            return false;
+            return;
         }
         let study_id = self.ctx.ids.ecg_study_id(self.sub.index, self.next_ecg_slot);
         self.next_ecg_slot += 1;
         let gain = gain.unwrap_or_else(|| if self.rng.chance(0.7) { 200 } else { 1000 });
         let planted = self.sub.planted;
         self.sub.ecgs.push(Ecg { study_id, time, kind, gain, planted });
-        true
     }
 
     fn background_ecg_kind(&mut self) -> EcgKind {
@@ -663,7 +661,7 @@ impl<'a> Builder<'a> {
     }
 
     /// One draw: a few panels at `time`; `force_cbc` keeps the CBC in.
-    fn draw(&mut self, hadm: Option<i64>, time: Timestamp, force_cbc: bool, top_only: bool) {
+    fn draw(&mut self, hadm: Option<i64>, time: Timestamp, force_cbc: bool) {
         let specimen = self.rng.int(10_000_000, 99_999_999) as u32;
         let mut any = false;
         for (p, panel) in catalog::PANELS.iter().enumerate() {
@@ -673,9 +671,6 @@ impl<'a> Builder<'a> {
             }
             for &itemid in *panel {
                 let item = catalog::item_index(itemid);
-                if top_only && item >= N_TOP {
-                    continue;
-                }
                 let keep = self.rng.chance(0.97) || (force_cbc && p == 0);
                 if !keep {
                     continue;
@@ -729,7 +724,7 @@ impl<'a> Builder<'a> {
                     self.rng.int(DAY + 60, (los + DAY).max(2 * DAY))
                 };
                 let time = add(admit, delta / 60 * 60);
-                self.draw(Some(hadm), time, d == 0, false);
+                self.draw(Some(hadm), time, d == 0);
             }
             // CXR.
             if self.rng.chance(cfg.p_cxr_window) {
@@ -773,7 +768,7 @@ impl<'a> Builder<'a> {
         let out_draws = self.rng.count((n_adm.max(1) as f64) * cfg.labs_per_admission * 0.15 / rpd);
         for _ in 0..out_draws {
             let time = add(self.random_admit(year0), self.rng.int(-365, 365) * DAY);
-            self.draw(None, time, false, false);
+            self.draw(None, time, false);
         }
         if n_adm == 0 && self.rng.chance(0.2) {
             let time = self.random_admit(year0);
@@ -1028,13 +1023,13 @@ impl<'a> Builder<'a> {
         let later = |b: &mut Self| {
             for d in 2..4 {
                 let at = add(t, d * DAY + b.rng.int(0, 8 * h) / 60 * 60);
-                b.draw(hadm, at, true, false);
+                b.draw(hadm, at, true);
             }
         };
         match case {
             LabCase::Good => {
-                self.draw(hadm, early, true, false);
-                self.draw(hadm, add(early, 6 * h), false, false);
+                self.draw(hadm, early, true);
+                self.draw(hadm, add(early, 6 * h), false);
             }
             LabCase::Boundary => {
                 // -24 h and +24 h are in, one second further is out.
@@ -1077,11 +1072,11 @@ impl<'a> Builder<'a> {
                 }
             }
             LabCase::OutsideOnly => {
-                self.draw(hadm, add(t, -30 * h), true, false);
-                self.draw(hadm, add(t, 30 * h), true, false);
+                self.draw(hadm, add(t, -30 * h), true);
+                self.draw(hadm, add(t, 30 * h), true);
             }
             LabCase::NoLabs => {}
-            LabCase::Outpatient => self.draw(None, early, true, false),
+            LabCase::Outpatient => self.draw(None, early, true),
             LabCase::Sparse => {
                 self.lab_at(hadm, 51221, early, true);
                 self.lab_at(hadm, 50862, early, true);
@@ -1129,9 +1124,9 @@ impl<'a> Builder<'a> {
         if let Some(s) = self.study(add(t, 70 * h), 0, &[], true) {
             self.image(s, "AP", ImgCase::Random, FileState::Write);
         }
-        self.draw(Some(ha), add(t, h), true, false);
-        self.draw(Some(ha), add(t, 30 * h), true, false);
-        self.draw(Some(hb), add(t, 4 * DAY), true, false);
+        self.draw(Some(ha), add(t, h), true);
+        self.draw(Some(ha), add(t, 30 * h), true);
+        self.draw(Some(hb), add(t, 4 * DAY), true);
     }
 }
 
