@@ -223,15 +223,8 @@ pub fn parse_header(text: &str, origin: &Path) -> Result<Header, WfdbError> {
             lines.push((i + 1, line));
         }
     }
-    let syntax = |line: usize, field: &'static str, expected: &'static str, found: &str| WfdbError::HeaderSyntax {
-        path: origin.to_path_buf(),
-        line,
-        field,
-        expected,
-        found: found.to_string(),
-    };
     let Some(&(rec_no, rec_line)) = lines.first() else {
-        return Err(syntax(text.split('\n').count().max(1), "record line", "a record line", ""));
+        return Err(syntax(origin, text.split('\n').count().max(1), "record line", "a record line", ""));
     };
     let record = parse_record_line(rec_no, rec_line, origin)?;
 
@@ -275,13 +268,6 @@ struct RecordLine {
 
 /// `name[/nseg] nsig [fs[/counterfreq][(basecount)] [siglen [basetime [basedate]]]]`
 fn parse_record_line(no: usize, line: &str, origin: &Path) -> Result<RecordLine, WfdbError> {
-    let syntax = |field: &'static str, expected: &'static str, found: &str| WfdbError::HeaderSyntax {
-        path: origin.to_path_buf(),
-        line: no,
-        field,
-        expected,
-        found: found.to_string(),
-    };
     let mut tokens = line.split_ascii_whitespace();
     let name_tok = tokens.next().unwrap_or("");
     let (name, n_seg) = match name_tok.split_once('/') {
@@ -289,11 +275,11 @@ fn parse_record_line(no: usize, line: &str, origin: &Path) -> Result<RecordLine,
         None => (name_tok, ""),
     };
     if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
-        return Err(syntax("record name", "letters, digits, '_' or '-'", name_tok));
+        return Err(syntax(origin, no, "record name", "letters, digits, '_' or '-'", name_tok));
     }
     if !n_seg.is_empty() {
         if !n_seg.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(syntax("number of segments", "an unsigned integer", n_seg));
+            return Err(syntax(origin, no, "number of segments", "an unsigned integer", n_seg));
         }
         return Err(WfdbError::Unsupported {
             path: origin.to_path_buf(),
@@ -302,8 +288,8 @@ fn parse_record_line(no: usize, line: &str, origin: &Path) -> Result<RecordLine,
         });
     }
     let n_sig_tok = tokens.next().unwrap_or("");
-    let n_sig =
-        parse_unsigned(n_sig_tok).ok_or_else(|| syntax("number of signals", "an unsigned integer", n_sig_tok))?;
+    let n_sig = parse_unsigned(n_sig_tok)
+        .ok_or_else(|| syntax(origin, no, "number of signals", "an unsigned integer", n_sig_tok))?;
     let fs = match tokens.next() {
         None => 250.0,
         Some(tok) => {
@@ -313,13 +299,16 @@ fn parse_record_line(no: usize, line: &str, origin: &Path) -> Result<RecordLine,
             if fs_text.is_empty() {
                 250.0
             } else {
-                parse_decimal(fs_text).ok_or_else(|| syntax("sampling frequency", "a decimal number", tok))?
+                parse_decimal(fs_text)
+                    .ok_or_else(|| syntax(origin, no, "sampling frequency", "a decimal number", tok))?
             }
         }
     };
     let sig_len = match tokens.next() {
         None => None,
-        Some(tok) => Some(parse_unsigned(tok).ok_or_else(|| syntax("signal length", "an unsigned integer", tok))?),
+        Some(tok) => {
+            Some(parse_unsigned(tok).ok_or_else(|| syntax(origin, no, "signal length", "an unsigned integer", tok))?)
+        }
     };
     let base_time = tokens.next().map(str::to_string);
     let base_date = tokens.next().map(str::to_string);
@@ -328,13 +317,6 @@ fn parse_record_line(no: usize, line: &str, origin: &Path) -> Result<RecordLine,
 
 /// `file fmt[xspf][:skew][+offset] [gain[(baseline)][/units] [res [zero [init [checksum [blocksize [description]]]]]]]`
 fn parse_signal_line(no: usize, line: &str, origin: &Path) -> Result<SignalSpec, WfdbError> {
-    let syntax = |field: &'static str, expected: &'static str, found: &str| WfdbError::HeaderSyntax {
-        path: origin.to_path_buf(),
-        line: no,
-        field,
-        expected,
-        found: found.to_string(),
-    };
     // The first eight fields are whitespace-separated; the rest of the line is the description.
     let mut fields: [Option<&str>; 8] = [None; 8];
     let mut rest = line;
@@ -362,14 +344,15 @@ fn parse_signal_line(no: usize, line: &str, origin: &Path) -> Result<SignalSpec,
         || file_name == ".."
         || !file_name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
-        return Err(syntax("file name", "a plain file name (letters, digits, '_', '-', '.')", file_name));
+        return Err(syntax(origin, no, "file name", "a plain file name (letters, digits, '_', '-', '.')", file_name));
     }
 
     // Format field: fmt[xspf][:skew][+offset], suffixes in this order.
-    let fmt_tok = fields[1].ok_or_else(|| syntax("format", "a storage format", ""))?;
+    let fmt_tok = fields[1].ok_or_else(|| syntax(origin, no, "format", "a storage format", ""))?;
     let code_end = fmt_tok.find(['x', ':', '+']).unwrap_or(fmt_tok.len());
     let code_text = &fmt_tok[..code_end];
-    let code = parse_unsigned(code_text).ok_or_else(|| syntax("format", "a storage format number", fmt_tok))?;
+    let code =
+        parse_unsigned(code_text).ok_or_else(|| syntax(origin, no, "format", "a storage format number", fmt_tok))?;
     let format = match u32::try_from(code).ok().and_then(SampleFormat::from_code) {
         Some(f) => f,
         None if matches!(code, 508 | 516 | 524) => {
@@ -393,7 +376,7 @@ fn parse_signal_line(no: usize, line: &str, origin: &Path) -> Result<SignalSpec,
         let end = after.find(stop).unwrap_or(after.len());
         let value = parse_unsigned(&after[..end])
             .map(|v| v as u64)
-            .ok_or_else(|| syntax(field, "an unsigned integer", fmt_tok))?;
+            .ok_or_else(|| syntax(origin, no, field, "an unsigned integer", fmt_tok))?;
         suffix = &after[end..];
         Ok(Some(value))
     };
@@ -401,10 +384,10 @@ fn parse_signal_line(no: usize, line: &str, origin: &Path) -> Result<SignalSpec,
     let skew = take(':', &['+'], "skew")?.unwrap_or(0);
     let byte_offset = take('+', &[], "byte offset")?.unwrap_or(0);
     if !suffix.is_empty() {
-        return Err(syntax("format", "fmt[x<samples per frame>][:<skew>][+<byte offset>]", fmt_tok));
+        return Err(syntax(origin, no, "format", "fmt[x<samples per frame>][:<skew>][+<byte offset>]", fmt_tok));
     }
-    let spf = u32::try_from(spf).map_err(|_| syntax("samples per frame", "a 32-bit count", fmt_tok))?;
-    let skew = u32::try_from(skew).map_err(|_| syntax("skew", "a 32-bit count", fmt_tok))?;
+    let spf = u32::try_from(spf).map_err(|_| syntax(origin, no, "samples per frame", "a 32-bit count", fmt_tok))?;
+    let skew = u32::try_from(skew).map_err(|_| syntax(origin, no, "skew", "a 32-bit count", fmt_tok))?;
 
     // Gain field: gain[(baseline)][/units].
     let mut adc_gain = 200.0;
@@ -414,16 +397,18 @@ fn parse_signal_line(no: usize, line: &str, origin: &Path) -> Result<SignalSpec,
         let gain_end = tok.find(['(', '/']).unwrap_or(tok.len());
         let gain_text = &tok[..gain_end];
         if !gain_text.is_empty() {
-            adc_gain = parse_decimal(gain_text).ok_or_else(|| syntax("ADC gain", "a decimal number", tok))?;
+            adc_gain =
+                parse_decimal(gain_text).ok_or_else(|| syntax(origin, no, "ADC gain", "a decimal number", tok))?;
             if adc_gain == 0.0 {
                 adc_gain = 200.0;
             }
         }
         let mut rest = &tok[gain_end..];
         if let Some(after) = rest.strip_prefix('(') {
-            let close = after.find(')').ok_or_else(|| syntax("baseline", "'(' integer ')'", tok))?;
-            let value =
-                after[..close].parse::<i64>().map_err(|_| syntax("baseline", "an integer in parentheses", tok))?;
+            let close = after.find(')').ok_or_else(|| syntax(origin, no, "baseline", "'(' integer ')'", tok))?;
+            let value = after[..close]
+                .parse::<i64>()
+                .map_err(|_| syntax(origin, no, "baseline", "an integer in parentheses", tok))?;
             baseline = Some(value);
             rest = &after[close + 1..];
         }
@@ -434,7 +419,7 @@ fn parse_signal_line(no: usize, line: &str, origin: &Path) -> Result<SignalSpec,
             rest = "";
         }
         if !rest.is_empty() {
-            return Err(syntax("ADC gain", "gain[(baseline)][/units]", tok));
+            return Err(syntax(origin, no, "ADC gain", "gain[(baseline)][/units]", tok));
         }
     }
     let unsigned_u32 = |i: usize, field: &'static str| -> Result<Option<u32>, WfdbError> {
@@ -442,12 +427,12 @@ fn parse_signal_line(no: usize, line: &str, origin: &Path) -> Result<SignalSpec,
             .map(|t| {
                 parse_unsigned(t)
                     .and_then(|v| u32::try_from(v).ok())
-                    .ok_or_else(|| syntax(field, "an unsigned integer", t))
+                    .ok_or_else(|| syntax(origin, no, field, "an unsigned integer", t))
             })
             .transpose()
     };
     let signed = |i: usize, field: &'static str| -> Result<Option<i64>, WfdbError> {
-        fields[i].map(|t| t.parse::<i64>().map_err(|_| syntax(field, "an integer", t))).transpose()
+        fields[i].map(|t| t.parse::<i64>().map_err(|_| syntax(origin, no, field, "an integer", t))).transpose()
     };
     let adc_res = unsigned_u32(3, "ADC resolution")?.unwrap_or(0);
     let adc_zero = signed(4, "ADC zero")?;
@@ -472,6 +457,12 @@ fn parse_signal_line(no: usize, line: &str, origin: &Path) -> Result<SignalSpec,
         block_size,
         description,
     })
+}
+
+/// The [`WfdbError::HeaderSyntax`] of `field` on line `line` of `origin`:
+/// `expected` is what the WFDB grammar allows there, `found` what the line holds.
+fn syntax(origin: &Path, line: usize, field: &'static str, expected: &'static str, found: &str) -> WfdbError {
+    WfdbError::HeaderSyntax { path: origin.to_path_buf(), line, field, expected, found: found.to_string() }
 }
 
 /// Digits only (no sign), as the WFDB header grammar requires for counts.
