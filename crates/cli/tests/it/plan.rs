@@ -183,6 +183,8 @@ struct Served {
     input: PathBuf,
     manifest: synth::Manifest,
     out: PathBuf,
+    /// What the build said.
+    built: Run,
 }
 
 fn served() -> &'static Served {
@@ -192,8 +194,8 @@ fn served() -> &'static Served {
         let input = root.path().join("served");
         let manifest = synth::generate(&input, &demo()).unwrap();
         let out = root.path().join("served-out");
-        build(&input, &out, &[]).assert_success();
-        Served { root, input, manifest, out }
+        let built = build(&input, &out, &[]).assert_success();
+        Served { root, input, manifest, out, built }
     })
 }
 
@@ -204,26 +206,48 @@ fn scratch(name: &str) -> PathBuf {
     p
 }
 
+/// The complete tree a sufficiency check starts from.
+enum Tree<'a> {
+    /// The demo tree of [`served`], linked (its build is build A when the
+    /// recipe is the published one).
+    Served,
+    /// A tree generated from this configuration.
+    Generated(&'a synth::SynthConfig),
+}
+
 /// Builds A from a complete tree, plans, deletes every image and ECG file
 /// the plan does not list, builds B with the same flags: same bytes.
 /// `recipe` is what both the builds and the plan are given (`--recipe FILE`).
-fn sufficiency(cfg: &synth::SynthConfig, recipe: &[&str]) -> (serde_json::Value, usize) {
+fn sufficiency(tree: Tree, recipe: &[&str]) -> (serde_json::Value, usize) {
     let tmp = tempdir();
     let input = tmp.path().join("input");
-    let manifest = synth::generate(&input, cfg).unwrap();
-    let (a, b) = (tmp.path().join("A"), tmp.path().join("B"));
+    let planted = |m: &synth::Manifest| m.cases.contains_key("cxr:missing_jpg_first");
+    let has_planted = match tree {
+        Tree::Served => {
+            test_support::tree::link_dir(&served().input, &input);
+            planted(&served().manifest)
+        }
+        Tree::Generated(cfg) => planted(&synth::generate(&input, cfg).unwrap()),
+    };
     let build = |input: &Path, out: &Path, extra: &[&str]| {
         let flags: Vec<&str> = recipe.iter().chain(extra).copied().collect();
         build(input, out, &flags)
     };
-    let built_a = build(&input, &a, &[]).assert_success();
+    let (a, b) = (tmp.path().join("A"), tmp.path().join("B"));
+    let (a, built_a) = match tree {
+        Tree::Served if recipe.is_empty() => (served().out.clone(), served().built.clone()),
+        _ => {
+            let built = build(&input, &a, &[]).assert_success();
+            (a, built)
+        }
+    };
     let plan_dir = tmp.path().join("plan");
     plan(&input, &plan_dir, recipe).assert_success();
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(plan_dir.join("plan.json")).unwrap()).unwrap();
     // The archive lacks images its metadata lists (planted): the plan lists them, the download cannot have them.
     let absent = absent_keys(&input, &plan_dir);
     assert!(!absent.is_empty() && absent.iter().all(|k| k.ends_with(".jpg")), "{absent:?}");
-    assert!(manifest.cases.contains_key("cxr:missing_jpg_first"));
+    assert!(has_planted);
     let deleted = keep_only_planned(&input, &plan_dir);
     assert!(deleted > 0);
     let built_b = build(&input, &b, &[]).assert_success();
@@ -247,14 +271,14 @@ fn sufficiency(cfg: &synth::SynthConfig, recipe: &[&str]) -> (serde_json::Value,
 
 #[test]
 fn a_download_of_the_demo_plan_builds_the_same_dataset() {
-    let (json, deleted) = sufficiency(&demo(), &[]);
+    let (json, deleted) = sufficiency(Tree::Served, &[]);
     assert!(json["cxr"]["planned"].as_u64().unwrap() < json["cxr"]["listed"].as_u64().unwrap());
     eprintln!("demo: {deleted} files deleted; cxr {} ecg {}", json["cxr"], json["ecg"]);
 }
 
 #[test]
 fn a_download_of_a_larger_plan_builds_the_same_dataset() {
-    let (json, deleted) = sufficiency(&larger(), &[]);
+    let (json, deleted) = sufficiency(Tree::Generated(&larger()), &[]);
     // With MIMIC's proportions the plan is a small share of each archive.
     assert!(json["cxr"]["share"].as_f64().unwrap() < 0.2, "{}", json["cxr"]);
     assert!(json["ecg"]["share"].as_f64().unwrap() < 0.2, "{}", json["ecg"]);
@@ -272,7 +296,7 @@ fn a_download_of_a_variant_plan_builds_the_same_variant() {
     let file = tmp.path().join("variant.toml");
     std::fs::write(&file, VARIANT).unwrap();
     let path = file.display().to_string();
-    let (json, deleted) = sufficiency(&demo(), &["--recipe", &path]);
+    let (json, deleted) = sufficiency(Tree::Served, &["--recipe", &path]);
     // The plan is for the variant's rules, and says so.
     assert_eq!(json["cohort"]["cxr_window_hours"], serde_json::json!([12, 96.5]), "{json}");
     assert!(json["rules"]["admissions"].as_str().unwrap().contains("view AP/PA/LATERAL"), "{json}");

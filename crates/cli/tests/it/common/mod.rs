@@ -31,7 +31,7 @@ pub const SPLIT_INPUTS: [&str; 5] = ["train.csv", "val.csv", "val_retrieval.csv"
 pub const SCALE: &str = "48";
 
 /// What one run of the binary did.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Run {
     pub code: Option<i32>,
     pub stdout: String,
