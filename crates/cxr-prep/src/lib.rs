@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 pub use crop::{CropRng, CropSampler};
 pub use decode::{decode_jpeg, decode_jpeg_file, jpeg_dimensions};
 pub use geometry::{center_crop_offsets, resized_size};
-pub use normalize::write_normalized;
+pub use normalize::{IMAGENET_MEAN, IMAGENET_STD, write_normalized};
 pub use resize::resize_bilinear;
 
 /// Pillow's decompression-bomb *error* threshold: `Image.open` raises `DecompressionBombError`

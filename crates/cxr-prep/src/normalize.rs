@@ -4,9 +4,13 @@
 //! Since the result depends only on the byte value and the channel, it is tabulated once per
 //! call (256 × 3 entries) instead of recomputed per pixel; the values are identical.
 
-use mimic_io::layout::{IMAGENET_MEAN, IMAGENET_STD};
-
 use crate::Image;
+
+/// ImageNet channel means of the reference's `Normalize` (torchvision's
+/// pretrained-model statistics, not a property of MIMIC-CXR).
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// ImageNet channel standard deviations of the reference's `Normalize`.
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 /// The normalised value of byte `v` in channel `c`, exactly as torchvision computes it.
 #[inline]

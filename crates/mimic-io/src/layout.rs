@@ -1,5 +1,6 @@
 //! Names the MIMIC releases and the reference pipeline fix: file names, the
-//! 50 lab itemids and their names, the CheXpert label columns, ImageNet statistics.
+//! 50 lab itemids and their names, the CheXpert label columns, the ECG leads,
+//! the CXR path layout.
 
 /// `patients.csv.gz` in the MIMIC-IV v2.2 `hosp` module.
 pub const PATIENTS: &str = "patients.csv.gz";
@@ -108,11 +109,6 @@ pub const CHEXPERT_LABELS: [&str; 14] = [
 /// The six CheXpert labels the split CSVs keep, in their order.
 pub const SPLIT_CHEXPERT_LABELS: [&str; 6] =
     ["Atelectasis", "Cardiomegaly", "Edema", "Lung Opacity", "No Finding", "Pleural Effusion"];
-
-/// ImageNet channel means used by the reference's `Normalize`.
-pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-/// ImageNet channel standard deviations used by the reference's `Normalize`.
-pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 /// ECG leads of MIMIC-IV-ECG records, in header order.
 pub const ECG_LEADS: [&str; 12] = ["I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6"];

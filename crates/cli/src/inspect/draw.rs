@@ -6,7 +6,8 @@
 use std::sync::OnceLock;
 
 use anyhow::{Context, Result, anyhow};
-use mimic_io::layout::{ECG_LEADS, IMAGENET_MEAN, IMAGENET_STD};
+use cxr_prep::{IMAGENET_MEAN, IMAGENET_STD};
+use mimic_io::layout::ECG_LEADS;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
