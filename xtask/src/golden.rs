@@ -21,7 +21,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use mimic_io::progress::NoProgress;
+use progress::NoProgress;
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, clap::Args)]

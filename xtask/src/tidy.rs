@@ -34,18 +34,27 @@ const STAGES: [(&str, &[&str]); 3] =
 /// crates of lower layers, except that the other front ends use the
 /// command's library (`symile-mimic`: its clap definitions and `app`), and
 /// that inside the foundation the order is [`FOUNDATION`]'s.
-const LAYERS: [(&str, &[&str]); 5] = [
+const LAYERS: [(&str, &[&str]); 6] = [
     ("front ends", &FRONT_ENDS),
     ("libraries above the stages", &["pipeline", "verify", "evaluate"]),
     ("stages", &["cohort", "splits", "tensors"]),
     ("preprocessors and generators", &["labs-ecdf", "cxr-prep", "ecg-prep", "dataset-card", "synth"]),
     ("foundation", &FOUNDATION),
+    ("leaf utilities", &LEAVES),
 ];
+
+/// Where [`FOUNDATION`] is in [`LAYERS`].
+const FOUNDATION_LAYER: usize = 4;
 
 /// The foundation, each crate above the ones after it: `recipe ──►
 /// dataset-layout ──► tensor-store`, then `durable` and `mimic-io`, which
 /// depend on no workspace crate.
 const FOUNDATION: [&str; 5] = ["recipe", "dataset-layout", "tensor-store", "durable", "mimic-io"];
+
+/// Small utilities any crate may use, one job each (reporting progress):
+/// they know nothing of MIMIC and depend on no workspace crate, not even on
+/// each other.
+const LEAVES: [&str; 1] = ["progress"];
 
 /// One dependency of a package, as `cargo metadata` states it.
 #[derive(Debug)]
@@ -156,17 +165,38 @@ fn stage_crates_depend_neither_on_each_other_nor_on_another_stages_preprocessors
     assert_none("stage crates meet only through files on disk", bad);
 }
 
+/// The workspace crates `p` depends on, `test-support` as a dev-dependency aside.
+fn workspace_deps(p: &Package) -> impl Iterator<Item = &Dep> {
+    p.deps.iter().filter(|d| d.workspace && !(d.name == TEST_SUPPORT && d.kind == "dev"))
+}
+
 #[test]
-fn mimic_io_depends_on_no_workspace_crate() {
+fn mimic_io_depends_on_no_workspace_crate_but_the_leaves() {
     let all = packages();
     let p = all.iter().find(|p| p.name == "mimic-io").expect("mimic-io is a workspace member");
-    let bad = p
-        .deps
-        .iter()
-        .filter(|d| d.workspace && !(d.name == TEST_SUPPORT && d.kind == "dev"))
-        .map(|d| format!("mimic-io depends on workspace crate {} ({})", d.name, d.kind))
+    let bad = workspace_deps(p)
+        .filter(|d| !LEAVES.contains(&d.name.as_str()))
+        .map(|d| {
+            format!("mimic-io depends on workspace crate {} ({}); only the leaves {LEAVES:?} may be", d.name, d.kind)
+        })
         .collect();
-    assert_none("mimic-io depends on no other workspace crate", bad);
+    assert_none("mimic-io depends on no other workspace crate than the leaf utilities", bad);
+}
+
+#[test]
+fn leaf_crates_depend_on_no_workspace_crate() {
+    let all = packages();
+    let mut bad = Vec::new();
+    for leaf in LEAVES {
+        let Some(p) = all.iter().find(|p| p.name == leaf) else {
+            bad.push(format!("leaf crate {leaf} is not a workspace member"));
+            continue;
+        };
+        bad.extend(
+            workspace_deps(p).map(|d| format!("leaf crate {leaf} depends on workspace crate {} ({})", d.name, d.kind)),
+        );
+    }
+    assert_none("the leaf utilities depend on no workspace crate", bad);
 }
 
 #[test]
@@ -194,7 +224,8 @@ fn dependencies_point_down_the_layers() {
         .enumerate()
         .flat_map(|(l, (_, crates))| crates.iter().enumerate().map(move |(i, c)| (*c, (l, i))))
         .collect();
-    let foundation = LAYERS.len() - 1;
+    assert_eq!(LAYERS[FOUNDATION_LAYER].1, FOUNDATION, "FOUNDATION_LAYER names the foundation's place");
+    let foundation = FOUNDATION_LAYER;
     let mut bad = Vec::new();
     for p in all.iter().filter(|p| p.name != TEST_SUPPORT && p.name != WORKSPACE_HACK) {
         let Some(&(layer, pos)) = rank.get(p.name.as_str()) else {

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use mimic_io::progress::Progress;
 use pipeline::stages::{Adopt, SeedChoice, TensorsFiles, TensorsInputs};
+use progress::Progress;
 use recipe::{Provenance, Requested, Spelling};
 use serde::Serialize;
 

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use mimic_io::progress::Progress;
+use progress::Progress;
 
 /// One bar at a time, redrawn for each step a library starts.
 #[derive(Debug)]

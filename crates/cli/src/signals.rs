@@ -1,7 +1,7 @@
 //! Ctrl-C and SIGTERM.
 //!
 //! The first signal only raises a flag: the libraries poll it (through
-//! [`mimic_io::progress::Progress::cancelled`]) between units of work, stop
+//! [`progress::Progress::cancelled`]) between units of work, stop
 //! within about a second, drop their uncommitted temporaries and return a
 //! `Cancelled` error; outputs already committed stay. The binary then says
 //! what was completed and exits 130 (SIGINT) or 143 (SIGTERM), as a shell

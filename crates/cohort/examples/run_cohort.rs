@@ -23,7 +23,7 @@ fn main() {
         versions: None,
         plan: None,
     };
-    match cohort::run(&cfg, &mimic_io::progress::NoProgress) {
+    match cohort::run(&cfg, &progress::NoProgress) {
         Ok(rep) => println!("{}", rep.summary()),
         Err(e) => {
             eprintln!("error: {e}");

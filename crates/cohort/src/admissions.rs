@@ -12,8 +12,8 @@ use std::path::Path;
 
 use mimic_io::Timestamp;
 use mimic_io::pandas::ColumnKind;
-use mimic_io::progress::Progress;
 use mimic_io::table::{TableReader, UniqueKeys};
+use progress::Progress;
 
 use crate::CohortError;
 use crate::error::DUPLICATE_ROWS;

@@ -17,8 +17,8 @@ use std::sync::OnceLock;
 
 use mimic_io::Timestamp;
 use mimic_io::pandas::{ColumnKind, KindInference};
-use mimic_io::progress::Progress;
 use mimic_io::table::{TableReader, UniqueKeys};
+use progress::Progress;
 use rayon::prelude::*;
 use recipe::Window;
 

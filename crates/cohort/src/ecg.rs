@@ -15,9 +15,9 @@ use std::sync::OnceLock;
 
 use mimic_io::Timestamp;
 use mimic_io::pandas::{ColumnKind, KindInference};
-use mimic_io::progress::Progress;
 use mimic_io::table::{TableReader, UniqueKeys};
 use mimic_io::wfdb::{Validity, WfdbError};
+use progress::Progress;
 use rayon::prelude::*;
 use recipe::Window;
 

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use mimic_io::Timestamp;
-use mimic_io::progress::Progress;
 use mimic_io::table::{TableReader, parse_i64_bytes};
+use progress::Progress;
 
 use crate::CohortError;
 use crate::admissions::Admissions;

@@ -40,7 +40,7 @@ use std::time::Instant;
 
 use durable::{AtomicFile, DirLock, Transaction};
 use mimic_io::discover::CxrTables;
-use mimic_io::progress::Progress;
+use progress::Progress;
 use recipe::{CohortRecipe, Recipe};
 use serde::Serialize;
 

@@ -19,7 +19,7 @@
 
 use std::path::Path;
 
-use mimic_io::progress::Progress;
+use progress::Progress;
 
 use crate::CohortError;
 use crate::admissions::Admissions;

@@ -10,7 +10,6 @@
 //! - [`wfdb`]: WFDB header parser and signal reader.
 //! - [`time`]: a compact naive timestamp.
 //! - [`paths`]: `safe_join` for every path that comes from a table.
-//! - [`progress`]: the trait long loops report through (the binary draws bars).
 //! - [`pandas`]: pandas dtype inference and cell printing.
 //! - [`pyfmt`]: Python `repr`/`json.dump` formatting for byte-identical outputs.
 
@@ -18,7 +17,6 @@ pub mod discover;
 pub mod layout;
 pub mod pandas;
 pub mod paths;
-pub mod progress;
 pub mod pyfmt;
 pub mod table;
 pub mod time;

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use dataset_layout::{COHORT_CSV, COHORT_PARQUET, LABS_MEANS, Split};
-use mimic_io::progress::Progress;
+use progress::Progress;
 use recipe::{Recipe, Requested};
 use serde::Serialize;
 

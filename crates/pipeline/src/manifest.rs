@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use mimic_io::progress::Progress;
+use progress::Progress;
 use serde::{Deserialize, Serialize};
 
 use crate::PipelineError;

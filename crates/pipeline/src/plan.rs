@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use cohort::plan::{CheckConfig, CheckReport, PlanConfig, PlanReport};
-use mimic_io::progress::Progress;
+use progress::Progress;
 use serde::Serialize;
 
 use crate::PipelineError;

@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mimic_io::progress::Progress;
+use progress::Progress;
 use recipe::{Field, Provenance, Recipe, Requested, Section, Source};
 
 use crate::PipelineError;

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use mimic_io::progress::Progress;
+use progress::Progress;
 use pyo3::prelude::*;
 
 /// How often the waiting thread checks signals and reports progress.

@@ -17,7 +17,7 @@ fn main() {
         cfg.recipe.tensors.format = f.parse().expect("FORMAT");
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-    match pool.install(|| tensors::run(&cfg, &mimic_io::progress::NoProgress)) {
+    match pool.install(|| tensors::run(&cfg, &progress::NoProgress)) {
         Ok(report) => print!("{}", report.summary()),
         Err(e) => {
             eprintln!("error: {e}");

@@ -23,7 +23,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
 
 use durable::Digest;
-use mimic_io::progress::Progress;
+use progress::Progress;
 use sha2::Digest as _;
 use tensor_store::WriteProgress;
 

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use dataset_layout::{Dims, Tensor};
-use mimic_io::progress::Progress;
+use progress::Progress;
 use tensor_store::TensorFile;
 
 use crate::TensorsConfig;

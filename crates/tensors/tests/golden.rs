@@ -8,7 +8,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use mimic_io::progress::{NoProgress, Progress};
+use progress::{NoProgress, Progress};
 use tensor_store::{DType, Format, read_tensor};
 use tensors::{TensorsConfig, TensorsError, run};
 use test_support::fixture;

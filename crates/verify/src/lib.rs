@@ -24,7 +24,7 @@ mod sums;
 
 use std::path::{Path, PathBuf};
 
-use mimic_io::progress::Progress;
+use progress::Progress;
 
 pub use report::{Check, Finding, VerifyReport};
 

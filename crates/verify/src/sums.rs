@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use durable::{SUMS_FILE, Sums};
-use mimic_io::progress::Progress;
+use progress::Progress;
 use rayon::prelude::*;
 
 use crate::{Check, VerifyError, VerifyReport};

@@ -338,7 +338,7 @@ fn the_variant_end_to_end_verifies_and_records_its_recipe() {
     let sums = durable::Sums::load(&b.out.join(durable::SUMS_FILE)).unwrap().unwrap();
     assert!(sums.get(recipe::RECIPE_FILE).is_some());
     run(os_args(&[&"verify", &b.out])).assert_success();
-    let rep = verify::verify(&verify::VerifyRequest::new(&b.out), &mimic_io::progress::NoProgress).unwrap();
+    let rep = verify::verify(&verify::VerifyRequest::new(&b.out), &progress::NoProgress).unwrap();
     assert!(rep.ok(), "{}", rep.text());
     let recipe_check: Vec<&str> =
         rep.findings().iter().filter(|f| f.check == verify::Check::Recipe).map(|f| f.detail.as_str()).collect();
@@ -351,7 +351,7 @@ fn the_variant_end_to_end_verifies_and_records_its_recipe() {
         std::fs::write(bare_dir.join(&rel), bytes).unwrap();
     }
     std::fs::remove_file(bare_dir.join("recipe.toml")).unwrap();
-    let bare = verify::verify(&verify::VerifyRequest::new(&bare_dir), &mimic_io::progress::NoProgress).unwrap();
+    let bare = verify::verify(&verify::VerifyRequest::new(&bare_dir), &progress::NoProgress).unwrap();
     let labs = verify::Check::TensorShape(dataset_layout::Split::Train, dataset_layout::Tensor::LabsPercentiles);
     let failed = bare.failed_of(labs);
     assert!(failed.len() == 1 && failed[0].detail.contains(", 6] (expected ["), "{}", bare.text());

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use mimic_io::progress::NoProgress;
+use progress::NoProgress;
 use test_support::fixture;
 use test_support::tree::copy_dir;
 use verify::{VerifyRequest as VerifyArgs, verify};

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use durable::{Checksums, DirLock, SUMS_FILE, Sums, Transaction};
 use mimic_io::discover::Project;
-use mimic_io::progress::Progress;
+use progress::Progress;
 use rayon::prelude::*;
 use serde::Serialize;
 

@@ -31,7 +31,7 @@ use std::time::Instant;
 
 use durable::{AtomicFile, Checksums, DirLock, Transaction};
 use mimic_io::discover::{CxrTables, Project};
-use mimic_io::progress::Progress;
+use progress::Progress;
 use serde::{Deserialize, Serialize};
 
 use crate::CohortError;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use mimic_io::discover::{CxrTables, Project};
-use mimic_io::progress::Progress;
+use progress::Progress;
 use rayon::prelude::*;
 
 use super::{ABSENT, CHOSEN, CXR_LIST, ECG_LIST, PLAN_JSON, PlanReport, tables_of};

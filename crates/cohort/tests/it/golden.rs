@@ -1,7 +1,7 @@
 //! Parity: `run` on the golden inputs (`testdata/golden`) writes exactly the reference's CSV.
 
 use cohort::{COHORT_CSV, CohortConfig, run};
-use mimic_io::progress::NoProgress;
+use progress::NoProgress;
 use test_support::fixture;
 
 #[test]

@@ -9,7 +9,7 @@ use crate::common::scenario::*;
 use crate::common::{Fixture, Sig};
 use cohort::plan::{self, PlanConfig};
 use cohort::{COHORT_CSV, COHORT_PARQUET, COHORT_REPORT, CohortConfig, CohortError, run};
-use mimic_io::progress::NoProgress;
+use progress::NoProgress;
 
 fn plan_cfg(f: &Fixture, out: &Path, minimal: bool) -> PlanConfig {
     PlanConfig {

@@ -8,8 +8,8 @@ use crate::common::scenario::*;
 use crate::common::{Fixture, Sig, read_csv};
 use cohort::{COHORT_CSV, COHORT_PARQUET, COHORT_REPORT, CohortConfig, CohortError, run};
 use mimic_io::discover::CxrTables;
-use mimic_io::progress::NoProgress;
 use mimic_io::table::TableError;
+use progress::NoProgress;
 
 fn cfg(f: &Fixture, skip: bool) -> CohortConfig {
     CohortConfig {

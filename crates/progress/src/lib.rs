@@ -1,7 +1,15 @@
-//! Progress reporting without printing.
+//! Progress reporting and cancellation without printing.
 //!
-//! Libraries never print; long loops report through this trait and the
-//! binary draws `indicatif` bars from it. [`NoProgress`] is for tests.
+//! Libraries never print; their long loops report through [`Progress`] and
+//! poll [`Progress::cancelled`] between units of work. The front ends own the
+//! other side: the command draws `indicatif` bars and turns Ctrl-C / SIGTERM
+//! into `cancelled`, the Python binding forwards to a Python callable and
+//! turns `KeyboardInterrupt` into it. [`NoProgress`] is for tests and for
+//! callers that want neither.
+//!
+//! A crate of its own because every stage, the libraries above them and all
+//! three front ends share it, while none of them needs anything else from
+//! the crate that reads MIMIC.
 
 /// Receives progress of a long-running step. Implementations must be cheap
 /// and thread-safe: `inc` is called from worker threads.
