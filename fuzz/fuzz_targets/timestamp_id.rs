@@ -18,8 +18,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mimic_io::pandas::{is_na, parse_float, parse_int};
-use mimic_io::pyfmt::py_float;
+use pyfmt::pandas::{is_na, parse_float, parse_int};
+use pyfmt::py_float;
 use mimic_io::table::parse_i64_bytes;
 use mimic_io::time::Timestamp;
 

@@ -47,14 +47,14 @@ const LAYERS: [(&str, &[&str]); 6] = [
 const FOUNDATION_LAYER: usize = 4;
 
 /// The foundation, each crate above the ones after it: `recipe ──►
-/// dataset-layout ──► tensor-store`, then `durable` and `mimic-io`, which
-/// depend on no workspace crate.
+/// dataset-layout ──► tensor-store`, then `durable`, which depends on no
+/// workspace crate, and `mimic-io`, which depends on none but [`LEAVES`].
 const FOUNDATION: [&str; 5] = ["recipe", "dataset-layout", "tensor-store", "durable", "mimic-io"];
 
-/// Small utilities any crate may use, one job each (reporting progress):
-/// they know nothing of MIMIC and depend on no workspace crate, not even on
-/// each other.
-const LEAVES: [&str; 1] = ["progress"];
+/// Small utilities any crate may use, one job each (reporting progress;
+/// Python- and pandas-exact text): they know nothing of MIMIC and depend on
+/// no workspace crate, not even on each other.
+const LEAVES: [&str; 2] = ["progress", "pyfmt"];
 
 /// One dependency of a package, as `cargo metadata` states it.
 #[derive(Debug)]

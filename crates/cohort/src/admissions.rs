@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use mimic_io::Timestamp;
-use mimic_io::pandas::ColumnKind;
 use mimic_io::table::{TableReader, UniqueKeys};
 use progress::Progress;
+use pyfmt::pandas::ColumnKind;
 
 use crate::CohortError;
 use crate::error::DUPLICATE_ROWS;

@@ -16,9 +16,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use mimic_io::Timestamp;
-use mimic_io::pandas::{ColumnKind, KindInference};
 use mimic_io::table::{TableReader, UniqueKeys};
 use progress::Progress;
+use pyfmt::pandas::{ColumnKind, KindInference};
 use rayon::prelude::*;
 use recipe::Window;
 
@@ -82,7 +82,7 @@ pub(crate) struct CxrSelection {
 }
 
 fn parse_study_date(b: &[u8]) -> Option<(i64, u32, u32)> {
-    let v = mimic_io::pandas::parse_int(b)?;
+    let v = pyfmt::pandas::parse_int(b)?;
     if !(10_000_101..=99_991_231).contains(&v) {
         return None;
     }
@@ -91,7 +91,7 @@ fn parse_study_date(b: &[u8]) -> Option<(i64, u32, u32)> {
 
 /// `StudyTime.astype(int)` then zero-padded `HHMMSS`.
 fn parse_study_time(b: &[u8]) -> Option<(u32, u32, u32)> {
-    let f = mimic_io::pandas::parse_float(b)?;
+    let f = pyfmt::pandas::parse_float(b)?;
     if !(0.0..1_000_000.0).contains(&f) {
         return None;
     }

@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use mimic_io::Timestamp;
-use mimic_io::pandas::{ColumnKind, KindInference};
 use mimic_io::table::{TableReader, UniqueKeys};
 use mimic_io::wfdb::{Validity, WfdbError};
 use progress::Progress;
+use pyfmt::pandas::{ColumnKind, KindInference};
 use rayon::prelude::*;
 use recipe::Window;
 

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use mimic_io::Timestamp;
-use mimic_io::pandas::{self, ColumnKind, push_csv_field};
-use mimic_io::pyfmt::push_py_float;
+use pyfmt::pandas::{self, ColumnKind, push_csv_field};
+use pyfmt::push_py_float;
 
 use crate::CohortError;
 

@@ -6,7 +6,7 @@
 //! per cell) keeps the admissions table at a few bytes per cell, and the
 //! [`KindInference`] of each column sees every row of the file, as pandas does.
 
-use mimic_io::pandas::{ColumnKind, KindInference};
+use pyfmt::pandas::{ColumnKind, KindInference};
 
 /// Raw cells of selected columns of a table, row-major, in one byte arena.
 #[derive(Debug, Default)]

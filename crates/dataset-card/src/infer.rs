@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use mimic_io::pandas::{KindInference, is_na};
+use pyfmt::pandas::{KindInference, is_na};
 
 use crate::{CardError, Column, ColumnKind, CsvTable};
 

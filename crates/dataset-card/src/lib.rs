@@ -157,19 +157,19 @@ impl ColumnKind {
     }
 }
 
-impl From<mimic_io::pandas::ColumnKind> for ColumnKind {
-    fn from(kind: mimic_io::pandas::ColumnKind) -> Self {
+impl From<pyfmt::pandas::ColumnKind> for ColumnKind {
+    fn from(kind: pyfmt::pandas::ColumnKind) -> Self {
         match kind {
-            mimic_io::pandas::ColumnKind::Int => ColumnKind::Int,
-            mimic_io::pandas::ColumnKind::Float => ColumnKind::Float,
-            mimic_io::pandas::ColumnKind::Text => ColumnKind::Text,
+            pyfmt::pandas::ColumnKind::Int => ColumnKind::Int,
+            pyfmt::pandas::ColumnKind::Float => ColumnKind::Float,
+            pyfmt::pandas::ColumnKind::Text => ColumnKind::Text,
         }
     }
 }
 
 impl CsvTable {
     /// The columns of the CSV `data` (the contents of `file`), each typed as
-    /// pandas reads it over every cell (`mimic_io::pandas::KindInference`,
+    /// pandas reads it over every cell (`pyfmt::pandas::KindInference`,
     /// plus pandas' `True`/`False` columns as [`ColumnKind::Bool`]).
     pub fn infer(file: impl Into<String>, data: impl Read) -> Result<CsvTable, CardError> {
         infer::infer(file.into(), data)

@@ -1,8 +1,10 @@
-//! MIMIC inputs and the formatting primitives of the outputs.
+//! MIMIC inputs: the names, formats and layouts of the three releases.
 //!
 //! This is the only crate that knows MIMIC file names, column names,
-//! timestamp formats, the WFDB record format and the folder layouts. The
-//! stage crates share nothing but what is here and the files on disk.
+//! timestamp formats, the WFDB record format and the folder layouts: the
+//! stage crates read their inputs through it. How pandas reads and prints a
+//! value is `pyfmt`'s; the table readers here use it to tell a missing field
+//! from a number exactly as the reference does.
 //!
 //! - [`layout`]: file names, the 50 labs, CheXpert columns, path layouts.
 //! - [`discover`]: where the three projects and which releases sit under a download root.
@@ -10,14 +12,10 @@
 //! - [`wfdb`]: WFDB header parser and signal reader.
 //! - [`time`]: a compact naive timestamp.
 //! - [`paths`]: `safe_join` for every path that comes from a table.
-//! - [`pandas`]: pandas dtype inference and cell printing.
-//! - [`pyfmt`]: Python `repr`/`json.dump` formatting for byte-identical outputs.
 
 pub mod discover;
 pub mod layout;
-pub mod pandas;
 pub mod paths;
-pub mod pyfmt;
 pub mod table;
 pub mod time;
 pub mod wfdb;

@@ -279,7 +279,7 @@ impl TableReader {
     /// Parses an optional integer field (empty → `None`).
     pub fn parse_opt_i64(&self, rec: &csv::ByteRecord, column: usize) -> Result<Option<i64>, TableError> {
         let v = rec.get(column).unwrap_or_default();
-        if crate::pandas::is_na(v) {
+        if pyfmt::pandas::is_na(v) {
             return Ok(None);
         }
         parse_i64_bytes(v).map(Some).ok_or_else(|| self.field_error(column, v, "an integer or an empty field"))
@@ -288,10 +288,10 @@ impl TableReader {
     /// Parses an optional float field (empty or NA → `None`).
     pub fn parse_opt_f64(&self, rec: &csv::ByteRecord, column: usize) -> Result<Option<f64>, TableError> {
         let v = rec.get(column).unwrap_or_default();
-        if crate::pandas::is_na(v) {
+        if pyfmt::pandas::is_na(v) {
             return Ok(None);
         }
-        crate::pandas::parse_float(v).map(Some).ok_or_else(|| self.field_error(column, v, "a number or an empty field"))
+        pyfmt::pandas::parse_float(v).map(Some).ok_or_else(|| self.field_error(column, v, "a number or an empty field"))
     }
 
     /// Parses a required timestamp field.
@@ -303,7 +303,7 @@ impl TableReader {
     /// Parses an optional timestamp field (empty → `None`).
     pub fn parse_opt_time(&self, rec: &csv::ByteRecord, column: usize) -> Result<Option<Timestamp>, TableError> {
         let v = rec.get(column).unwrap_or_default();
-        if crate::pandas::is_na(v) {
+        if pyfmt::pandas::is_na(v) {
             return Ok(None);
         }
         Timestamp::parse_bytes(v)

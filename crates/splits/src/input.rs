@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use mimic_io::layout::SPLIT_CHEXPERT_LABELS;
-use mimic_io::pandas::{ColumnKind, KindInference, is_na};
 use mimic_io::table::{TableReader, UniqueKeys};
+use pyfmt::pandas::{ColumnKind, KindInference, is_na};
 
 use crate::SplitsError;
 
@@ -126,7 +126,7 @@ impl Cohort {
                 } else {
                     // pandas' own (not correctly rounded) float parser: the reference ranks these values.
                     Some(
-                        mimic_io::pandas::parse_float(v)
+                        pyfmt::pandas::parse_float(v)
                             .ok_or_else(|| reader.field_error(c, v, "a number or an empty field"))?,
                     )
                 };

@@ -28,8 +28,8 @@ use std::time::Instant;
 
 use durable::{AtomicFile, DirLock, Transaction};
 use labs_ecdf::{Ecdf, EcdfError, pandas_mean};
-use mimic_io::pandas::{ColumnKind, is_na, push_cell, push_csv_field};
-use mimic_io::pyfmt::{PyJsonValue, push_py_float, py_json_object};
+use pyfmt::pandas::{ColumnKind, is_na, push_cell, push_csv_field};
+use pyfmt::{PyJsonValue, push_py_float, py_json_object};
 use rand_chacha::ChaCha12Rng;
 use rand_core::SeedableRng;
 use recipe::{Field, Provenance, Recipe};
@@ -292,7 +292,7 @@ fn render_row(cohort: &Cohort, pcts: &[Vec<f64>], r: usize, out: &mut String, sc
         let raw = cohort.cell(r, c);
         // Float columns print what pandas parsed (not always the correctly rounded value).
         let pandas_value =
-            if kind == ColumnKind::Float && !is_na(raw) { mimic_io::pandas::parse_float(raw) } else { None };
+            if kind == ColumnKind::Float && !is_na(raw) { pyfmt::pandas::parse_float(raw) } else { None };
         match pandas_value {
             Some(v) => push_py_float(scratch, v),
             None => push_cell(scratch, kind, raw),

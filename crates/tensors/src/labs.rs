@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use mimic_io::pandas::{is_na, parse_float};
+use pyfmt::pandas::{is_na, parse_float};
 
 use crate::error::TensorsError;
 

@@ -35,8 +35,8 @@ use std::time::Instant;
 
 use dataset_layout::{Dims, METADATA, Split};
 use durable::{AtomicFile, DirLock, Transaction};
-use mimic_io::pyfmt::{PyJsonValue, py_json_object};
 use progress::Progress;
+use pyfmt::{PyJsonValue, py_json_object};
 use recipe::Recipe;
 
 /// Whether a run keeps its directory's `SHA256SUMS.txt` (a field of the config).

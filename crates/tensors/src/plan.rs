@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 
 use cxr_prep::CropSampler;
 use dataset_layout::Split;
-use mimic_io::pandas::is_na;
 use mimic_io::paths::safe_join;
 use mimic_io::table::TableReader;
+use pyfmt::pandas::is_na;
 
 use crate::TensorsConfig;
 use crate::error::TensorsError;

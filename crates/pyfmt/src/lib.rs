@@ -1,10 +1,22 @@
-//! Text formatting that matches Python byte for byte.
+//! Text exactly as Python and pandas read and write it.
 //!
-//! The reference pipeline writes its CSVs with pandas and its JSON with
-//! `json.dump`, and both print floats with Python's `repr`: the shortest
-//! digits that round-trip, in fixed notation for decimal exponents −4..=15 and
-//! `1e-05` / `1e+16` style outside. Rust's `{}` prints the same digits but never
+//! The reference pipeline reads its tables with `pd.read_csv`, writes its CSVs
+//! with `DataFrame.to_csv` and its JSON with `json.dump`; byte-identical
+//! outputs need the same reading of every cell and the same printing back.
+//! This crate is that and nothing else: it knows no MIMIC name, so the stages,
+//! the input readers and the dataset card share one definition.
+//!
+//! - At the root, Python's float `repr` ([`py_float`], [`push_py_float`]) and
+//!   `json.dump(…, indent=4)` of a flat object ([`py_json_object`]).
+//! - [`pandas`]: how `read_csv` sees a cell (NA spellings, its integer and
+//!   float parsers, the dtype of a whole column) and how `to_csv` prints it.
+//!
+//! Both Python and pandas print floats with `repr`: the shortest digits that
+//! round-trip, in fixed notation for decimal exponents −4..=15 and `1e-05` /
+//! `1e+16` style outside. Rust's `{}` prints the same digits but never
 //! switches to exponent form, so parity needs this small translation.
+
+pub mod pandas;
 
 use std::fmt::Write as _;
 

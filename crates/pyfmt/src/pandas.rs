@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use crate::pyfmt::push_py_float;
+use crate::push_py_float;
 
 /// pandas' default `na_values` (pandas 2.2).
 pub const NA_VALUES: [&str; 18] = [
