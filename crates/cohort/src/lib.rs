@@ -33,13 +33,13 @@ pub mod plan;
 mod raw;
 mod reach;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use durable::{AtomicFile, DirLock, Transaction};
-use mimic_io::discover::CxrTables;
+use mimic_io::discover::{CxrTables, Releases};
 use progress::Progress;
 use recipe::{CohortRecipe, Recipe};
 use serde::Serialize;
@@ -72,9 +72,9 @@ pub struct CohortConfig {
     /// File names of the CXR tables; `None`: whichever `cxr_dir` holds
     /// (`mimic_io::discover::cxr_tables`), the 2.0.0 names first.
     pub cxr_tables: Option<CxrTables>,
-    /// Release of each input (project → version) for the report; `None`:
-    /// read from the directory names (`mimic_io::discover::infer_versions`).
-    pub versions: Option<BTreeMap<String, String>>,
+    /// Release of each input for the report; `None`: read from the
+    /// directory names (`mimic_io::discover::infer_versions`).
+    pub versions: Option<Releases>,
     /// A download plan (`symile-mimic plan`'s directory) the inputs were
     /// fetched by: every file it lists must be on disk and non-empty, or
     /// recorded in its `absent.txt` as missing from the archive, before
@@ -165,10 +165,10 @@ pub struct CohortReport {
     /// file is identical for identical inputs, like every other output).
     #[serde(skip)]
     pub wall_seconds: f64,
-    /// Release of each input (project → version), where known: a cohort is
-    /// only comparable with one built from the same releases.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub versions: BTreeMap<String, String>,
+    /// Release of each input, where known: a cohort is only comparable with
+    /// one built from the same releases. Left out when none is known.
+    #[serde(skip_serializing_if = "Releases::is_empty")]
+    pub versions: Releases,
     /// Absent files the download plan's `absent.txt` records as missing from
     /// the archive (so not a sign of an incomplete download). Not written:
     /// the report of a planned download equals that of a complete one.

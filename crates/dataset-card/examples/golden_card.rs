@@ -8,7 +8,6 @@
 //! cargo run -p dataset-card --example golden_card -- target/card-example
 //! ```
 
-use std::collections::BTreeMap;
 use std::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,6 +15,7 @@ use std::path::{Path, PathBuf};
 use dataset_card::{
     CROISSANT, CardInput, CsvTable, FileEntry, Format, README, SplitCount, Windows, render_croissant, render_readme,
 };
+use mimic_io::discover::Releases;
 use sha2::{Digest, Sha256};
 
 /// The committed golden outputs.
@@ -104,10 +104,7 @@ pub fn write_golden_card(out: &Path) -> Result<CardInput, Box<dyn Error>> {
     for name in CSVS {
         csvs.push(CsvTable::infer(name, fs::File::open(out.join(name))?)?);
     }
-    let versions: BTreeMap<String, String> = [("mimiciv", "2.2"), ("mimic-cxr-jpg", "2.0.0"), ("mimic-iv-ecg", "1.0")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let versions = Releases::published();
     let mut input = CardInput {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         recipe_toml: RECIPE.to_string(),

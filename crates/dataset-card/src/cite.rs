@@ -5,7 +5,7 @@
 //! using this resource, please cite" box) or the publisher's page. A release
 //! that is not in the table is cited by its PhysioNet page, which names its DOI.
 
-use mimic_io::discover::Project;
+use mimic_io::discover::{Project, Releases};
 
 /// The Symile-MIMIC release on PhysioNet that the published recipe reproduces.
 pub(crate) const SYMILE_MIMIC_VERSION: &str = "1.0.0";
@@ -160,7 +160,7 @@ pub(crate) fn release_citation(project: Project, version: Option<&str>) -> Strin
 }
 
 /// The lines of the card's "How to cite" list, in order.
-pub(crate) fn citations(versions: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+pub(crate) fn citations(versions: &Releases) -> Vec<String> {
     let mut lines = vec![
         format!(
             "Saporta, A., Puli, A., Goldstein, M., & Ranganath, R. (2024). {SYMILE_TITLE}. Advances in Neural \
@@ -172,7 +172,7 @@ pub(crate) fn citations(versions: &std::collections::BTreeMap<String, String>) -
         ),
     ];
     for project in Project::ALL {
-        lines.push(release_citation(project, versions.get(project.slug()).map(String::as_str)));
+        lines.push(release_citation(project, versions.get(project)));
         if let Some(paper) = original_publication(project) {
             lines.push(paper.to_string());
         }

@@ -166,7 +166,7 @@ fn description(input: &CardInput) -> String {
 fn based_on(input: &CardInput) -> Vec<String> {
     let mut out = Vec::new();
     for project in Project::ALL {
-        if let Some(v) = input.versions.get(project.slug()) {
+        if let Some(v) = input.versions.get(project) {
             out.push(match cite::release_doi(project, v) {
                 Some(doi) => format!("https://doi.org/{doi}"),
                 None => cite::release_page(project, v),

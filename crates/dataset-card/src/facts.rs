@@ -10,7 +10,7 @@ use crate::{CardInput, Provenance, cite};
 
 /// "MIMIC-IV 2.2", or "MIMIC-IV (release not recorded)".
 pub(crate) fn release_name(input: &CardInput, project: Project) -> String {
-    match input.versions.get(project.slug()) {
+    match input.versions.get(project) {
         Some(v) => format!("{} {v}", project.name()),
         None => format!("{} (release not recorded)", project.name()),
     }

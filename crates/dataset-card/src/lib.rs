@@ -23,8 +23,10 @@
 //! (MIMIC-IV 2.2, MIMIC-CXR-JPG 2.0.0, MIMIC-IV-ECG 1.0); anything else is
 //! labelled a variant, with the windows and settings of its own recipe.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Read;
+
+use mimic_io::discover::Releases;
 
 pub use dataset_layout::Format;
 
@@ -61,9 +63,9 @@ pub struct CardInput {
     pub labs: usize,
     /// Side of the square CXR crop in the tensors (`cxr_crop`, 320 published).
     pub cxr_crop: usize,
-    /// MIMIC project slug → release read (`mimiciv` → `2.2`, `mimic-cxr-jpg`,
-    /// `mimic-iv-ecg`); a project missing here is reported as not recorded.
-    pub versions: BTreeMap<String, String>,
+    /// The release read of each MIMIC project; a project whose release is
+    /// not known is reported as not recorded.
+    pub versions: Releases,
     /// The format of the tensor files.
     pub tensor_format: Format,
     /// `YYYY-MM-DD` for Croissant's `datePublished`. `None`: the published
@@ -240,11 +242,7 @@ pub(crate) enum Provenance {
 
 impl Provenance {
     pub(crate) fn of(input: &CardInput) -> Provenance {
-        use mimic_io::discover::Project;
-        let published_releases = input.versions.len() == Project::ALL.len()
-            && Project::ALL
-                .iter()
-                .all(|p| input.versions.get(p.slug()).map(String::as_str) == Some(p.published_version()));
+        let published_releases = input.versions == Releases::published();
         match (input.recipe_is_published, published_releases) {
             (true, true) => Provenance::Published,
             (true, false) => Provenance::PublishedRecipeOtherReleases,
@@ -263,8 +261,8 @@ pub(crate) fn dataset_version(input: &CardInput) -> String {
     }
     let mut h = Sha256::new();
     h.update(input.recipe_toml.as_bytes());
-    for (slug, release) in &input.versions {
-        h.update(format!("\n{slug}={release}").as_bytes());
+    for (project, release) in input.versions.iter() {
+        h.update(format!("\n{}={release}", project.slug()).as_bytes());
     }
     let digest = h.finalize();
     let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();

@@ -58,14 +58,8 @@ fn section_build(md: &mut String, input: &CardInput) {
     );
     md.push_str("| MIMIC project | release |\n|---|---|\n");
     for project in Project::ALL {
-        let release = input.versions.get(project.slug()).map(String::as_str).unwrap_or("not recorded");
+        let release = input.versions.get(project).unwrap_or("not recorded");
         let _ = writeln!(md, "| {} | {} |", project.name(), cell(release));
-    }
-    // Releases the card does not know by name, listed as given.
-    for (slug, release) in &input.versions {
-        if !Project::ALL.iter().any(|p| p.slug() == slug) {
-            let _ = writeln!(md, "| {} | {} |", cell(slug), cell(release));
-        }
     }
     md.push('\n');
     if !input.recipe_summary.is_empty() {

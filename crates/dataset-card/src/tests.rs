@@ -1,8 +1,7 @@
 //! The two renderers on a typical input: what each file must contain, and the
 //! inputs they refuse.
 
-use std::collections::BTreeMap;
-
+use mimic_io::discover::{Project, Releases};
 use serde_json::Value;
 
 use super::*;
@@ -17,10 +16,7 @@ fn col(name: &str, kind: ColumnKind) -> Column {
 
 /// The published recipe on the published releases, in safetensors.
 fn published() -> CardInput {
-    let versions: BTreeMap<String, String> = [("mimiciv", "2.2"), ("mimic-cxr-jpg", "2.0.0"), ("mimic-iv-ecg", "1.0")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let versions = Releases::published();
     let splits = vec![
         SplitCount { name: "train".into(), rows: 10_000, queries: None, candidates_per_query: None },
         SplitCount { name: "val".into(), rows: 750, queries: Some(750), candidates_per_query: None },
@@ -294,7 +290,7 @@ fn a_variant_is_labelled_a_variant_with_its_own_windows() {
 #[test]
 fn the_published_recipe_on_other_releases_is_not_the_published_dataset() {
     let mut input = published();
-    input.versions.insert("mimiciv".into(), "3.1".into());
+    input.versions.set(Project::MimicIv, "3.1");
     let md = render_readme(&input).unwrap();
     assert!(md.contains("(variant)") && md.contains("not the published dataset"));
     assert!(md.contains("https://doi.org/10.13026/kpb9-mt58"), "MIMIC-IV 3.1 cited by its DOI");
@@ -303,7 +299,7 @@ fn the_published_recipe_on_other_releases_is_not_the_published_dataset() {
     assert!(c["version"].as_str().unwrap().contains("+variant."));
 
     let mut partial = published();
-    partial.versions.remove("mimic-iv-ecg");
+    partial.versions.remove(Project::IvEcg);
     let md = render_readme(&partial).unwrap();
     assert!(md.contains("| MIMIC-IV-ECG | not recorded |") && md.contains("(variant)"));
     assert!(md.contains("MIMIC-IV-ECG (release not recorded)"));

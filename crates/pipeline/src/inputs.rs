@@ -2,10 +2,9 @@
 //! layouts (`mimic_io::discover`), or the three project directories given
 //! one by one, with the release of each.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use mimic_io::discover::{self, CxrTables, Project, VersionChoice};
+use mimic_io::discover::{self, CxrTables, Project, Releases, VersionChoice};
 
 use crate::PipelineError;
 
@@ -58,7 +57,7 @@ impl InputSpec {
         let mut versions = discover::infer_versions(h, c, e);
         for p in Project::ALL {
             if let Some(v) = self.versions.get(p) {
-                versions.insert(p.slug().to_string(), v.to_string());
+                versions.set(p, v);
             }
         }
         Ok(InputDirs { hosp: h.clone(), cxr: c.clone(), ecg: e.clone(), cxr_tables: discover::cxr_tables(c), versions })
@@ -91,8 +90,8 @@ pub struct InputDirs {
     pub ecg: PathBuf,
     /// File names of the CXR tables in `cxr`.
     pub cxr_tables: CxrTables,
-    /// Release of each input where known (project slug → version).
-    pub versions: BTreeMap<String, String>,
+    /// Release of each input where known.
+    pub versions: Releases,
 }
 
 impl InputDirs {

@@ -10,11 +10,11 @@
 //! `SHA256SUMS.txt` (which lists both). Without checksums there are no
 //! digests to give, and only the card is written.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use dataset_card::{CardInput, CsvTable, FileEntry, SplitCount, Windows};
 use durable::Digest;
+use mimic_io::discover::Releases;
 use recipe::{Field, Recipe};
 use sha2::Digest as _;
 
@@ -57,7 +57,7 @@ fn summary_value(r: &Recipe, field: Field) -> String {
 }
 
 /// The releases the cohort was built from, as its report records them.
-fn versions(data_dir: &Path) -> BTreeMap<String, String> {
+fn versions(data_dir: &Path) -> Releases {
     std::fs::read(data_dir.join(dataset_layout::COHORT_REPORT))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use durable::{AtomicFile, Checksums, DirLock, Transaction};
-use mimic_io::discover::{CxrTables, Project};
+use mimic_io::discover::{CxrTables, Project, Releases};
 use progress::Progress;
 use serde::{Deserialize, Serialize};
 
@@ -67,10 +67,10 @@ pub struct PlanConfig {
     pub ecg_dir: PathBuf,
     /// File names of the CXR tables; `None`: whichever `cxr_dir` holds.
     pub cxr_tables: Option<CxrTables>,
-    /// Release of each project (slug → version) whose files are fetched;
-    /// `None`: read from the directory names. A project whose release is
-    /// not known is assumed to be the published one (and `plan.json` says so).
-    pub versions: Option<BTreeMap<String, String>>,
+    /// Release of each project whose files are fetched; `None`: read from
+    /// the directory names. A project whose release is not known is assumed
+    /// to be the published one (and `plan.json` says so).
+    pub versions: Option<Releases>,
     /// The plan directory (created; an earlier plan's files are replaced, its `absent.txt` kept).
     pub out_dir: PathBuf,
     /// Only the image that would be chosen if every listed file existed.
@@ -146,8 +146,8 @@ pub struct PlanReport {
     /// (true of minimal plans): `symile-mimic plan --check` names the
     /// admissions for which that turned out false.
     pub assumes_complete_archive: bool,
-    /// Release of each project (slug → version): the plan's URLs and paths.
-    pub versions: BTreeMap<String, String>,
+    /// Release of each project: the plan's URLs and paths.
+    pub versions: Releases,
     /// Projects whose release was not known from the inputs' folders and
     /// was taken to be the published one.
     pub versions_assumed: Vec<String>,
@@ -211,7 +211,7 @@ impl ArchiveShare {
 impl PlanReport {
     /// The release planned for `project`.
     pub fn version(&self, project: Project) -> &str {
-        self.versions.get(project.slug()).map_or("", String::as_str)
+        self.versions.get(project).unwrap_or_default()
     }
 
     /// A short human-readable summary for the CLI.
@@ -278,16 +278,16 @@ fn plain_name(s: &str) -> bool {
 
 /// Releases for the plan: the given or inferred ones, the published one
 /// for a project whose release is unknown (listed in the second value).
-fn plan_versions(cfg: &PlanConfig) -> Result<(BTreeMap<String, String>, Vec<String>), CohortError> {
+fn plan_versions(cfg: &PlanConfig) -> Result<(Releases, Vec<String>), CohortError> {
     let known = cfg
         .versions
         .clone()
         .unwrap_or_else(|| mimic_io::discover::infer_versions(&cfg.hosp_dir, &cfg.cxr_dir, &cfg.ecg_dir));
-    let mut versions = BTreeMap::new();
+    let mut versions = Releases::default();
     let mut assumed = Vec::new();
     for p in Project::ALL {
-        let v = match known.get(p.slug()) {
-            Some(v) => v.clone(),
+        let v = match known.get(p) {
+            Some(v) => v.to_string(),
             None => {
                 assumed.push(p.slug().to_string());
                 p.published_version().to_string()
@@ -300,7 +300,7 @@ fn plan_versions(cfg: &PlanConfig) -> Result<(BTreeMap<String, String>, Vec<Stri
                 message: format!("{} release {v:?} is not a release folder name like 2.0.0", p.name()),
             });
         }
-        versions.insert(p.slug().to_string(), v);
+        versions.set(p, v);
     }
     Ok((versions, assumed))
 }
@@ -339,7 +339,9 @@ pub fn make_plan(cfg: &PlanConfig, progress: &dyn Progress) -> Result<PlanReport
     let out = &cfg.out_dir;
     let lock = DirLock::acquire(out)?;
     lock.remove_stale_temps(out)?;
-    let key = |p: Project, rel: &str| format!("{}/{}/{rel}", p.slug(), versions[p.slug()]);
+    // Every project has a release here (plan_versions assumes the published one).
+    let release = |p: Project| versions.get(p).unwrap_or_default();
+    let key = |p: Project, rel: &str| format!("{}/{}/{rel}", p.slug(), release(p));
     // A minimal plan passes over images the server already said it lacks.
     let absent: HashSet<String> = if cfg.minimal { read::absent_keys(&out.join(ABSENT))? } else { HashSet::new() };
 
@@ -397,7 +399,7 @@ pub fn make_plan(cfg: &PlanConfig, progress: &dyn Progress) -> Result<PlanReport
         .collect::<Result<_, CohortError>>()?;
     let share = |p: Project, unit: &str, listed: usize, planned: usize, files: usize| ArchiveShare {
         project: p.slug().to_string(),
-        version: versions[p.slug()].clone(),
+        version: release(p).to_string(),
         unit: unit.to_string(),
         listed,
         planned,

@@ -1,10 +1,10 @@
 //! Reading a plan directory back, and stage 1's `--plan`: every planned
 //! file is on disk, or the archive lacks it, before anything is written.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use mimic_io::discover::{CxrTables, Project};
+use mimic_io::discover::{CxrTables, Project, Releases};
 use progress::Progress;
 use rayon::prelude::*;
 
@@ -25,8 +25,8 @@ pub struct Download {
     pub ecg: PathBuf,
     /// File names of the CXR tables.
     pub cxr_tables: CxrTables,
-    /// Releases where known (slug → version).
-    pub versions: BTreeMap<String, String>,
+    /// Releases where known.
+    pub versions: Releases,
 }
 
 impl Download {
@@ -169,11 +169,7 @@ impl Plan {
 
     /// The tables the plan was made from, as (project, path relative to the project root).
     pub fn tables(&self) -> Vec<(Project, String)> {
-        self.report
-            .tables
-            .iter()
-            .filter_map(|t| Project::ALL.into_iter().find(|p| p.slug() == t.project).map(|p| (p, t.path.clone())))
-            .collect()
+        self.report.tables.iter().filter_map(|t| Project::from_slug(&t.project).map(|p| (p, t.path.clone()))).collect()
     }
 
     /// 1-based line of `plan.json` holding `needle` after the line holding `after`.
@@ -188,7 +184,7 @@ impl Plan {
         let json_path = self.dir.join(PLAN_JSON);
         for p in Project::ALL {
             let planned = self.report.version(p);
-            if let Some(have) = d.versions.get(p.slug())
+            if let Some(have) = d.versions.get(p)
                 && have != planned
             {
                 return Err(plan_err(

@@ -9,6 +9,7 @@ use crate::common::scenario::*;
 use crate::common::{Fixture, Sig};
 use cohort::plan::{self, PlanConfig};
 use cohort::{COHORT_CSV, COHORT_PARQUET, COHORT_REPORT, CohortConfig, CohortError, run};
+use mimic_io::discover::{Project, Releases};
 use progress::NoProgress;
 
 fn plan_cfg(f: &Fixture, out: &Path, minimal: bool) -> PlanConfig {
@@ -184,7 +185,7 @@ fn a_plan_for_other_releases_or_tables_is_refused_with_its_line() {
     let out = f.root.path().join("plan");
     plan::make_plan(&plan_cfg(&f, &out, false), &NoProgress).unwrap();
     let save = f.root.path().join("save");
-    let versions: BTreeMap<String, String> = [("mimic-cxr-jpg".to_string(), "2.1.0".to_string())].into();
+    let versions: Releases = [(Project::CxrJpg, "2.1.0")].into_iter().collect();
     let cfg = CohortConfig { versions: Some(versions), ..cohort_cfg(&f, &save, Some(&out)) };
     let e = run(&cfg, &NoProgress).unwrap_err().to_string();
     let json = std::fs::read_to_string(out.join(plan::PLAN_JSON)).unwrap();

@@ -2,12 +2,10 @@
 //! ties, missing files, invalid ECGs, lab filters, pandas printing quirks,
 //! and the bad-input errors.
 
-use std::collections::BTreeMap;
-
 use crate::common::scenario::*;
 use crate::common::{Fixture, Sig, read_csv};
 use cohort::{COHORT_CSV, COHORT_PARQUET, COHORT_REPORT, CohortConfig, CohortError, run};
-use mimic_io::discover::CxrTables;
+use mimic_io::discover::{CxrTables, Project, Releases};
 use mimic_io::table::TableError;
 use progress::NoProgress;
 
@@ -392,9 +390,8 @@ fn cxr_tables_under_another_release_name_are_read_and_versions_reported() {
         let from = f.cxr_dir().join(format!("mimic-cxr-2.0.0-{kind}.csv.gz"));
         std::fs::rename(from, f.cxr_dir().join(format!("mimic-cxr-2.1.0-{kind}.csv.gz"))).unwrap();
     }
-    let versions: BTreeMap<String, String> = [("mimiciv", "3.1"), ("mimic-cxr-jpg", "2.1.0"), ("mimic-iv-ecg", "1.0")]
-        .map(|(p, v)| (p.to_string(), v.to_string()))
-        .into();
+    let versions: Releases =
+        [(Project::MimicIv, "3.1"), (Project::CxrJpg, "2.1.0"), (Project::IvEcg, "1.0")].into_iter().collect();
     let rep = run(&CohortConfig { versions: Some(versions.clone()), ..cfg(&f, false) }, &NoProgress).unwrap();
     assert_eq!(std::fs::read(f.save().join(COHORT_CSV)).unwrap(), csv);
     assert_eq!(rep.versions, versions);

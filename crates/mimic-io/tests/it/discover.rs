@@ -2,11 +2,11 @@
 //! several releases, explicit choices, and roots that do not resolve (whose
 //! messages must say what was found and what is missing).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mimic_io::discover::{
-    CxrTables, DiscoverError, Note, Project, VersionChoice, cxr_tables, discover, infer_versions, version_from_path,
+    CxrTables, DiscoverError, Note, Project, Releases, VersionChoice, cxr_tables, discover, infer_versions,
+    version_from_path,
 };
 use mimic_io::layout;
 
@@ -34,8 +34,8 @@ fn ecg(root: &Path, dir: &str) {
     std::fs::create_dir_all(root.join(dir).join("files/p1000")).unwrap();
 }
 
-fn versions(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+fn versions(pairs: &[(&str, &str)]) -> Releases {
+    pairs.iter().map(|(slug, v)| (Project::from_slug(slug).expect("a project slug"), *v)).collect()
 }
 
 fn err(root: &Path, choice: &VersionChoice) -> String {

@@ -22,98 +22,14 @@
 //! version folders); image and record folders, which can hold hundreds of
 //! thousands of entries, are never listed.
 
-use std::collections::BTreeMap;
+mod project;
+
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::layout;
 
-/// One of the three PhysioNet projects the build reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Project {
-    /// MIMIC-IV; its `hosp` module holds the tables the build reads.
-    MimicIv,
-    /// MIMIC-CXR-JPG.
-    CxrJpg,
-    /// MIMIC-IV-ECG.
-    IvEcg,
-}
-
-impl Project {
-    /// The three projects, in the order the build reads them.
-    pub const ALL: [Project; 3] = [Project::MimicIv, Project::CxrJpg, Project::IvEcg];
-
-    /// PhysioNet's folder name (`files/<slug>/<version>/`); also the key of
-    /// version maps, so reports name projects the way PhysioNet does.
-    pub const fn slug(self) -> &'static str {
-        match self {
-            Project::MimicIv => "mimiciv",
-            Project::CxrJpg => "mimic-cxr-jpg",
-            Project::IvEcg => "mimic-iv-ecg",
-        }
-    }
-
-    /// The project's name as published.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Project::MimicIv => "MIMIC-IV",
-            Project::CxrJpg => "MIMIC-CXR-JPG",
-            Project::IvEcg => "MIMIC-IV-ECG",
-        }
-    }
-
-    /// The release the published Symile-MIMIC dataset was built from.
-    pub const fn published_version(self) -> &'static str {
-        match self {
-            Project::MimicIv => "2.2",
-            Project::CxrJpg => "2.0.0",
-            Project::IvEcg => "1.0",
-        }
-    }
-
-    /// The command-line flag that chooses a release (errors name it).
-    pub const fn version_flag(self) -> &'static str {
-        match self {
-            Project::MimicIv => "--mimiciv-version",
-            Project::CxrJpg => "--cxr-version",
-            Project::IvEcg => "--ecg-version",
-        }
-    }
-
-    /// What a directory of this project must hold, for messages.
-    fn looked_for(self) -> String {
-        let s = self.slug();
-        match self {
-            Project::MimicIv => format!(
-                "{s}/<version>/hosp or {s}/hosp with {}, {}, {}",
-                layout::PATIENTS,
-                layout::ADMISSIONS,
-                layout::LABEVENTS
-            ),
-            Project::CxrJpg => format!(
-                "{s}/<version>/ or {s}/ with {} and {} (or mimic-cxr-<version>-metadata.csv.gz and \
-                 mimic-cxr-<version>-chexpert.csv.gz)",
-                layout::CXR_METADATA,
-                layout::CXR_CHEXPERT
-            ),
-            Project::IvEcg => format!("{s}/<version>/ or {s}/ with {}", layout::ECG_RECORD_LIST),
-        }
-    }
-
-    /// What is missing, e.g. "MIMIC-IV hosp".
-    fn what(self) -> String {
-        match self {
-            Project::MimicIv => "MIMIC-IV hosp".to_string(),
-            p => p.name().to_string(),
-        }
-    }
-}
-
-impl fmt::Display for Project {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use project::{Project, Releases};
 
 /// Releases asked for explicitly; `None` takes the only one present, or the
 /// published one among several.
@@ -239,12 +155,9 @@ impl Discovered {
         }
     }
 
-    /// Project slug → release, for every project whose release is known.
-    pub fn versions(&self) -> BTreeMap<String, String> {
-        Project::ALL
-            .into_iter()
-            .filter_map(|p| self.get(p).version.clone().map(|v| (p.slug().to_string(), v)))
-            .collect()
+    /// The release of every project whose release folder is known.
+    pub fn versions(&self) -> Releases {
+        Project::ALL.into_iter().filter_map(|p| self.get(p).version.clone().map(|v| (p, v))).collect()
     }
 }
 
@@ -646,13 +559,41 @@ fn and_list(items: &[String]) -> String {
     }
 }
 
+/// What a directory of `project` must hold, for messages.
+fn looked_for(project: Project) -> String {
+    let s = project.slug();
+    match project {
+        Project::MimicIv => format!(
+            "{s}/<version>/hosp or {s}/hosp with {}, {}, {}",
+            layout::PATIENTS,
+            layout::ADMISSIONS,
+            layout::LABEVENTS
+        ),
+        Project::CxrJpg => format!(
+            "{s}/<version>/ or {s}/ with {} and {} (or mimic-cxr-<version>-metadata.csv.gz and \
+             mimic-cxr-<version>-chexpert.csv.gz)",
+            layout::CXR_METADATA,
+            layout::CXR_CHEXPERT
+        ),
+        Project::IvEcg => format!("{s}/<version>/ or {s}/ with {}", layout::ECG_RECORD_LIST),
+    }
+}
+
+/// What is missing, e.g. "MIMIC-IV hosp".
+fn what(project: Project) -> String {
+    match project {
+        Project::MimicIv => "MIMIC-IV hosp".to_string(),
+        p => p.name().to_string(),
+    }
+}
+
 fn problem_message(root: &Path, p: &Problem) -> String {
     match p {
         Problem::Missing { project, rejected } => {
             let mut s = format!(
                 "missing {}: looked for {} (also under physionet.org/files/)",
-                project.what(),
-                project.looked_for()
+                what(*project),
+                looked_for(*project)
             );
             if !rejected.is_empty() {
                 let r: Vec<String> =
@@ -728,11 +669,11 @@ pub fn version_from_path(project: Project, dir: &Path) -> Option<String> {
     lexical.or_else(|| std::fs::canonicalize(dir).ok().and_then(|c| from(&c)))
 }
 
-/// Project slug → release inferred from three directories given one by one
-/// (see [`version_from_path`]); projects whose release cannot be told are left out.
-pub fn infer_versions(hosp: &Path, cxr: &Path, ecg: &Path) -> BTreeMap<String, String> {
+/// The releases of three directories given one by one (see
+/// [`version_from_path`]); a project whose release cannot be told is left unknown.
+pub fn infer_versions(hosp: &Path, cxr: &Path, ecg: &Path) -> Releases {
     [(Project::MimicIv, hosp), (Project::CxrJpg, cxr), (Project::IvEcg, ecg)]
         .into_iter()
-        .filter_map(|(p, d)| version_from_path(p, d).map(|v| (p.slug().to_string(), v)))
+        .filter_map(|(p, d)| version_from_path(p, d).map(|v| (p, v)))
         .collect()
 }
