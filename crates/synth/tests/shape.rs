@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use synth::{SynthConfig, SynthError, generate};
 use test_support::fixture;
@@ -18,6 +19,16 @@ fn small() -> SynthConfig {
         p_ecg_window: 0.7,
         ..SynthConfig::default()
     }
+}
+
+/// One generation of [`small`], shared by the tests that only read it.
+fn small_tree() -> &'static (test_support::TempDir, synth::Manifest) {
+    static TREE: OnceLock<(test_support::TempDir, synth::Manifest)> = OnceLock::new();
+    TREE.get_or_init(|| {
+        let dir = test_support::tempdir();
+        let m = generate(dir.path(), &small()).unwrap();
+        (dir, m)
+    })
 }
 
 fn files_under(root: &Path) -> BTreeMap<String, PathBuf> {
@@ -77,9 +88,8 @@ fn same_seed_same_bytes_for_any_thread_count() {
 
 #[test]
 fn shape_matches_golden_input() {
-    let dir = test_support::tempdir();
+    let (dir, m) = small_tree();
     let root = dir.path();
-    let m = generate(root, &small()).unwrap();
     assert!(m.complete);
     let fix = fixture();
     // Same tables, same headers, gzip exactly where golden has gzip.
@@ -167,8 +177,7 @@ fn fixture_matches_golden_input() {
     let fix: Vec<String> = fixture().into_iter().filter(|(r, _)| r == "hea").map(|(_, l)| l).collect();
     assert_eq!(hea.lines().collect::<Vec<_>>(), fix);
     // Same set of non-record files.
-    let ours = test_support::tempdir();
-    generate(ours.path(), &small()).unwrap();
+    let ours = &small_tree().0;
     let top =
         |r: &Path| -> BTreeSet<String> { files_under(r).into_keys().filter(|k| !k.contains("/files/")).collect() };
     assert_eq!(top(ours.path()), top(&root));
@@ -176,9 +185,8 @@ fn fixture_matches_golden_input() {
 
 #[test]
 fn manifest_counts_match_the_files() {
-    let dir = test_support::tempdir();
+    let (dir, m) = small_tree();
     let root = dir.path();
-    let m = generate(root, &small()).unwrap();
     let rows = |rel: &str| table(root, rel).lines().count() - 1;
     assert_eq!(rows("mimiciv/hosp/patients.csv.gz"), m.counts.patients);
     assert_eq!(m.counts.patients + m.counts.orphans, m.counts.subjects);
@@ -221,7 +229,7 @@ fn manifest_counts_match_the_files() {
     // The manifest on disk is the returned one.
     let on_disk: synth::Manifest =
         serde_json::from_str(&std::fs::read_to_string(root.join(synth::MANIFEST)).unwrap()).unwrap();
-    assert_eq!(on_disk, m);
+    assert_eq!(&on_disk, m);
     // Every chosen CXR file exists; every chosen ECG is in record_list.
     for a in m.admissions.values() {
         if let Some(p) = &a.cxr_path {
@@ -233,8 +241,7 @@ fn manifest_counts_match_the_files() {
 /// Planted cases reach the outcome their name promises.
 #[test]
 fn planted_cases_have_their_intended_outcome() {
-    let dir = test_support::tempdir();
-    let m = generate(dir.path(), &small()).unwrap();
+    let (_, m) = small_tree();
     let failing_cxr =
         ["exact24_only", "after72_only", "before_window_only", "odd_views_only", "missing_jpg_only", "none"];
     let failing_ecg = ["before_m24_only", "after_p24_only", "nan_only", "zero_only", "none"];
@@ -319,6 +326,9 @@ fn deathtime_midnight_knob_puts_every_deathtime_at_midnight() {
         ecgs_per_admission: 0.5,
         planted_reps: 0,
         deathtime_midnight: true,
+        // Only admissions.csv is read: no image or ECG files.
+        max_cxr_files: Some(0),
+        max_ecg_files: Some(0),
         ..small()
     };
     generate(dir.path(), &cfg).unwrap();

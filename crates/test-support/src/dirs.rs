@@ -1,6 +1,10 @@
 //! Directories for tests to write in.
 //!
-//! [`tempdir`] is `tempfile`'s, removed when dropped. A static is never
+//! [`tempdir`] is `tempfile`'s, removed when dropped, made under the target
+//! directory rather than the system's: on these machines creating a file in
+//! the long-lived `/tmp` took 0.9 ms of system time against 0.03 ms in a
+//! fresh checkout's `target/` (ext4; measured with 1,500 files each), and
+//! the tests create tens of thousands (synthetic MIMIC trees). A static is never
 //! dropped, though, so a `TempDir` holding a fixture shared through a
 //! `OnceLock` would be left behind by every run (gigabytes under /tmp for the
 //! end-to-end fixtures). [`ProcessDir`] lives under the target directory
@@ -16,7 +20,21 @@ pub use tempfile::TempDir;
 /// when it cannot be made.
 #[track_caller]
 pub fn tempdir() -> TempDir {
-    tempfile::tempdir().unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}"))
+    match target_tmp() {
+        Some(dir) => tempdir_in(&dir),
+        None => tempfile::tempdir().unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}")),
+    }
+}
+
+/// `<target>/tmp/test-temp` for a test binary at `<target>/<profile>/deps/`
+/// (where cargo puts every test binary), else `None`.
+fn target_tmp() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let deps = exe.parent()?;
+    if deps.file_name()? != "deps" {
+        return None;
+    }
+    Some(deps.parent()?.parent()?.join("tmp").join("test-temp"))
 }
 
 /// A fresh temporary directory below `dir` (created if need be).
