@@ -52,9 +52,9 @@ const FOUNDATION_LAYER: usize = 4;
 const FOUNDATION: [&str; 5] = ["recipe", "dataset-layout", "tensor-store", "durable", "mimic-io"];
 
 /// Small utilities any crate may use, one job each (reporting progress;
-/// Python- and pandas-exact text): they know nothing of MIMIC and depend on
-/// no workspace crate, not even on each other.
-const LEAVES: [&str; 2] = ["progress", "pyfmt"];
+/// Python- and pandas-exact text; an error chain on one line): they know
+/// nothing of MIMIC and depend on no workspace crate, not even on each other.
+const LEAVES: [&str; 3] = ["progress", "pyfmt", "errors"];
 
 /// One dependency of a package, as `cargo metadata` states it.
 #[derive(Debug)]
