@@ -11,7 +11,7 @@
 //! the set of records opened do not depend on the thread count.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use mimic_io::Timestamp;
 use mimic_io::table::{TableReader, UniqueKeys};
@@ -32,14 +32,14 @@ use crate::raw::StrArena;
 pub(crate) type Checker<'a> = &'a (dyn Fn(&Path) -> Result<Validity, WfdbError> + Sync);
 
 /// What opening a record found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     Valid,
     HasNan,
     AllZero,
-    /// The reader's message; `absent`: its `.hea` or `.dat` is not on disk.
+    /// The reader's error; `absent`: its `.hea` or `.dat` is not on disk.
     Unreadable {
-        message: String,
+        error: Arc<WfdbError>,
         absent: bool,
     },
 }
@@ -196,19 +196,19 @@ impl Ecgs {
                 Ok(Validity::Valid) => Outcome::Valid,
                 Ok(Validity::HasNan) => Outcome::HasNan,
                 Ok(Validity::AllZero) => Outcome::AllZero,
-                Err(e) => Outcome::Unreadable { absent: is_absent(&e), message: e.to_string() },
+                Err(e) => Outcome::Unreadable { absent: is_absent(&e), error: Arc::new(e) },
             });
             match outcome {
                 Outcome::Valid => return Ok(Some(r)),
                 Outcome::HasNan | Outcome::AllZero => {}
-                Outcome::Unreadable { message, .. } => {
+                Outcome::Unreadable { error, .. } => {
                     if !skip_unreadable {
                         return Err(CohortError::UnreadableEcg {
                             record: self.record_path(r),
                             table: self.path.clone(),
                             line: self.line[r as usize],
                             hadm_id: adm.hadm[a],
-                            message: message.clone(),
+                            source: Arc::clone(error),
                         });
                     }
                 }

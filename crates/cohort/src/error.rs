@@ -1,10 +1,14 @@
 //! Errors of the cohort stage; each names the file, flag or record involved.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use arrow_schema::ArrowError;
 use durable::{AtomicError, DurableError};
 use mimic_io::paths::UnsafePath;
 use mimic_io::table::TableError;
+use mimic_io::wfdb::WfdbError;
+use parquet::errors::ParquetError;
 
 /// What a repeated key in an input table would do to the reference's output.
 pub(crate) const DUPLICATE_ROWS: &str = "the reference would silently duplicate rows";
@@ -36,8 +40,8 @@ pub enum CohortError {
     },
     /// A candidate ECG record could not be read.
     #[error(
-        "ECG record {record} ({table}:{line}, candidate for hadm_id {hadm_id}) cannot be read: {message}; \
-         set cohort.skip_unreadable_ecg to count it as invalid and go on"
+        "cannot read ECG record {record} ({table}:{line}, a candidate for hadm_id {hadm_id}; set \
+         cohort.skip_unreadable_ecg to count it as invalid and go on)"
     )]
     UnreadableEcg {
         /// The record path without extension.
@@ -48,8 +52,9 @@ pub enum CohortError {
         line: u64,
         /// The admission that needed it.
         hadm_id: i64,
-        /// The reader's error.
-        message: String,
+        /// The reader's error (shared: every admission that has the record as
+        /// a candidate sees the same one).
+        source: Arc<WfdbError>,
     },
     /// A filter left no admission.
     #[error("the cohort is empty: {description} left no admission ({before} admission(s) before it)")]
@@ -138,13 +143,36 @@ pub enum CohortError {
         wanted: String,
     },
     /// The Parquet encoder failed.
-    #[error("{path}: cannot write Parquet: {message}")]
+    #[error("{path}: cannot write Parquet")]
     Parquet {
         /// The output file.
         path: PathBuf,
-        /// The encoder's error.
-        message: String,
+        /// The encoder's error (see `parquet_cause`).
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// The Parquet encoder's error as a source. parquet's and arrow's wrappers
+/// of another error (`External: …`, `Io error: …`) print that error and
+/// return it as their source as well; a wrapper that adds nothing else is
+/// left out, so that the chain says the cause once.
+pub(crate) fn parquet_cause(e: ParquetError) -> Box<dyn std::error::Error + Send + Sync> {
+    match e {
+        ParquetError::External(inner) => match inner.downcast::<ArrowError>() {
+            Ok(arrow) => arrow_cause(*arrow),
+            Err(inner) => inner,
+        },
+        other => Box::new(other),
+    }
+}
+
+/// [`parquet_cause`] for arrow's errors.
+pub(crate) fn arrow_cause(e: ArrowError) -> Box<dyn std::error::Error + Send + Sync> {
+    match e {
+        ArrowError::ExternalError(inner) => inner,
+        ArrowError::IoError(text, io) if text == io.to_string() => Box::new(io),
+        other => Box::new(other),
+    }
 }
 
 /// `path:line: message`, or `path: message` without a line.
@@ -170,5 +198,48 @@ impl CohortError {
             CohortError::PlanRules { field, .. } => Some(*field),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use errors::Chain;
+
+    use super::*;
+
+    fn parquet(e: ParquetError) -> CohortError {
+        CohortError::Parquet { path: "out/symile_mimic_data.parquet".into(), source: parquet_cause(e) }
+    }
+
+    #[test]
+    fn an_encoder_failure_says_its_cause_once() {
+        let disk = || std::io::Error::new(std::io::ErrorKind::StorageFull, "No space left on device");
+        let want = "out/symile_mimic_data.parquet: cannot write Parquet: No space left on device";
+        assert_eq!(Chain(&parquet(ParquetError::External(Box::new(disk())))).to_string(), want);
+        let via_arrow = ParquetError::from(ArrowError::from(disk()));
+        assert_eq!(Chain(&parquet(via_arrow)).to_string(), want);
+        let own = parquet(ParquetError::General("bad schema".into()));
+        assert_eq!(
+            Chain(&own).to_string(),
+            "out/symile_mimic_data.parquet: cannot write Parquet: Parquet error: bad schema"
+        );
+        assert!(own.source().is_some_and(|s| s.is::<ParquetError>()));
+    }
+
+    #[test]
+    fn an_unreadable_record_keeps_the_readers_error() {
+        let wfdb = mimic_io::wfdb::read_header(std::path::Path::new("/nonexistent-dir-xyz/r.hea")).unwrap_err();
+        let e = CohortError::UnreadableEcg {
+            record: "/nonexistent-dir-xyz/r".into(),
+            table: "record_list.csv".into(),
+            line: 2,
+            hadm_id: 7,
+            source: Arc::new(wfdb),
+        };
+        let source = e.source().and_then(|s| s.downcast_ref::<Arc<WfdbError>>());
+        assert!(matches!(source.map(|s| &**s), Some(WfdbError::Io { .. })), "{e:?}");
+        assert!(!e.to_string().contains("r.hea"), "the reader's error is said by the reader: {e}");
     }
 }

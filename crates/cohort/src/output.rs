@@ -18,6 +18,7 @@ use pyfmt::pandas::{self, ColumnKind, push_csv_field};
 use pyfmt::push_py_float;
 
 use crate::CohortError;
+use crate::error::{arrow_cause, parquet_cause};
 
 /// Values of one output column, for the output rows only.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,14 +164,15 @@ pub(crate) fn record_batch(cols: &[OutCol]) -> Result<RecordBatch, arrow_schema:
 
 /// Encodes the table as Parquet (Snappy) into `w`.
 pub(crate) fn write_parquet<W: Write + Send>(cols: &[OutCol], w: W, path: &Path) -> Result<(), CohortError> {
-    let err = |e: &dyn std::fmt::Display| CohortError::Parquet { path: path.to_path_buf(), message: e.to_string() };
-    let batch = record_batch(cols).map_err(|e| err(&e))?;
+    let err = |source| CohortError::Parquet { path: path.to_path_buf(), source };
+    let batch = record_batch(cols).map_err(|e| err(arrow_cause(e)))?;
     let props = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::SNAPPY)
         .build();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(w, batch.schema(), Some(props)).map_err(|e| err(&e))?;
-    writer.write(&batch).map_err(|e| err(&e))?;
-    writer.close().map_err(|e| err(&e))?;
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(w, batch.schema(), Some(props)).map_err(|e| err(parquet_cause(e)))?;
+    writer.write(&batch).map_err(|e| err(parquet_cause(e)))?;
+    writer.close().map_err(|e| err(parquet_cause(e)))?;
     Ok(())
 }
 

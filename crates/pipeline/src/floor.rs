@@ -42,7 +42,7 @@ pub fn decode_floor(
             paths
                 .par_iter()
                 .try_for_each(|p| cxr_prep::decode_jpeg_file(p).map(drop))
-                .map_err(|e| PipelineError::Floor { message: e.to_string() })?;
+                .map_err(|source| PipelineError::Floor { source })?;
             decoded += paths.len();
         }
         let row: usize =

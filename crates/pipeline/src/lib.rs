@@ -121,16 +121,16 @@ pub enum PipelineError {
         source: std::io::Error,
     },
     /// `use_seed = false` but the OS random source failed.
-    #[error("cannot draw a seed from the OS: {message}")]
+    #[error("cannot draw a seed from the OS")]
     OsSeed {
         /// The OS error.
-        message: String,
+        source: getrandom::Error,
     },
     /// The decode floor (a benchmark) could not decode an image.
-    #[error("decode floor: {message}")]
+    #[error("decode floor")]
     Floor {
         /// The decoder's error.
-        message: String,
+        source: cxr_prep::CxrError,
     },
 }
 

@@ -22,7 +22,7 @@ use crate::inputs::InputDirs;
 /// A seed for `use_seed = false` (the reference's unseeded run): drawn from
 /// the OS once, then used and recorded like any other seed.
 pub fn draw_seed() -> Result<u64, PipelineError> {
-    getrandom::u32().map(u64::from).map_err(|e| PipelineError::OsSeed { message: e.to_string() })
+    getrandom::u32().map(u64::from).map_err(|source| PipelineError::OsSeed { source })
 }
 
 /// How much of the recipe recorded with a stage's inputs the stage takes.

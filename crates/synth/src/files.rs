@@ -268,8 +268,7 @@ pub(crate) fn write_sha256sums(root: &Path, name: &str) -> Result<(), SynthError
         .collect::<Result<_, _>>()?;
     let mut sums = durable::Sums::default();
     for (digest, rel) in digests.into_iter().zip(&rels) {
-        sums.set(rel, digest).map_err(|e| SynthError::Manifest { path: root.join(rel), message: e.to_string() })?;
+        sums.set(rel, digest).map_err(|e| SynthError::Manifest { path: root.join(rel), source: e.into() })?;
     }
-    let path = root.join(name);
-    durable::write_atomic(&path, sums.render().as_bytes()).map_err(|e| io_err(&path)(std::io::Error::other(e)))
+    Ok(durable::write_atomic(root.join(name), sums.render().as_bytes())?)
 }

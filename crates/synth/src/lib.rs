@@ -251,8 +251,10 @@ pub enum SynthError {
     Config(String),
     #[error("{path}: JPEG encoding failed: {message}")]
     Jpeg { path: PathBuf, message: String },
-    #[error("{path}: writing the manifest failed: {message}")]
-    Manifest { path: PathBuf, message: String },
+    #[error("{path}: writing the manifest failed")]
+    Manifest { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error(transparent)]
+    Write(#[from] durable::AtomicError),
 }
 
 /// Row and file counts of a generated tree.
@@ -610,11 +612,10 @@ fn prepare_out_dir(out: &Path) -> Result<(), SynthError> {
 
 fn write_manifest(out: &Path, m: &Manifest) -> Result<(), SynthError> {
     let path = out.join(MANIFEST);
-    let mut text = serde_json::to_string_pretty(m)
-        .map_err(|e| SynthError::Manifest { path: path.clone(), message: e.to_string() })?;
+    let mut text =
+        serde_json::to_string_pretty(m).map_err(|e| SynthError::Manifest { path: path.clone(), source: e.into() })?;
     text.push('\n');
-    durable::write_atomic(&path, text.as_bytes())
-        .map_err(|e| SynthError::Manifest { path: path.clone(), message: e.to_string() })
+    Ok(durable::write_atomic(&path, text.as_bytes())?)
 }
 
 /// Writes a complete synthetic MIMIC tree into `out` and returns its manifest

@@ -34,8 +34,8 @@ pub(crate) struct Cards {
     pub croissant: Option<Vec<u8>>,
 }
 
-fn card_err(e: impl std::fmt::Display, path: &Path) -> TensorsError {
-    TensorsError::Card { path: path.to_path_buf(), message: e.to_string() }
+fn card_err(source: dataset_card::CardError, path: &Path) -> TensorsError {
+    TensorsError::Card { path: path.to_path_buf(), source }
 }
 
 fn sha256(bytes: &[u8]) -> Digest {

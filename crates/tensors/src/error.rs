@@ -17,8 +17,8 @@ use mimic_io::table::TableError;
 #[derive(Debug, thiserror::Error)]
 pub enum TensorsError {
     /// The dataset card or the Croissant file could not be rendered.
-    #[error("{}: cannot render the dataset card: {message}", path.display())]
-    Card { path: PathBuf, message: String },
+    #[error("{}: cannot render the dataset card", path.display())]
+    Card { path: PathBuf, source: dataset_card::CardError },
     /// The recipe breaks a rule that holds whatever the data (a crop larger
     /// than the scale, a zero size, …).
     #[error(transparent)]
