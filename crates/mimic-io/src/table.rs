@@ -21,7 +21,24 @@ use flate2::read::MultiGzDecoder;
 
 use crate::time::Timestamp;
 
-/// An error reading a table; every variant names the file.
+/// A line of a table: the file and the 1-based line (the header is line 1),
+/// printed `path:line`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file.
+    pub path: PathBuf,
+    /// The 1-based line.
+    pub line: u64,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.path.display(), self.line)
+    }
+}
+
+/// An error reading a table; every variant names the file, and the line
+/// where one is to blame.
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     /// The file could not be opened.
@@ -33,18 +50,35 @@ pub enum TableError {
     /// The file ended before its header line.
     #[error("{path}: the file is empty (expected a CSV header line)")]
     Empty { path: PathBuf },
-    /// A malformed CSV row, a read error, or bad gzip data.
-    #[error("{path}:{line}: {message}")]
-    Read { path: PathBuf, line: u64, message: String },
+    /// Reading failed: an I/O error, or bad or truncated gzip data.
+    #[error("{at}: read error (is the file a complete gzip/CSV file?)")]
+    Io { at: Location, source: io::Error },
+    /// A malformed CSV row.
+    #[error("{at}: {message}")]
+    Read { at: Location, message: String },
     /// A field that does not parse as its column's type.
-    #[error("{path}:{line}: column {column:?}: expected {expected}, found {value:?}")]
-    Field { path: PathBuf, line: u64, column: String, value: String, expected: &'static str },
+    #[error("{at}: column {column:?}: expected {expected}, found {value:?}")]
+    Field { at: Location, column: String, value: String, expected: &'static str },
     /// A key that must be unique in its column appears a second time.
-    #[error("{path}:{line}: duplicate {column} {value} on line {line} (first on line {first_line}); {why}")]
-    Duplicate { path: PathBuf, line: u64, first_line: u64, column: &'static str, value: String, why: &'static str },
+    #[error("{at}: duplicate {column} {value} (first on line {first_line}); {why}")]
+    Duplicate { at: Location, first_line: u64, column: &'static str, value: String, why: &'static str },
     /// Any other inconsistency in a table.
-    #[error("{path}:{line}: {message}")]
-    Invalid { path: PathBuf, line: u64, message: String },
+    #[error("{at}: {message}")]
+    Invalid { at: Location, message: String },
+}
+
+impl TableError {
+    /// The line to blame, if the error is about one.
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            TableError::Open { .. } | TableError::MissingColumns { .. } | TableError::Empty { .. } => None,
+            TableError::Io { at, .. }
+            | TableError::Read { at, .. }
+            | TableError::Field { at, .. }
+            | TableError::Duplicate { at, .. }
+            | TableError::Invalid { at, .. } => Some(at),
+        }
+    }
 }
 
 /// Remembers the line each key of a column that must be unique was first
@@ -67,8 +101,7 @@ impl<K: std::hash::Hash + Eq + std::fmt::Display> UniqueKeys<K> {
         use std::collections::hash_map::Entry;
         match self.first.entry(key) {
             Entry::Occupied(e) => Err(TableError::Duplicate {
-                path: table.path().to_path_buf(),
-                line: table.line(),
+                at: table.location(),
                 first_line: *e.get(),
                 column: self.column,
                 value: e.key().to_string(),
@@ -191,7 +224,8 @@ impl TableReader {
     pub fn open(path: &Path) -> Result<Self, TableError> {
         let input = open_maybe_gz(path)?;
         let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(input);
-        let headers = reader.byte_headers().map_err(|e| csv_error(path, 1, e))?;
+        let headers =
+            reader.byte_headers().map_err(|e| csv_error(Location { path: path.to_path_buf(), line: 1 }, e))?;
         if headers.is_empty() {
             return Err(TableError::Empty { path: path.to_path_buf() });
         }
@@ -244,7 +278,7 @@ impl TableReader {
             }
             Err(e) => {
                 let line = e.position().map_or(self.line + 1, |p| p.line());
-                Err(csv_error(&self.path, line, e))
+                Err(csv_error(Location { path: self.path.clone(), line }, e))
             }
         }
     }
@@ -254,11 +288,15 @@ impl TableReader {
         self.line
     }
 
+    /// The file and the line of the record last read.
+    pub fn location(&self) -> Location {
+        Location { path: self.path.clone(), line: self.line }
+    }
+
     /// A field error at the current line.
     pub fn field_error(&self, column: usize, value: &[u8], expected: &'static str) -> TableError {
         TableError::Field {
-            path: self.path.clone(),
-            line: self.line,
+            at: self.location(),
             column: self.headers.get(column).cloned().unwrap_or_else(|| format!("#{column}")),
             value: String::from_utf8_lossy(value).into_owned(),
             expected,
@@ -267,7 +305,7 @@ impl TableReader {
 
     /// Any other error about the current line.
     pub fn invalid(&self, message: impl Into<String>) -> TableError {
-        TableError::Invalid { path: self.path.clone(), line: self.line, message: message.into() }
+        TableError::Invalid { at: self.location(), message: message.into() }
     }
 
     /// Parses an integer id field of the current record.
@@ -337,15 +375,15 @@ pub fn parse_i64_bytes(b: &[u8]) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-fn csv_error(path: &Path, line: u64, e: csv::Error) -> TableError {
-    let message = match e.kind() {
+fn csv_error(at: Location, e: csv::Error) -> TableError {
+    let text = e.to_string();
+    match e.into_kind() {
+        csv::ErrorKind::Io(source) => TableError::Io { at, source },
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            format!("expected {expected_len} fields like the header, found {len}")
+            TableError::Read { at, message: format!("expected {expected_len} fields like the header, found {len}") }
         }
-        csv::ErrorKind::Io(io) => format!("read error (is the file a complete gzip/CSV file?): {io}"),
-        _ => e.to_string(),
-    };
-    TableError::Read { path: path.to_path_buf(), line, message }
+        _ => TableError::Read { at, message: text },
+    }
 }
 
 #[cfg(test)]
@@ -430,13 +468,32 @@ mod tests {
         // The rows that inflated cleanly are read first: the error points at
         // where the data breaks off, not at line 1.
         match &err {
-            TableError::Read { line, .. } => assert!(*line > 1000, "{err}"),
+            TableError::Io { at, .. } => assert!(at.line > 1000, "{err}"),
             other => panic!("expected a read error, got {other}"),
         }
 
         std::fs::write(&p, b"a,b\n1,2\n").unwrap();
         let err = TableReader::open(&p).unwrap_err().to_string();
         assert!(err.contains("t.csv.gz"), "{err}");
+    }
+
+    #[test]
+    fn a_repeated_key_names_both_lines_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, "k\n7\n8\n7\n").unwrap();
+        let mut t = TableReader::open(&p).unwrap();
+        let mut keys = UniqueKeys::new("k", "rows would repeat");
+        let mut rec = csv::ByteRecord::new();
+        let err = loop {
+            assert!(t.next_record(&mut rec).unwrap(), "the repeat must be found");
+            if let Err(e) = keys.insert(&t, t.parse_i64(&rec, 0).unwrap()) {
+                break e;
+            }
+        };
+        let want = format!("{}:4: duplicate k 7 (first on line 2); rows would repeat", p.display());
+        assert_eq!(err.to_string(), want);
+        assert_eq!(err.location(), Some(&Location { path: p, line: 4 }));
     }
 
     #[test]

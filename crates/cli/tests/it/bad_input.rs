@@ -483,7 +483,7 @@ fn splits_missing_or_broken_cohort_is_named() {
     rows[4][c] = rows[2][c].clone();
     let dup = d.join("dup.csv");
     std::fs::write(&dup, table::to_bytes(&rows)).unwrap();
-    splits_fails("dup-cohort", &dup, fx().sizes, &["dup.csv", "line 3", "line 5", "hadm_id"]);
+    splits_fails("dup-cohort", &dup, fx().sizes, &["dup.csv:5: duplicate hadm_id", "(first on line 3)"]);
     let mut rows = table::rows(&fx().cohort_csv());
     let c = col(&rows, "subject_id");
     for r in rows.iter_mut() {

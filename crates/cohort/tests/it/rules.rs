@@ -325,7 +325,9 @@ fn a_failed_run_keeps_an_earlier_cohort_untouched() {
     f2.write();
     let c = CohortConfig { save_dir: f.save(), ..cfg(&f2, false) };
     match run(&c, &NoProgress) {
-        Err(CohortError::Table(TableError::Duplicate { column: "hadm_id", line: 3, first_line: 2, .. })) => {}
+        Err(CohortError::Table(TableError::Duplicate { column: "hadm_id", at, first_line: 2, .. })) => {
+            assert_eq!(at.line, 3, "the repeat is on admissions.csv.gz:3");
+        }
         other => panic!("want the duplicate hadm_id at admissions.csv.gz:3, got {other:?}"),
     }
     // Nothing the user had is lost: the earlier outputs are byte-identical.
