@@ -207,7 +207,7 @@ fn compare_tensors(ours_dir: &Path, expected_dir: &Path, tally: &mut Tally) -> R
         let o = match tensor_store::read_tensor(&ours) {
             Ok(o) => o,
             Err(err) => {
-                tally.fail(format!("{split}/{name}: {err}"));
+                tally.fail(format!("{split}/{name}: {}", errors::Chain(&err)));
                 continue;
             }
         };

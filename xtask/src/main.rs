@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         return match bench::measure_child(&args[2..]) {
             Ok(code) => ExitCode::from(code as u8),
             Err(err) => {
-                eprintln!("error: {err:#}");
+                eprintln!("error: {}", symile_mimic::error_chain(&err));
                 ExitCode::from(2)
             }
         };

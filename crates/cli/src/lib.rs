@@ -30,22 +30,17 @@ pub fn init_logging(quiet: bool) {
         .try_init();
 }
 
-/// An error and its causes on one line, `a: b: c`, leaving out a cause whose
-/// text its parent already printed (library errors name their cause in their
-/// own message *and* expose it as `source()`, so `{:#}` would repeat it).
+/// An error and its causes on one line, `a: b: c`, outermost first: what
+/// the command prints after `error: ` and the Python binding raises.
+///
+/// Every error of the workspace follows one rule: a level's message says
+/// only its own context (`cannot open x.csv`) and its cause is returned by
+/// `source()` alone (a wrapper that adds nothing is `#[error(transparent)]`).
+/// The chain is therefore printed as it is, each cause once, nothing left
+/// out ([`errors::Chain`]).
 pub fn error_chain(err: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
+    let err: &(dyn std::error::Error + 'static) = err.as_ref();
+    errors::Chain(err).to_string()
 }
 
 /// How the caller of `spelling` set (or can set) `field`: `set by --train_n`,
@@ -66,10 +61,87 @@ pub fn how_set(field: Field, provenance: &Provenance, spelling: Spelling) -> Str
 
 #[cfg(test)]
 mod tests {
+    use std::error::Error;
+    use std::io;
+    use std::path::Path;
+
+    use super::error_chain;
+
     #[test]
-    fn causes_already_printed_are_not_repeated() {
-        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
-        let err = anyhow::Error::new(io).context("cannot open x.csv: No such file").context("reading the cohort");
-        assert_eq!(super::error_chain(&err), "reading the cohort: cannot open x.csv: No such file");
+    fn the_chain_is_printed_as_it_is() {
+        let io = io::Error::new(io::ErrorKind::NotFound, "No such file");
+        let err = anyhow::Error::new(io).context("cannot open x.csv").context("reading the cohort");
+        assert_eq!(error_chain(&err), "reading the cohort: cannot open x.csv: No such file");
+        // Nothing is left out, not even a cause a level has already printed
+        // (no error of the workspace does that).
+        let io = io::Error::new(io::ErrorKind::NotFound, "No such file");
+        let err = anyhow::Error::new(io).context("cannot open x.csv: No such file");
+        assert_eq!(error_chain(&err), "cannot open x.csv: No such file: No such file");
+    }
+
+    /// The rendered chain of `err`, after checking that it holds the message
+    /// of each level exactly once.
+    fn said_once(err: impl Error + Send + Sync + 'static) -> String {
+        let err = anyhow::Error::new(err);
+        let line = error_chain(&err);
+        for level in err.chain() {
+            let text = level.to_string();
+            assert_eq!(line.matches(&text).count(), 1, "{text:?} is not said exactly once in {line:?}");
+        }
+        line
+    }
+
+    fn io_text(err: &dyn Error) -> String {
+        let mut cause = err.source();
+        while let Some(e) = cause {
+            if e.is::<io::Error>() {
+                return e.to_string();
+            }
+            cause = e.source();
+        }
+        panic!("no I/O error under {err}")
+    }
+
+    #[test]
+    fn library_errors_say_each_cause_once() {
+        let dir = Path::new("/nonexistent-dir-xyz");
+
+        // An atomic write into a directory that does not exist.
+        let err = durable::write_atomic(dir.join("out.csv"), b"x").unwrap_err();
+        let io = io_text(&err);
+        assert_eq!(said_once(err), format!("cannot create a temporary file in /nonexistent-dir-xyz: {io}"));
+
+        // A table that cannot be opened, as stage 1 reports it inside a build.
+        let table = mimic_io::table::TableReader::open(&dir.join("admissions.csv.gz")).unwrap_err();
+        let io = io_text(&table);
+        let err = pipeline::PipelineError::Stage {
+            stage: "cohort",
+            done: "none".into(),
+            source: Box::new(pipeline::PipelineError::Cohort(cohort::CohortError::from(table))),
+        };
+        assert_eq!(
+            said_once(err),
+            format!(
+                "cohort did not complete; complete stages: none: cannot open /nonexistent-dir-xyz/admissions.csv.gz: {io}"
+            )
+        );
+
+        // A candidate ECG record whose header cannot be read.
+        let wfdb = mimic_io::wfdb::read_header(&dir.join("r.hea")).unwrap_err();
+        let io = io_text(&wfdb);
+        let err = cohort::CohortError::UnreadableEcg {
+            record: dir.join("r"),
+            table: "record_list.csv".into(),
+            line: 2,
+            hadm_id: 7,
+            source: std::sync::Arc::new(wfdb),
+        };
+        assert_eq!(
+            said_once(err),
+            format!(
+                "cannot read ECG record /nonexistent-dir-xyz/r (record_list.csv:2, a candidate for hadm_id 7; set \
+                 cohort.skip_unreadable_ecg to count it as invalid and go on): /nonexistent-dir-xyz/r.hea: cannot read: {io}"
+            )
+        );
     }
 }

@@ -26,7 +26,7 @@ fn main() {
     match cohort::run(&cfg, &progress::NoProgress) {
         Ok(rep) => println!("{}", rep.summary()),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", errors::Chain(&e));
             std::process::exit(1);
         }
     }

@@ -67,7 +67,7 @@ pub enum CohortError {
         before: usize,
     },
     /// A file-system operation on an output or input path failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The path involved.
         path: PathBuf,

@@ -48,7 +48,7 @@ pub struct Image {
 #[derive(Debug, thiserror::Error)]
 pub enum CxrError {
     /// The file could not be opened or read.
-    #[error("{path}: cannot read CXR image: {source}")]
+    #[error("{path}: cannot read CXR image")]
     Io {
         /// The file.
         path: PathBuf,

@@ -21,13 +21,13 @@ pub const TEMP_PREFIX: &str = ".symile-tmp.";
 #[derive(Debug, thiserror::Error)]
 pub enum AtomicError {
     /// The temporary file could not be created.
-    #[error("cannot create a temporary file in {dir}: {source}")]
+    #[error("cannot create a temporary file in {dir}")]
     Create { dir: PathBuf, source: io::Error },
     /// Writing, flushing or syncing failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write { path: PathBuf, source: io::Error },
     /// The final rename failed.
-    #[error("cannot move the finished file into place as {path}: {source}")]
+    #[error("cannot move the finished file into place as {path}")]
     Rename { path: PathBuf, source: io::Error },
 }
 
@@ -226,6 +226,9 @@ mod tests {
     #[test]
     fn missing_directory_is_a_named_error() {
         let err = AtomicFile::create("/nonexistent-dir-xyz/out.csv").unwrap_err();
-        assert!(err.to_string().contains("/nonexistent-dir-xyz"), "{err}");
+        assert_eq!(err.to_string(), "cannot create a temporary file in /nonexistent-dir-xyz");
+        // The cause is the source, not part of the message.
+        let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<io::Error>()).expect("an I/O source");
+        assert_eq!(io.kind(), io::ErrorKind::NotFound);
     }
 }

@@ -31,7 +31,7 @@ pub enum DurableError {
     #[error(transparent)]
     Atomic(#[from] AtomicError),
     /// An I/O error on `path`.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: std::io::Error },
     /// Another run holds the directory.
     #[error(
@@ -50,7 +50,7 @@ pub enum DurableError {
     Unlistable { name: String },
     /// A rename failed after the commit was decided.
     #[error(
-        "cannot move the finished file into place as {dest}: {source}; the commit is recorded in {journal} and the next run writing into this directory completes it"
+        "cannot move the finished file into place as {dest} (the commit is recorded in {journal} and the next run writing into this directory completes it)"
     )]
     CommitIncomplete { dest: PathBuf, journal: PathBuf, source: std::io::Error },
     /// A staged file is not inside the locked directory.

@@ -59,7 +59,7 @@ impl NormStats {
 #[derive(Debug, thiserror::Error)]
 pub enum EcgError {
     /// The WFDB record could not be read.
-    #[error("ECG record {record}: {source}")]
+    #[error("ECG record {record}")]
     Wfdb { record: PathBuf, source: WfdbError },
     /// The record does not have the shape the caller needs.
     #[error(

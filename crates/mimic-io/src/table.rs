@@ -42,7 +42,7 @@ impl std::fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     /// The file could not be opened.
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}")]
     Open { path: PathBuf, source: io::Error },
     /// Required columns are absent from the header.
     #[error("{path}: missing required column(s) {missing:?}; the header has {found:?}")]
@@ -494,6 +494,17 @@ mod tests {
         let want = format!("{}:4: duplicate k 7 (first on line 2); rows would repeat", p.display());
         assert_eq!(err.to_string(), want);
         assert_eq!(err.location(), Some(&Location { path: p, line: 4 }));
+    }
+
+    #[test]
+    fn an_unopenable_table_says_its_cause_once() {
+        let p = Path::new("/nonexistent-dir-xyz/t.csv");
+        let err = TableReader::open(p).unwrap_err();
+        assert_eq!(err.to_string(), "cannot open /nonexistent-dir-xyz/t.csv");
+        let io = std::error::Error::source(&err).expect("the I/O error is the source").to_string();
+        let chain = errors::Chain(&err).to_string();
+        assert_eq!(chain, format!("cannot open /nonexistent-dir-xyz/t.csv: {io}"));
+        assert_eq!(chain.matches(&io).count(), 1, "{chain}");
     }
 
     #[test]

@@ -116,7 +116,7 @@ impl std::fmt::Display for SampleFormat {
 #[derive(Debug, thiserror::Error)]
 pub enum WfdbError {
     /// A header or signal file could not be read.
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read")]
     Io { path: PathBuf, source: std::io::Error },
     /// The header is not UTF-8 text.
     #[error("{path}: header is not UTF-8 text (invalid byte at offset {offset})")]

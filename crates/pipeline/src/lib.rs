@@ -113,7 +113,7 @@ pub enum PipelineError {
         source: Box<cohort::CohortError>,
     },
     /// A file-system operation failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The path.
         path: PathBuf,

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use cohort::plan::{CheckConfig, CheckReport, PlanConfig, PlanReport};
+use errors::Chain;
 use progress::Progress;
 use serde::Serialize;
 
@@ -76,7 +77,7 @@ pub fn plan(req: &PlanRequest, progress: &dyn Progress) -> Result<PlanOutcome, P
     let dirs = req.inputs.resolve()?;
     if req.check {
         let cfg = CheckConfig { plan_dir: req.out.clone(), download: dirs.download() };
-        let jpeg = |p: &Path| cxr_prep::jpeg_dimensions(p).map(|_| ()).map_err(|e| e.to_string());
+        let jpeg = |p: &Path| cxr_prep::jpeg_dimensions(p).map(|_| ()).map_err(|e| Chain(&e).to_string());
         let report = cohort::plan::check(&cfg, &jpeg, progress)
             .map_err(|source| PipelineError::PlanCheck { plan: req.out.clone(), source: Box::new(source) })?;
         return Ok(PlanOutcome::Checked(Box::new(report)));

@@ -3,7 +3,6 @@
 //! `symile_mimic._evaluate` makes them with numpy), so this module needs no
 //! numpy of its own.
 
-use std::error::Error as StdError;
 use std::path::{Path, PathBuf};
 
 use ::evaluate::{EvalError, Kind, Retrieval};
@@ -13,28 +12,12 @@ use pyo3::types::PyBytes;
 
 use crate::Error;
 
-/// An error and its sources on one line, each cause once (as the command
-/// line prints them).
-fn one_line(err: &dyn StdError) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = e.source();
-    }
-    out
-}
-
 fn raise(err: EvalError) -> PyErr {
-    Error::new_err(one_line(&err))
+    crate::raise(&err)
 }
 
 fn open(root: &Path, split: &str) -> PyResult<Retrieval> {
-    let split: Split = split.parse().map_err(|e: dataset_layout::UnknownSplit| Error::new_err(e.to_string()))?;
+    let split: Split = split.parse().map_err(|e: dataset_layout::UnknownSplit| crate::raise(&e))?;
     Retrieval::open(root, split).map_err(raise)
 }
 

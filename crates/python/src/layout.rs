@@ -90,9 +90,9 @@ fn layout(cxr_crop: Option<usize>, labs: Option<usize>) -> String {
 #[pyfunction]
 #[pyo3(signature = (root, split, format=None))]
 fn tensor_files(root: PathBuf, split: &str, format: Option<&str>) -> PyResult<Vec<(&'static str, OsString)>> {
-    let split: Split = split.parse().map_err(|e: dataset_layout::UnknownSplit| Error::new_err(e.to_string()))?;
+    let split: Split = split.parse().map_err(|e: dataset_layout::UnknownSplit| crate::raise(&e))?;
     let format: Option<Format> =
-        format.map(str::parse).transpose().map_err(|e: tensor_store::StoreError| Error::new_err(e.to_string()))?;
+        format.map(str::parse).transpose().map_err(|e: tensor_store::StoreError| crate::raise(&e))?;
     if !root.is_dir() {
         return Err(Error::new_err(format!("{}: not a directory", root.display())));
     }
@@ -101,7 +101,7 @@ fn tensor_files(root: PathBuf, split: &str, format: Option<&str>) -> PyResult<Ve
         .iter()
         .map(|&t| {
             let path = match format {
-                None => dataset_layout::find_tensor(&root, split, t).map_err(|e| Error::new_err(e.to_string()))?,
+                None => dataset_layout::find_tensor(&root, split, t).map_err(|e| crate::raise(&e))?,
                 Some(f) => {
                     let tried: Vec<PathBuf> = dataset_layout::tensor_roots(&root)
                         .iter()
@@ -145,7 +145,7 @@ struct Header {
 /// `tensor_store::TensorReader` (every size it states is bounded by the
 /// file's real length), so Python maps only what the file holds.
 fn header(path: &Path) -> PyResult<Header> {
-    let t = tensor_store::TensorReader::open(path).map_err(|e| Error::new_err(e.to_string()))?;
+    let t = tensor_store::TensorReader::open(path).map_err(|e| crate::raise(&e))?;
     Ok(Header { spec: t.spec().clone(), data_offset: t.data_offset(), row_bytes: t.row_bytes() as u64 })
 }
 
@@ -153,7 +153,7 @@ fn header(path: &Path) -> PyResult<Header> {
 /// `None` for a directory without one (the published release).
 #[pyfunction]
 fn recorded_recipe(root: PathBuf) -> PyResult<Option<String>> {
-    let recorded = recipe::Requested::recorded(&root).map_err(|e| Error::new_err(e.to_string()))?;
+    let recorded = recipe::Requested::recorded(&root).map_err(|e| crate::raise(&e))?;
     Ok(recorded.map(|r| serde_json::to_string(&r.recipe).expect("a recipe serialises")))
 }
 
@@ -161,7 +161,7 @@ fn recorded_recipe(root: PathBuf) -> PyResult<Option<String>> {
 /// the published recipe's for a directory that records none.
 #[pyfunction]
 fn lab_count(root: PathBuf) -> PyResult<usize> {
-    let recorded = recipe::Requested::recorded(&root).map_err(|e| Error::new_err(e.to_string()))?;
+    let recorded = recipe::Requested::recorded(&root).map_err(|e| crate::raise(&e))?;
     Ok(recorded.map(|r| r.recipe).unwrap_or_default().cohort.labs.len())
 }
 

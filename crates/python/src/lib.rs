@@ -27,6 +27,12 @@ pyo3::create_exception!(
     "Bad input or a failed run: the message is the command line's one-line error, naming the file and what was expected."
 );
 
+/// `err` and its causes as a `symile_mimic.Error`, on one line as the
+/// command line prints them.
+pub(crate) fn raise(err: &dyn std::error::Error) -> PyErr {
+    Error::new_err(errors::Chain(err).to_string())
+}
+
 /// Sets up logging (tracing to stderr) the first time a command runs
 /// without `quiet`, as the command line does for every run.
 fn init_logging_once() {

@@ -93,7 +93,7 @@ pub enum SplitsError {
         b: &'static str,
     },
     /// A numpy-exact draw could not be made.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Rng {
         /// Which draw.
         what: &'static str,
@@ -101,7 +101,7 @@ pub enum SplitsError {
         source: RngError,
     },
     /// The output directory could not be created.
-    #[error("cannot create the output directory {}: {source}", path.display())]
+    #[error("cannot create the output directory {}", path.display())]
     SaveDir {
         /// The directory.
         path: PathBuf,
@@ -115,7 +115,7 @@ pub enum SplitsError {
     #[error(transparent)]
     Durable(#[from] DurableError),
     /// Serialising the report failed.
-    #[error("cannot serialise splits_report.json: {0}")]
+    #[error("cannot serialise splits_report.json")]
     Report(#[from] serde_json::Error),
 }
 

@@ -33,7 +33,7 @@ fn main() {
             println!("seconds: {:.2}", t.elapsed().as_secs_f64());
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", errors::Chain(&e));
             std::process::exit(1);
         }
     }

@@ -241,7 +241,7 @@ pub fn demo_config() -> SynthConfig {
 /// Why generation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SynthError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error(
         "{path}: refusing to write into a non-empty directory without a {MANIFEST} (it may hold other data); pick an empty or new directory"

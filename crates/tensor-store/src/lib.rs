@@ -136,7 +136,7 @@ pub enum StoreError {
     #[error(transparent)]
     Atomic(#[from] durable::AtomicError),
     /// An I/O error on `path`.
-    #[error("I/O error on {path}: {source}")]
+    #[error("I/O error on {path}")]
     Io { path: PathBuf, source: std::io::Error },
     /// A spec that cannot be written (empty shape, bad name, ...).
     #[error("invalid tensor spec for {name:?}: {reason}")]

@@ -20,7 +20,7 @@ fn main() {
     match pool.install(|| tensors::run(&cfg, &progress::NoProgress)) {
         Ok(report) => print!("{}", report.summary()),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", errors::Chain(&e));
             std::process::exit(1);
         }
     }

@@ -40,7 +40,7 @@ pub enum TensorsError {
     #[error("{table}:{line}: {what} {path} does not exist")]
     MissingInput { table: PathBuf, line: u64, what: &'static str, path: PathBuf },
     /// An image could not be read, decoded or resized.
-    #[error("{table}:{line}: {source}")]
+    #[error("{table}:{line}")]
     Cxr { table: PathBuf, line: u64, source: cxr_prep::CxrError },
     /// The resized image does not have the size its JPEG header promised
     /// (train crop offsets were drawn for that size).
@@ -49,7 +49,7 @@ pub enum TensorsError {
     )]
     CxrSize { table: PathBuf, line: u64, path: PathBuf, got_w: u32, got_h: u32, want_w: u32, want_h: u32 },
     /// An ECG record could not be read (boxed: the WFDB error is large).
-    #[error("{table}:{line}: {source}")]
+    #[error("{table}:{line}")]
     Ecg { table: PathBuf, line: u64, source: Box<ecg_prep::EcgError> },
     /// An ECG record whose shape differs from the split's first record.
     #[error(
@@ -79,7 +79,7 @@ pub enum TensorsError {
     #[error(transparent)]
     Atomic(#[from] AtomicError),
     /// A directory could not be created or cleaned, or a file not hashed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: io::Error },
     /// Locking the output directory, checking its free space or committing failed.
     #[error(transparent)]

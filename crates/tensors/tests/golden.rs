@@ -342,7 +342,7 @@ fn missing_inputs_fail_without_leaving_files() {
         set_field(h, &mut rows[2], "cxr_path", "files/p10/p10000000/s50000000/missing.jpg")
     });
     let err = run(&config(&g, data.path()), &NoProgress).unwrap_err();
-    let msg = err.to_string();
+    let msg = errors::Chain(&err).to_string();
     assert!(matches!(err, TensorsError::MissingInput { line: 4, .. }), "{msg}");
     assert!(msg.contains("test.csv:4") && msg.contains("missing.jpg"), "{msg}");
     assert_no_outputs(data.path());
@@ -370,7 +370,7 @@ fn missing_inputs_fail_without_leaving_files() {
     let mut cfg = config(&g, data.path());
     cfg.ecg_dir = ecg_root.path().to_path_buf();
     let err = run(&cfg, &NoProgress).unwrap_err();
-    let msg = err.to_string();
+    let msg = errors::Chain(&err).to_string();
     assert!(matches!(err, TensorsError::Ecg { .. }), "{msg}");
     assert!(msg.contains("test.csv") && msg.contains(&victim), "{msg}");
     assert_no_outputs(data.path());
@@ -393,7 +393,7 @@ fn bad_configuration_and_tables_fail_before_writing() {
     let kept: Vec<&str> = text.lines().filter(|l| !l.contains("\"50813_percentile\"")).collect();
     fs::write(&path, kept.join("\n")).unwrap();
     let err = run(&config(&g, data.path()), &NoProgress).unwrap_err();
-    let msg = err.to_string();
+    let msg = errors::Chain(&err).to_string();
     assert!(matches!(err, TensorsError::LabsMeans { .. }), "{msg}");
     assert!(msg.contains("labs_means.json") && msg.contains("50813_percentile"), "{msg}");
     assert_no_outputs(data.path());
@@ -449,7 +449,7 @@ fn ecg_records_of_another_shape_are_named() {
     let mut cfg = config(&g, data.path());
     cfg.ecg_dir = ecg_root.path().to_path_buf();
     let err = run(&cfg, &NoProgress).unwrap_err();
-    let msg = err.to_string();
+    let msg = errors::Chain(&err).to_string();
     assert!(matches!(err, TensorsError::EcgShape { line: 4, samples: 4000, want_samples: 5000, .. }), "{msg}");
     assert!(msg.contains("val.csv:4") && msg.contains(short), "{msg}");
     assert_no_outputs(data.path());

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use dataset_layout::{COHORT_CSV, LABS_MEANS, METADATA, Split, Tensor};
 use durable::{SUMS_FILE, Sums};
+use errors::Chain;
 use mimic_io::table::TableReader;
 use recipe::{RECIPE_FILE, Recipe, Requested};
 use tensor_store::{DType, TensorReader};
@@ -93,7 +94,7 @@ fn recorded_recipe(dir: &Path, rep: &mut VerifyReport) -> Option<Recipe> {
             None
         }
         Err(e) => {
-            rep.check(Check::Recipe, false, e.to_string());
+            rep.check(Check::Recipe, false, Chain(&e).to_string());
             None
         }
     }
@@ -129,7 +130,7 @@ pub(crate) fn check_contract(dir: &Path, expect_published: bool, rep: &mut Verif
                 rep.check(Check::CsvReadable(split), true, format!("{} readable", split.csv()));
                 csvs.insert(split, c);
             }
-            Err(e) => rep.check(Check::CsvReadable(split), false, format!("{}: {e}", split.csv())),
+            Err(e) => rep.check(Check::CsvReadable(split), false, format!("{}: {}", split.csv(), Chain(&e))),
         }
     }
     check_labs_means(dir, &recipe, rep);
@@ -150,8 +151,8 @@ pub(crate) fn check_contract(dir: &Path, expect_published: bool, rep: &mut Verif
         for &tensor in split.tensors() {
             let stem = tensor.stem(split);
             let opened = dataset_layout::find_tensor(dir, split, tensor)
-                .map_err(|e| e.to_string())
-                .and_then(|p| TensorReader::open(&p).map_err(|e| e.to_string()));
+                .map_err(|e| Chain(&e).to_string())
+                .and_then(|p| TensorReader::open(&p).map_err(|e| Chain(&e).to_string()));
             let t = match opened {
                 Ok(t) => t,
                 Err(e) => {

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use durable::{SUMS_FILE, Sums};
+use errors::Chain;
 use progress::Progress;
 use rayon::prelude::*;
 
@@ -19,7 +20,7 @@ pub(crate) fn check_sums(
     let own = match Sums::load(&dir.join(SUMS_FILE)) {
         Ok(s) => s,
         Err(e) => {
-            rep.check(Check::SumsReadable, false, e.to_string());
+            rep.check(Check::SumsReadable, false, Chain(&e).to_string());
             None
         }
     };

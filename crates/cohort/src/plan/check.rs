@@ -19,6 +19,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use durable::{Checksums, DirLock, SUMS_FILE, Sums, Transaction};
+use errors::Chain;
 use mimic_io::discover::Project;
 use progress::Progress;
 use rayon::prelude::*;
@@ -309,7 +310,7 @@ fn structure(path: &Path, rel: &str, jpeg: JpegCheck<'_>) -> Option<Verdict> {
         }),
         "hea" => Some(match mimic_io::wfdb::read_header(path) {
             Ok(_) => Verdict::Ok,
-            Err(e) => Verdict::Corrupt(e.to_string()),
+            Err(e) => Verdict::Corrupt(Chain(&e).to_string()),
         }),
         "dat" => dat_verdict(path),
         "gz" => Some(match first_two_bytes(path) {

@@ -191,7 +191,7 @@ fn minimal_cohort_has_int_columns_without_gaps() {
 fn expect_err(f: &Fixture, skip: bool) -> String {
     f.write();
     let e = run(&cfg(f, skip), &NoProgress).unwrap_err();
-    let msg = e.to_string();
+    let msg = errors::Chain(&e).to_string();
     assert!(!f.save().join(COHORT_CSV).exists() && !f.save().join(COHORT_PARQUET).exists(), "{msg}");
     msg
 }

@@ -75,7 +75,7 @@ fn default_lab(i: usize, l: usize) -> String {
 /// Runs and returns the error text, asserting the output dir stayed empty.
 fn fails(c: &SplitsConfig) -> (SplitsError, String) {
     let err = run(c).expect_err("the run should fail");
-    let text = err.to_string();
+    let text = errors::Chain(&err).to_string();
     let written: Vec<_> = match std::fs::read_dir(&c.save_dir) {
         Ok(rd) => rd.map(|e| e.unwrap().file_name()).collect(),
         Err(_) => Vec::new(),
