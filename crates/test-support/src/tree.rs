@@ -119,30 +119,29 @@ pub fn temp_files(dir: &Path) -> Vec<PathBuf> {
 /// Copies the tree `from` to `to` (created), file by file.
 #[track_caller]
 pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
-    for e in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap_or_else(|err| panic!("{}: {err}", e.path().display()));
-        }
-    }
+    mirror(from, to, &|a, b| std::fs::copy(a, b).map(drop));
 }
 
 /// [`copy_dir`] by hard links: instant and free of space, for a copy whose
 /// files are read or deleted but never changed in place (a changed file
 /// would change the original too).
+#[track_caller]
 pub fn link_dir(from: &Path, to: &Path) {
+    mirror(from, to, &|a, b| std::fs::hard_link(a, b));
+}
+
+/// Recreates the directories of `from` under `to` and gives each file its
+/// counterpart with `place(source, destination)`.
+#[track_caller]
+fn mirror(from: &Path, to: &Path, place: &dyn Fn(&Path, &Path) -> std::io::Result<()>) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
     for e in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
         let e = e.unwrap();
         let dest = to.join(e.file_name());
         if e.file_type().unwrap().is_dir() {
-            link_dir(&e.path(), &dest);
+            mirror(&e.path(), &dest, place);
         } else {
-            std::fs::hard_link(e.path(), &dest).unwrap_or_else(|err| panic!("{}: {err}", e.path().display()));
+            place(&e.path(), &dest).unwrap_or_else(|err| panic!("{}: {err}", e.path().display()));
         }
     }
 }
