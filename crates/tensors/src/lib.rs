@@ -179,10 +179,17 @@ fn dims(plan: &SplitPlan, cfg: &TensorsConfig) -> Dims {
 fn output_bytes(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<u64, TensorsError> {
     let mut total = metadata_json(plans, cfg).len() as u64;
     for p in plans {
-        let d = dims(p, cfg);
-        for &t in p.name.tensors() {
-            total += tensor_store::encoded_len(&t.spec(p.name, p.rows, &d), cfg.recipe.tensors.format)?;
-        }
+        total += split_bytes(p, cfg)?;
+    }
+    Ok(total)
+}
+
+/// Bytes of the tensor files of one split.
+fn split_bytes(plan: &SplitPlan, cfg: &TensorsConfig) -> Result<u64, TensorsError> {
+    let d = dims(plan, cfg);
+    let mut total = 0;
+    for &t in plan.name.tensors() {
+        total += tensor_store::encoded_len(&t.spec(plan.name, plan.rows, &d), cfg.recipe.tensors.format)?;
     }
     Ok(total)
 }
@@ -191,14 +198,31 @@ fn output_bytes(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<u64, Tensors
 /// removed, and the seconds spent waiting for the checksums after decoding.
 type Written = (Vec<SplitReport>, Vec<PathBuf>, f64);
 
-/// The order the splits are written in: the retrieval sets first (their
-/// rows are written all over their files, so their hashing can only finish
-/// when they are complete, and it then overlaps the splits after them),
-/// train last (written in row order, so its hashing keeps up). The order
-/// changes no byte of any output.
-const WRITE_ORDER: [Split; 4] = [Split::ValRetrieval, Split::Test, Split::Val, Split::Train];
+/// The order the splits are written in: the largest first (a CXR tensor is
+/// most of a split's bytes, and its hash, one thread's work, is the longest
+/// chain of the run: started first, it ends first), ties in the splits' own
+/// order. The order changes no byte of any output.
+fn write_order(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<Vec<usize>, TensorsError> {
+    let mut sized = Vec::with_capacity(plans.len());
+    for (i, p) in plans.iter().enumerate() {
+        sized.push((split_bytes(p, cfg)?, i));
+    }
+    sized.sort_by_key(|&(bytes, i)| (std::cmp::Reverse(bytes), i));
+    Ok(sized.into_iter().map(|(_, i)| i).collect())
+}
 
-/// Writes every split while one thread hashes the files as they are written
+/// Threads that hash the files while they are written (see [`checksums`]):
+/// one per core, at most [`MAX_HASHERS`].
+fn hashers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_HASHERS)
+}
+
+/// More threads than a split has large files (its CXR and ECG tensors, and
+/// the previous split's CXR tensor still being hashed) would find nothing
+/// to do.
+const MAX_HASHERS: usize = 3;
+
+/// Writes every split while threads hash the files as they are written
 /// (see [`checksums`]), then commits all files with `metadata.json`, the
 /// recipe and the cards in one transaction; records the split directories it
 /// had to create in `created_dirs`.
@@ -214,14 +238,28 @@ fn write_all(
     let stop = AtomicBool::new(false);
     let kept = cfg.checksums == Checksums::Update;
     let (to_hash, queue) = mpsc::channel::<checksums::Followed>();
-    let (written, digests, checksum_seconds) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| checksums::follow(queue, &hashed, &stop, progress));
+    let (to_sync, sync_queue) = mpsc::channel::<(PathBuf, fs::File)>();
+    let (written, digests, synced, checksum_seconds) = std::thread::scope(|scope| {
+        let hasher =
+            scope.spawn(|| checksums::follow(queue, if kept { hashers() } else { 1 }, &hashed, &stop, progress));
+        // Each finished file is fsynced at once, while the next ones are
+        // written and hashed: the disk works beside the cores, and the
+        // commit's own fsync finds nothing left to write.
+        let syncer = scope.spawn(|| -> Result<(), TensorsError> {
+            for (path, file) in sync_queue {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                file.sync_data().map_err(|source| TensorsError::Io { path, source })?;
+            }
+            Ok(())
+        });
         let mut total = 0u64;
         let mut write = || -> Result<(Vec<SplitReport>, Vec<AtomicFile>), TensorsError> {
             let mut reports = Vec::new();
             let mut finished = Vec::new();
-            for split in WRITE_ORDER {
-                let Some(p) = plans.iter().find(|p| p.name == split) else { continue };
+            for i in write_order(plans, cfg)? {
+                let p = &plans[i];
                 let dir = dataset_layout::split_dir(&cfg.data_dir, p.name);
                 if !dir.is_dir() {
                     fs::create_dir_all(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?;
@@ -249,6 +287,12 @@ fn write_all(
                 for file in files {
                     total += file.progress().total_len();
                     let file = file.finish()?;
+                    let handle = file
+                        .file()
+                        .try_clone()
+                        .map_err(|source| TensorsError::Io { path: file.temp_path().to_path_buf(), source })?;
+                    // The syncer only stops early on an error, which its join reports.
+                    let _ = to_sync.send((file.temp_path().to_path_buf(), handle));
                     report.files.push(file.dest().display().to_string());
                     finished.push(file);
                 }
@@ -260,6 +304,7 @@ fn write_all(
         };
         let written = write();
         drop(to_hash);
+        drop(to_sync);
         let waited = Instant::now();
         if written.is_err() {
             stop.store(true, Ordering::Relaxed);
@@ -278,9 +323,11 @@ fn write_all(
             progress.finish();
         }
         let digests = hasher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (written, digests, waited.elapsed().as_secs_f64())
+        let synced = syncer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (written, digests, synced, waited.elapsed().as_secs_f64())
     });
     let (reports, finished) = written?;
+    synced?;
     let mut digests = if kept { digests? } else { Default::default() };
     let files: Vec<(AtomicFile, Option<durable::Digest>)> =
         finished.into_iter().enumerate().map(|(i, f)| (f, digests.remove(&i))).collect();

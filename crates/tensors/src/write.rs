@@ -4,10 +4,11 @@
 //! its header and full size up front and every row's bytes go straight to
 //! their slot from whichever worker produced them: peak memory is one decoded
 //! image plus one row per worker thread, never proportional to the rows. The
-//! work units are the CXR groups and the ECG groups of the plan (each distinct
-//! image / record once), run together on the rayon pool; the position of a
-//! row's bytes never depends on scheduling, so output is byte-identical for
-//! any thread count.
+//! work units, in the order of the rows they write, are the CXR groups and
+//! the ECG groups of the plan (each distinct image / record decoded once)
+//! and the copies of a group's first row to its later rows, run together on
+//! the rayon pool; the position of a row's bytes never depends on
+//! scheduling, so output is byte-identical for any thread count.
 //!
 //! Files are returned unfinished (still temporary): [`crate::run`] puts all of
 //! them in place only when every split has succeeded.
@@ -33,11 +34,56 @@ enum BadEcg {
     Nan,
 }
 
+/// Which of a split's two large tensors a task writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Cxr,
+    Ecg,
+}
+
 /// One unit of parallel work.
 #[derive(Debug, Clone, Copy)]
 enum Task {
-    Cxr(usize),
-    Ecg(usize),
+    /// Decode group `g`'s image or record and write its rows: all of them
+    /// when their bytes differ (train crops), else only the first.
+    Group(Part, usize),
+    /// Row `to` holds the same bytes as row `from`, the first row of its
+    /// group: read them back (from the page cache) and write them again.
+    Copy { part: Part, from: u32, to: u32 },
+}
+
+impl Task {
+    fn part(&self) -> Part {
+        match *self {
+            Task::Group(part, _) | Task::Copy { part, .. } => part,
+        }
+    }
+}
+
+/// The tasks of a split in the order of the rows they write, so that
+/// every file fills from its start on and the hasher following the writers
+/// keeps up (see `checksums`). A group whose rows all hold the same bytes
+/// (an ECG record; an image with its centre crop) is decoded once for its
+/// first row; each later row is a [`Task::Copy`] at its own place in the
+/// order. Writing each group's rows at once, as the reference's loop
+/// order would suggest, fills a retrieval split's files all over (an
+/// image is a query's answer and other queries' negatives), and no prefix
+/// of them is final until the end.
+fn tasks(plan: &SplitPlan) -> Vec<(u32, Task)> {
+    let mut tasks = Vec::with_capacity(2 * plan.rows);
+    let mut add = |part: Part, groups: &[Group], uniform: bool| {
+        for (g, grp) in groups.iter().enumerate() {
+            tasks.push((grp.rows[0], Task::Group(part, g)));
+            if uniform {
+                let from = grp.rows[0];
+                tasks.extend(grp.rows[1..].iter().map(|&to| (to, Task::Copy { part, from, to })));
+            }
+        }
+    };
+    add(Part::Cxr, &plan.cxr_groups, plan.crops.is_none());
+    add(Part::Ecg, &plan.ecg_groups, true);
+    tasks.sort_by_key(|&(row, task)| (row, task.part() == Part::Ecg));
+    tasks
 }
 
 /// Little-endian bytes of `src` into `dst` (`dst.len() == 4 * src.len()`).
@@ -113,45 +159,78 @@ pub(crate) fn write_split(
         }
     };
 
-    // Tasks in the order of their first row, taken in that order by every
-    // worker (not split into ranges per worker, as a parallel iterator
-    // would): the rows are then written from the start of each file on, so
-    // the hasher that follows the writers keeps up (see `checksums`).
-    let mut tasks: Vec<(u32, Task)> = plan
-        .cxr_groups
-        .iter()
-        .enumerate()
-        .map(|(g, grp)| (grp.rows[0], Task::Cxr(g)))
-        .chain(plan.ecg_groups.iter().enumerate().map(|(g, grp)| (grp.rows[0], Task::Ecg(g))))
-        .collect();
-    tasks.sort_by_key(|&(first, task)| (first, matches!(task, Task::Ecg(_))));
+    let tasks = tasks(plan);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Vec<OnceLock<Result<Option<BadEcg>, TensorsError>>> = tasks.iter().map(|_| OnceLock::new()).collect();
-    let run = |task: Task| -> Result<Option<BadEcg>, TensorsError> {
+    let part_file = |part: Part| match part {
+        Part::Cxr => cxr,
+        Part::Ecg => ecg,
+    };
+    let run = |task: Task, buf: &mut Vec<u8>| -> Result<Option<BadEcg>, TensorsError> {
         if progress.cancelled() {
             return Err(TensorsError::Cancelled);
         }
         match task {
-            Task::Cxr(g) => {
-                write_cxr_group(plan, g, cfg, cxr)?;
-                mark_done(&plan.cxr_groups[g].rows);
+            Task::Group(Part::Cxr, g) => {
+                let rows = write_cxr_group(plan, g, cfg, cxr)?;
+                mark_done(rows);
                 Ok(None)
             }
-            Task::Ecg(g) => {
+            Task::Group(Part::Ecg, g) => {
                 let bad = write_ecg_group(plan, &plan.ecg_groups[g], ecg)?;
-                mark_done(&plan.ecg_groups[g].rows);
+                mark_done(&plan.ecg_groups[g].rows[..1]);
                 Ok(bad)
+            }
+            Task::Copy { part, from, to } => {
+                let file = part_file(part);
+                buf.resize(file.row_bytes(), 0);
+                file.read_row(from as usize, buf)?;
+                file.write_row(to as usize, buf)?;
+                mark_done(&[to]);
+                Ok(None)
             }
         }
     };
     rayon::scope(|scope| {
         for _ in 0..rayon::current_num_threads() {
             scope.spawn(|_| {
-                while !failed.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(_, task)) = tasks.get(i) else { break };
-                    let r = run(task);
+                let mut buf = Vec::new();
+                // Copies whose first row another worker is still decoding:
+                // done as soon as it is written, meanwhile the next tasks.
+                let mut waiting: Vec<usize> = Vec::new();
+                let mut exhausted = false;
+                let ready = |i: usize| match tasks[i].1 {
+                    Task::Copy { part, from, .. } => part_file(part).progress().row_is_final(from as usize),
+                    Task::Group(..) => true,
+                };
+                loop {
+                    if failed.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let i = match waiting.iter().position(|&i| ready(i)) {
+                        Some(w) => waiting.swap_remove(w),
+                        None if exhausted => {
+                            if waiting.is_empty() {
+                                break;
+                            }
+                            std::thread::yield_now();
+                            continue;
+                        }
+                        None => {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            if i >= tasks.len() {
+                                exhausted = true;
+                                continue;
+                            }
+                            if !ready(i) {
+                                waiting.push(i);
+                                continue;
+                            }
+                            i
+                        }
+                    };
+                    let r = run(tasks[i].1, &mut buf);
                     failed.fetch_or(r.is_err(), Ordering::Relaxed);
                     let _ = results[i].set(r);
                 }
@@ -163,7 +242,7 @@ pub(crate) fn write_split(
     for ((_, task), r) in tasks.iter().zip(results) {
         match (task, r.into_inner()) {
             (_, Some(Err(e))) => return Err(e),
-            (Task::Ecg(g), Some(Ok(bad))) => ecg_outcomes[*g] = bad,
+            (Task::Group(Part::Ecg, g), Some(Ok(bad))) => ecg_outcomes[*g] = bad,
             (_, Some(Ok(_))) => {}
             (_, None) if failed.load(Ordering::Relaxed) => continue,
             (_, None) => return Err(TensorsError::Internal("a write task did not run".into())),
@@ -203,8 +282,16 @@ pub(crate) fn write_split(
     Ok((files, report))
 }
 
-/// Decodes and resizes one image, then writes its crop to every row using it.
-fn write_cxr_group(plan: &SplitPlan, gi: usize, cfg: &TensorsConfig, file: &TensorFile) -> Result<(), TensorsError> {
+/// Decodes and resizes one image, then writes its crop to the rows using
+/// it: each row its own crop when the split has drawn crops (train), else
+/// the first row only (the others are copies of it, see [`tasks`]).
+/// Returns the rows written.
+fn write_cxr_group<'p>(
+    plan: &'p SplitPlan,
+    gi: usize,
+    cfg: &TensorsConfig,
+    file: &TensorFile,
+) -> Result<&'p [u32], TensorsError> {
     let g = &plan.cxr_groups[gi];
     let prep = cxr_prep::CxrPrep { scale: cfg.recipe.tensors.cxr_scale, crop: cfg.recipe.tensors.cxr_crop };
     let img = prep.load_resized(&g.path).map_err(|source| TensorsError::Cxr {
@@ -238,8 +325,9 @@ fn write_cxr_group(plan: &SplitPlan, gi: usize, cfg: &TensorsConfig, file: &Tens
     let len = 3 * crop as usize * crop as usize;
     let mut floats = vec![0f32; len];
     let mut bytes = vec![0u8; 4 * len];
+    let rows = if plan.crops.is_some() { &g.rows[..] } else { &g.rows[..1] };
     let mut last: Option<(u32, u32)> = None;
-    for &r in &g.rows {
+    for &r in rows {
         let offsets = match &plan.crops {
             Some(crops) => crops[r as usize],
             None => center,
@@ -251,10 +339,11 @@ fn write_cxr_group(plan: &SplitPlan, gi: usize, cfg: &TensorsConfig, file: &Tens
         }
         file.write_row(r as usize, &bytes)?;
     }
-    Ok(())
+    Ok(rows)
 }
 
-/// Reads and normalises one ECG record, then writes it to every row using it.
+/// Reads and normalises one ECG record, then writes it to the first row
+/// using it (the others are copies of it, see [`tasks`]).
 fn write_ecg_group(plan: &SplitPlan, g: &Group, file: &TensorFile) -> Result<Option<BadEcg>, TensorsError> {
     let ecg = ecg_prep::load(&g.path).map_err(|source| TensorsError::Ecg {
         table: plan.csv.clone(),
@@ -278,9 +367,7 @@ fn write_ecg_group(plan: &SplitPlan, g: &Group, file: &TensorFile) -> Result<Opt
     let stats = ecg.normalize_into(&mut floats);
     let mut bytes = vec![0u8; 4 * floats.len()];
     f32_le(&floats, &mut bytes);
-    for &r in &g.rows {
-        file.write_row(r as usize, &bytes)?;
-    }
+    file.write_row(g.rows[0] as usize, &bytes)?;
     Ok(if stats.has_nan {
         Some(BadEcg::Nan)
     } else if stats.flat {
@@ -302,5 +389,85 @@ mod tests {
         let mut v = vec![9u8];
         i64_le(&[1, -2], &mut v);
         assert_eq!(v, [1, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    }
+
+    /// A plan with the given CXR and ECG group rows (everything else empty).
+    fn plan(split: dataset_layout::Split, cxr: &[&[u32]], ecg: &[&[u32]], crops: bool) -> SplitPlan {
+        let rows = cxr.iter().map(|g| g.len()).sum();
+        let groups = |gs: &[&[u32]]| {
+            gs.iter()
+                .enumerate()
+                .map(|(i, rows)| Group {
+                    rel: format!("g{i}"),
+                    path: format!("/g{i}").into(),
+                    line: rows[0] as u64 + 2,
+                    rows: rows.to_vec(),
+                })
+                .collect()
+        };
+        SplitPlan {
+            name: split,
+            csv: "split.csv".into(),
+            rows,
+            hadm_id: vec![0; rows],
+            label_hadm_id: Vec::new(),
+            label: Vec::new(),
+            labs_percentiles: Vec::new(),
+            labs_missingness: Vec::new(),
+            cxr_groups: groups(cxr),
+            ecg_groups: groups(ecg),
+            crops: crops.then(|| vec![(0, 0); rows]),
+            resized: Vec::new(),
+            ecg_shape: (1, 1),
+        }
+    }
+
+    /// `(row, kind)` of each task: `C3` decodes CXR group 3, `c0>5` copies
+    /// CXR row 0 to row 5; `E`/`e` the same for ECG.
+    fn summary(tasks: &[(u32, Task)]) -> Vec<String> {
+        tasks
+            .iter()
+            .map(|&(row, t)| match t {
+                Task::Group(Part::Cxr, g) => format!("{row}:C{g}"),
+                Task::Group(Part::Ecg, g) => format!("{row}:E{g}"),
+                Task::Copy { part: Part::Cxr, from, to } => format!("{row}:c{from}>{to}"),
+                Task::Copy { part: Part::Ecg, from, to } => format!("{row}:e{from}>{to}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_retrieval_split_is_written_in_row_order_each_image_decoded_once() {
+        // Rows 0-2 query admission A (its image is also row 4's negative), 3-5 B.
+        let p = plan(dataset_layout::Split::Test, &[&[0, 4], &[1, 3], &[2, 5]], &[&[0, 5], &[1, 2, 3, 4]], false);
+        let t = tasks(&p);
+        assert_eq!(
+            summary(&t),
+            [
+                "0:C0", "0:E0", "1:C1", "1:E1", "2:C2", "2:e1>2", "3:c1>3", "3:e1>3", "4:c0>4", "4:e1>4", "5:c2>5",
+                "5:e0>5"
+            ]
+        );
+        // Every row of both tensors is written exactly once, and each copy
+        // reads a row that an earlier task writes.
+        for part in [Part::Cxr, Part::Ecg] {
+            let mut written = vec![0; p.rows];
+            for (i, &(row, task)) in t.iter().enumerate().filter(|(_, (_, task))| task.part() == part) {
+                written[row as usize] += 1;
+                if let Task::Copy { from, to, .. } = task {
+                    assert_eq!(to, row);
+                    assert!(
+                        t[..i].iter().any(|&(r, task)| r == from && matches!(task, Task::Group(q, _) if q == part))
+                    );
+                }
+            }
+            assert_eq!(written, vec![1; p.rows], "{part:?}");
+        }
+    }
+
+    #[test]
+    fn train_crops_are_drawn_per_row_so_its_images_are_not_copied() {
+        let p = plan(dataset_layout::Split::Train, &[&[0, 2], &[1]], &[&[0], &[1], &[2]], true);
+        assert_eq!(summary(&tasks(&p)), ["0:C0", "0:E0", "1:C1", "1:E1", "2:E2"]);
     }
 }

@@ -200,9 +200,32 @@ fn a_disk_that_fills_anyway_names_the_file_and_keeps_the_earlier_outputs() {
     let r = Command::new("bash").args(["-c", &cmd]).output().unwrap();
     let err = String::from_utf8_lossy(&r.stderr);
     assert_eq!(r.status.code(), Some(2), "{err}");
-    // The retrieval sets are written first.
-    assert!(err.contains("_val_retrieval.safetensors") && err.contains("File too large"), "names the file: {err}");
+    // The largest split is written first: the file is its CXR tensor's temporary.
+    let first = largest_split(&dir);
+    let named = format!("{}/.symile-tmp.", dir.join(first.name()).display());
+    assert!(
+        err.contains(&named)
+            && err.contains(&format!(".cxr_{}.safetensors", first.name()))
+            && err.contains("File too large"),
+        "names the file ({named}…cxr_{}.safetensors): {err}",
+        first.name()
+    );
     assert_eq!(snapshot(&dir), before, "the earlier outputs are kept, no temporaries are left");
+}
+
+/// The split with the most rows in `dir`'s `metadata.json` (the first
+/// one ties go to, in the splits' order).
+fn largest_split(dir: &Path) -> dataset_layout::Split {
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join(dataset_layout::METADATA)).unwrap()).unwrap();
+    let rows = |s: dataset_layout::Split| meta[s.metadata_key()].as_i64().unwrap();
+    let mut best = dataset_layout::Split::ALL[0];
+    for s in dataset_layout::Split::ALL {
+        if rows(s) > rows(best) {
+            best = s;
+        }
+    }
+    best
 }
 
 /// Starts a build at full image size, signals it while stage 3 is writing,
