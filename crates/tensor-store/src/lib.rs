@@ -293,6 +293,12 @@ impl TensorFile {
         Arc::clone(&self.progress)
     }
 
+    /// Whether row `row`'s bytes are in the file, ready for
+    /// [`TensorFile::read_row`] (see [`WriteProgress::row_is_final`]).
+    pub fn row_is_final(&self, row: usize) -> bool {
+        self.progress.row_is_final(row)
+    }
+
     /// A handle on the temporary file for reading what [`WriteProgress`]
     /// says is final (positioned reads; the writers are not disturbed).
     pub fn reader(&self) -> Result<std::fs::File, StoreError> {
@@ -513,7 +519,7 @@ mod tests {
             let mut back = vec![0u8; 12];
             f.read_row(2, &mut back).unwrap();
             assert_eq!(back, row);
-            assert!(f.progress().row_is_final(2) && !f.progress().row_is_final(1) && !f.progress().row_is_final(5));
+            assert!(f.row_is_final(2) && !f.row_is_final(1) && !f.row_is_final(5));
             match f.read_row(1, &mut back) {
                 Err(StoreError::RowNotWritten { row: 1, .. }) => {}
                 other => panic!("expected RowNotWritten for row 1, got {other:?}"),

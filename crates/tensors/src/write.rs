@@ -201,7 +201,7 @@ pub(crate) fn write_split(
                 let mut waiting: Vec<usize> = Vec::new();
                 let mut exhausted = false;
                 let ready = |i: usize| match tasks[i].1 {
-                    Task::Copy { part, from, .. } => part_file(part).progress().row_is_final(from as usize),
+                    Task::Copy { part, from, .. } => part_file(part).row_is_final(from as usize),
                     Task::Group(..) => true,
                 };
                 loop {
@@ -214,7 +214,10 @@ pub(crate) fn write_split(
                             if waiting.is_empty() {
                                 break;
                             }
-                            std::thread::yield_now();
+                            // Another worker is decoding the row these copy
+                            // (tens of ms for a full-size image): leave the
+                            // core to it and to the hashers meanwhile.
+                            std::thread::sleep(std::time::Duration::from_micros(200));
                             continue;
                         }
                         None => {
