@@ -323,7 +323,9 @@ fn write_all(
             progress.finish();
         }
         let digests = hasher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        tracing::debug!("files hashed");
         let synced = syncer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        tracing::debug!("files synced");
         (written, digests, synced, waited.elapsed().as_secs_f64())
     });
     let (reports, finished) = written?;
@@ -366,6 +368,7 @@ fn write_all(
         return Err(TensorsError::Cancelled);
     }
     tx.commit()?;
+    tracing::debug!("outputs committed");
     Ok((reports, stale, checksum_seconds))
 }
 
