@@ -323,10 +323,11 @@ fn write_all(
             progress.finish();
         }
         let digests = hasher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        tracing::debug!("files hashed");
+        let hashing_left = waited.elapsed().as_secs_f64();
+        tracing::debug!(hashing_left, "files hashed");
         let synced = syncer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        tracing::debug!("files synced");
-        (written, digests, synced, waited.elapsed().as_secs_f64())
+        tracing::debug!(seconds = waited.elapsed().as_secs_f64() - hashing_left, "files synced");
+        (written, digests, synced, hashing_left)
     });
     let (reports, finished) = written?;
     synced?;
