@@ -320,14 +320,8 @@ impl TensorFile {
 
     /// Writes row `row`'s bytes (little-endian, C order) at its place; callable concurrently from many threads, any order.
     pub fn write_row(&self, row: usize, bytes: &[u8]) -> Result<(), StoreError> {
-        let rows = self.spec.shape[0];
+        self.check_row(row, bytes.len())?;
         let path = || self.file.dest().to_path_buf();
-        if row >= rows {
-            return Err(StoreError::RowOutOfRange { path: path(), row, rows });
-        }
-        if bytes.len() != self.row_bytes {
-            return Err(StoreError::RowLength { path: path(), row, got: bytes.len(), expected: self.row_bytes });
-        }
         let bit = 1u64 << (row % 64);
         let word = &self.written[row / 64];
         if word.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
@@ -355,21 +349,27 @@ impl TensorFile {
     /// positioned read of the temporary file, from the page cache while the
     /// row is recent. For a row whose bytes are those of an earlier row.
     pub fn read_row(&self, row: usize, buf: &mut [u8]) -> Result<(), StoreError> {
-        let rows = self.spec.shape[0];
-        let path = || self.file.dest().to_path_buf();
-        if row >= rows {
-            return Err(StoreError::RowOutOfRange { path: path(), row, rows });
-        }
-        if buf.len() != self.row_bytes {
-            return Err(StoreError::RowLength { path: path(), row, got: buf.len(), expected: self.row_bytes });
-        }
+        self.check_row(row, buf.len())?;
         if !self.progress.row_is_final(row) {
-            return Err(StoreError::RowNotWritten { path: path(), row });
+            return Err(StoreError::RowNotWritten { path: self.file.dest().to_path_buf(), row });
         }
         self.file
             .file()
             .read_exact_at(buf, self.row_offset(row))
             .map_err(|source| StoreError::Io { path: self.file.temp_path().to_path_buf(), source })
+    }
+
+    /// That `row` is in the tensor and `len` is a row's byte count.
+    fn check_row(&self, row: usize, len: usize) -> Result<(), StoreError> {
+        let rows = self.spec.shape[0];
+        let path = || self.file.dest().to_path_buf();
+        if row >= rows {
+            return Err(StoreError::RowOutOfRange { path: path(), row, rows });
+        }
+        if len != self.row_bytes {
+            return Err(StoreError::RowLength { path: path(), row, got: len, expected: self.row_bytes });
+        }
+        Ok(())
     }
 
     /// Absolute offset of row `row`'s bytes.
