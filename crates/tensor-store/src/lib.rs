@@ -14,17 +14,18 @@ mod pickle;
 mod pt;
 mod reader;
 mod st;
+mod stream;
 
 use std::fmt;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use durable::AtomicFile;
 
 pub use reader::{TensorReader, read_tensor, read_tensor_header};
+pub use stream::ChunkPool;
 
 /// Output format of a tensor file (`safetensors`, `npy`, `pt` in a recipe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -170,68 +171,23 @@ pub enum StoreError {
     Malformed { path: PathBuf, what: String },
 }
 
-/// How much of a file being written is final, for a reader that follows the
-/// writers (a hasher that digests the bytes while they are still in the page
-/// cache, on a core the writers leave idle). A row counts once its bytes are
-/// written; the header is final from the start, the `.pt` tail once the file
-/// is finished.
-#[derive(Debug)]
-pub struct WriteProgress {
-    data_offset: u64,
-    row_bytes: u64,
-    rows: usize,
-    total_len: u64,
-    /// One bit per row, set after the row's bytes are in the file.
-    done: Vec<AtomicU64>,
-    /// Rows from 0 known done (a cache of the bitmap's prefix).
-    prefix: AtomicUsize,
-    /// Every byte of the file is written.
-    complete: AtomicBool,
-}
-
-impl WriteProgress {
-    /// The number of bytes from the start of the file that are final: they
-    /// will not change before the file is put in place.
-    pub fn final_prefix(&self) -> u64 {
-        if self.complete.load(Ordering::Acquire) {
-            return self.total_len;
-        }
-        let mut p = self.prefix.load(Ordering::Relaxed);
-        while p < self.rows {
-            let word = self.done[p / 64].load(Ordering::Acquire);
-            let from = p % 64;
-            // The run of set bits from `from` on.
-            let run = (!(word >> from)).trailing_zeros() as usize;
-            p += run.min(64 - from);
-            if run < 64 - from {
-                break;
-            }
-        }
-        let p = p.min(self.rows);
-        self.prefix.fetch_max(p, Ordering::Relaxed);
-        self.data_offset + p as u64 * self.row_bytes
-    }
-
-    /// Whether row `row`'s bytes are in the file (false past the end).
-    pub fn row_is_final(&self, row: usize) -> bool {
-        row < self.rows && self.done[row / 64].load(Ordering::Acquire) & (1u64 << (row % 64)) != 0
-    }
-
-    /// The file's final length.
-    pub fn total_len(&self) -> u64 {
-        self.total_len
-    }
-
-    /// Whether every byte is written ([`TensorFile::finish`] has run).
-    pub fn is_complete(&self) -> bool {
-        self.complete.load(Ordering::Acquire)
-    }
+/// How a [`TensorFile`] is written.
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// Compute the file's SHA-256 from its bytes as they are written
+    /// ([`TensorFile::finish_digested`] returns it).
+    pub digest: bool,
+    /// Take chunk buffers from, and return them to, this pool (files written
+    /// one after another reuse memory instead of faulting in their own).
+    pub pool: Option<ChunkPool>,
 }
 
 /// A tensor file being written. Rows are written with [`TensorFile::write_row`]
-/// from any number of threads, in any order; [`TensorFile::finish`] checks that
-/// every row arrived exactly once and moves the file into place. Dropping it
-/// unfinished deletes the temporary file.
+/// from any number of threads, in any order (best nearly in row order: rows
+/// ahead of the file's in-order position are held in memory until it
+/// reaches them, see `stream`); [`TensorFile::finish`] checks that every row
+/// arrived exactly once and completes the file. Dropping it unfinished
+/// deletes the temporary file.
 #[derive(Debug)]
 pub struct TensorFile {
     file: AtomicFile,
@@ -239,19 +195,25 @@ pub struct TensorFile {
     row_bytes: usize,
     /// Absolute offset of row 0.
     data_offset: u64,
-    /// One bit per row: set once the row is written.
+    total_len: u64,
+    /// One bit per row: set once `write_row` is called for it.
     written: Vec<AtomicU64>,
+    /// One bit per row: set once its bytes are in the stream (readable).
+    done: Vec<AtomicU64>,
     /// `.pt` only: the archive layout and each row's CRC-32 (combined in row
     /// order at the end, so the data is never read back).
     pt: Option<(pt::PtLayout, Vec<AtomicU32>)>,
-    /// What is final so far, shared with followers.
-    progress: Arc<WriteProgress>,
-    /// Held for each write of row bytes: one `pwrite` into a file at a time.
-    /// Two threads writing one file at once contend on the kernel's inode
-    /// lock, which it spins on while the holder runs; on a two-core machine
-    /// that spinning took a fifth of stage 3's CPU time (`perf`,
-    /// `rwsem_spin_on_owner`), time a thread waiting here leaves to others.
-    write_lock: Mutex<()>,
+    stream: StreamGuard,
+}
+
+/// Stops the stream's threads when a file is dropped unfinished.
+#[derive(Debug)]
+struct StreamGuard(Arc<stream::Stream>);
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
 }
 
 fn invalid(spec: &TensorSpec, reason: impl Into<String>) -> StoreError {
@@ -261,7 +223,18 @@ fn invalid(spec: &TensorSpec, reason: impl Into<String>) -> StoreError {
 impl TensorFile {
     /// Creates `<dir>/<spec.name>.<ext>` via a temp file in `dir` (durable::atomic), header written first, file pre-sized.
     pub fn create(dir: &Path, spec: TensorSpec, format: Format) -> Result<Self, StoreError> {
-        let Encoding { header, total_len, row_bytes, pt } = encode(&spec, format)?;
+        Self::create_with(dir, spec, format, &WriteOptions::default())
+    }
+
+    /// [`TensorFile::create`] with `options`: a digest computed as the
+    /// bytes are written, buffers shared with other files.
+    pub fn create_with(
+        dir: &Path,
+        spec: TensorSpec,
+        format: Format,
+        options: &WriteOptions,
+    ) -> Result<Self, StoreError> {
+        let Encoding { mut header, total_len, row_bytes, pt } = encode(&spec, format)?;
         let name = spec.name.as_str();
         let rows = spec.shape[0];
         let pt = pt.map(|layout| (layout, (0..rows).map(|_| AtomicU32::new(0)).collect()));
@@ -273,39 +246,25 @@ impl TensorFile {
         let file = AtomicFile::create(&dest)?;
         let io = |source| StoreError::Io { path: file.temp_path().to_path_buf(), source };
         file.file().set_len(total_len).map_err(io)?;
-        file.file().write_all_at(&header, 0).map_err(io)?;
-        tracing::debug!(path = %dest.display(), %format, rows, row_bytes, total_len, "tensor file created");
-        let written = (0..rows.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
-        let progress = Arc::new(WriteProgress {
-            data_offset,
-            row_bytes: row_bytes as u64,
-            rows,
-            total_len,
-            done: (0..rows.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
-            prefix: AtomicUsize::new(0),
-            complete: AtomicBool::new(false),
-        });
-        Ok(Self { file, spec, row_bytes, data_offset, written, pt, progress, write_lock: Mutex::new(()) })
+        let handle = file.file().try_clone().map_err(io)?;
+        let stream =
+            stream::Stream::new(file.temp_path(), handle, total_len, options.digest, options.pool.clone(), true)
+                .map_err(io)?;
+        let stream = StreamGuard(stream);
+        header.resize(data_offset as usize, 0);
+        stream.0.put(0, &header).map_err(io)?;
+        tracing::debug!(
+            path = %dest.display(), %format, rows, row_bytes, total_len, direct = stream.0.is_direct(),
+            "tensor file created"
+        );
+        let bits = || (0..rows.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+        Ok(Self { file, spec, row_bytes, data_offset, total_len, written: bits(), done: bits(), pt, stream })
     }
 
-    /// What of the file is final so far (see [`WriteProgress`]).
-    pub fn progress(&self) -> Arc<WriteProgress> {
-        Arc::clone(&self.progress)
-    }
-
-    /// Whether row `row`'s bytes are in the file, ready for
-    /// [`TensorFile::read_row`] (see [`WriteProgress::row_is_final`]).
+    /// Whether row `row`'s bytes are written, ready for
+    /// [`TensorFile::read_row`] (false past the end).
     pub fn row_is_final(&self, row: usize) -> bool {
-        self.progress.row_is_final(row)
-    }
-
-    /// A handle on the temporary file for reading what [`WriteProgress`]
-    /// says is final (positioned reads; the writers are not disturbed).
-    pub fn reader(&self) -> Result<std::fs::File, StoreError> {
-        self.file
-            .file()
-            .try_clone()
-            .map_err(|source| StoreError::Io { path: self.file.temp_path().to_path_buf(), source })
+        row < self.spec.shape[0] && self.done[row / 64].load(Ordering::Acquire) & (1u64 << (row % 64)) != 0
     }
 
     /// The tensor being written.
@@ -318,45 +277,49 @@ impl TensorFile {
         self.row_bytes
     }
 
+    /// Where the file goes when it is committed.
+    pub fn dest(&self) -> &Path {
+        self.file.dest()
+    }
+
+    /// The file's final length.
+    pub fn total_len(&self) -> u64 {
+        self.total_len
+    }
+
+    fn io_error(&self, source: std::io::Error) -> StoreError {
+        StoreError::Io { path: self.stream.0.path().to_path_buf(), source }
+    }
+
     /// Writes row `row`'s bytes (little-endian, C order) at its place; callable concurrently from many threads, any order.
     pub fn write_row(&self, row: usize, bytes: &[u8]) -> Result<(), StoreError> {
         self.check_row(row, bytes.len())?;
-        let path = || self.file.dest().to_path_buf();
         let bit = 1u64 << (row % 64);
         let word = &self.written[row / 64];
         if word.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
-            return Err(StoreError::RowTwice { path: path(), row });
+            return Err(StoreError::RowTwice { path: self.file.dest().to_path_buf(), row });
         }
-        let offset = self.row_offset(row);
-        let wrote = {
-            let _one_writer = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            self.file.file().write_all_at(bytes, offset)
-        };
-        if let Err(source) = wrote {
-            // let a retry of this row succeed
+        if let Err(source) = self.stream.0.put(self.row_offset(row), bytes) {
             word.fetch_and(!bit, Ordering::AcqRel);
-            return Err(StoreError::Io { path: self.file.temp_path().to_path_buf(), source });
+            return Err(self.io_error(source));
         }
         if let Some((_, crcs)) = &self.pt {
             crcs[row].store(crc32fast::hash(bytes), Ordering::Release);
         }
-        self.progress.done[row / 64].fetch_or(bit, Ordering::Release);
+        self.done[row / 64].fetch_or(bit, Ordering::Release);
         Ok(())
     }
 
     /// Reads back row `row`, which must have been written (see
-    /// [`WriteProgress::row_is_final`]), into `buf` (`row_bytes` long): a
-    /// positioned read of the temporary file, from the page cache while the
-    /// row is recent. For a row whose bytes are those of an earlier row.
+    /// [`TensorFile::row_is_final`]), into `buf` (`row_bytes` long): from
+    /// memory while the row is recent, else from the file. For a row whose
+    /// bytes are those of an earlier row.
     pub fn read_row(&self, row: usize, buf: &mut [u8]) -> Result<(), StoreError> {
         self.check_row(row, buf.len())?;
-        if !self.progress.row_is_final(row) {
+        if !self.row_is_final(row) {
             return Err(StoreError::RowNotWritten { path: self.file.dest().to_path_buf(), row });
         }
-        self.file
-            .file()
-            .read_exact_at(buf, self.row_offset(row))
-            .map_err(|source| StoreError::Io { path: self.file.temp_path().to_path_buf(), source })
+        self.stream.0.read(self.row_offset(row), buf).map_err(|e| self.io_error(e))
     }
 
     /// That `row` is in the tensor and `len` is a row's byte count.
@@ -392,6 +355,13 @@ impl TensorFile {
     /// to commit together with the other files of its run
     /// ([`durable::Transaction`]) or alone ([`AtomicFile::commit`]).
     pub fn finish(self) -> Result<AtomicFile, StoreError> {
+        self.finish_digested().map(|(file, _)| file)
+    }
+
+    /// [`TensorFile::finish`], with the file's SHA-256 when it was created
+    /// with [`WriteOptions::digest`] (computed from the bytes as they were
+    /// written, never read back).
+    pub fn finish_digested(self) -> Result<(AtomicFile, Option<durable::Digest>), StoreError> {
         let rows = self.spec.shape[0];
         let mut missing = 0usize;
         let mut first = None;
@@ -409,15 +379,13 @@ impl TensorFile {
             for c in crcs {
                 crc.combine(&crc32fast::Hasher::new_with_initial_len(c.load(Ordering::Acquire), self.row_bytes as u64));
             }
-            let tail = layout.tail(crc.finalize());
-            self.file
-                .file()
-                .write_all_at(&tail, layout.tail_offset())
-                .map_err(|source| StoreError::Io { path: self.file.temp_path().to_path_buf(), source })?;
+            let mut tail = layout.tail(crc.finalize());
+            tail.resize((self.total_len - layout.tail_offset()) as usize, 0);
+            self.stream.0.put(layout.tail_offset(), &tail).map_err(|e| self.io_error(e))?;
         }
-        self.progress.complete.store(true, Ordering::Release);
+        let digest = self.stream.0.finish().map_err(|e| self.io_error(e))?;
         tracing::debug!(path = %self.file.dest().display(), "tensor file complete");
-        Ok(self.file)
+        Ok((self.file, digest))
     }
 }
 
@@ -469,6 +437,13 @@ pub fn encoded_len(spec: &TensorSpec, format: Format) -> Result<u64, StoreError>
     encode(spec, format).map(|e| e.total_len)
 }
 
+/// The bytes of the file [`TensorFile`] writes for `spec` in `format` that
+/// come before the first row (the header; for `.pt`, the archive's records
+/// before the data).
+pub fn encoded_header(spec: &TensorSpec, format: Format) -> Result<Vec<u8>, StoreError> {
+    encode(spec, format).map(|e| e.header)
+}
+
 /// A tensor read back into memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedTensor {
@@ -483,29 +458,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_final_prefix_follows_the_rows_written_from_the_start() {
+    fn the_digest_is_that_of_the_file_written_whatever_the_row_order() {
+        use sha2::Digest as _;
         let dir = tempfile::tempdir().unwrap();
         for format in [Format::Safetensors, Format::Npy, Format::Pt] {
-            let spec = TensorSpec { name: format!("t_{format}"), dtype: DType::I64, shape: vec![130] };
-            let f = TensorFile::create(dir.path(), spec, format).unwrap();
-            let p = f.progress();
-            let head = p.final_prefix();
-            assert!(head > 0 && head < p.total_len());
-            for r in [1, 0, 3] {
-                f.write_row(r, &(r as i64).to_le_bytes()).unwrap();
+            // 130 rows of 100 kB: several chunks, rows across chunk ends.
+            let spec = TensorSpec { name: format!("t_{format}"), dtype: DType::F32, shape: vec![130, 25_000] };
+            let f =
+                TensorFile::create_with(dir.path(), spec, format, &WriteOptions { digest: true, pool: None }).unwrap();
+            let row = |r: usize| -> Vec<u8> { (0..100_000).map(|i| (i * 7 + r * 13) as u8).collect() };
+            let mut order: Vec<usize> = (0..130).collect();
+            order.swap(0, 5);
+            order.swap(40, 90);
+            for r in order {
+                f.write_row(r, &row(r)).unwrap();
             }
-            assert_eq!(p.final_prefix(), head + 2 * 8, "rows 0 and 1, not 3 past the gap");
-            for r in (2..130).filter(|&r| r != 3) {
-                f.write_row(r, &(r as i64).to_le_bytes()).unwrap();
-            }
-            assert_eq!(p.final_prefix(), head + 130 * 8);
-            assert!(!p.is_complete());
-            let total = p.total_len();
-            let file = f.finish().unwrap();
-            assert!(p.is_complete());
-            assert_eq!(p.final_prefix(), total);
-            assert_eq!(file.file().metadata().unwrap().len(), total);
+            let total = f.total_len();
+            let (file, digest) = f.finish_digested().unwrap();
+            let bytes = std::fs::read(file.temp_path()).unwrap();
+            assert_eq!(bytes.len() as u64, total);
+            assert_eq!(digest, Some(sha2::Sha256::digest(&bytes).into()), "{format}");
         }
+    }
+
+    #[test]
+    fn a_file_created_without_a_digest_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = TensorSpec { name: "n".into(), dtype: DType::I64, shape: vec![3] };
+        let f = TensorFile::create(dir.path(), spec, Format::Npy).unwrap();
+        for r in 0..3 {
+            f.write_row(r, &(r as i64).to_le_bytes()).unwrap();
+        }
+        let (file, digest) = f.finish_digested().unwrap();
+        assert_eq!(digest, None);
+        assert_eq!(
+            &std::fs::read(file.temp_path()).unwrap()[128..],
+            &[0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0]
+        );
     }
 
     #[test]

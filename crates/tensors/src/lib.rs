@@ -20,7 +20,6 @@
 //! `tensor-store` do the pixel, signal and file-format work.
 
 mod card;
-mod checksums;
 mod error;
 mod labs;
 mod plan;
@@ -29,7 +28,7 @@ mod write;
 
 use std::fs;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
@@ -144,7 +143,7 @@ pub fn run(cfg: &TensorsConfig, progress: &dyn Progress) -> Result<TensorsReport
     // Phase 2: write, keeping every file temporary until all splits succeed.
     let mut created_dirs = Vec::new();
     let written = write_all(&plans, cfg, &lock, progress, &mut created_dirs);
-    let (reports, stale, checksum_seconds) = match written {
+    let (reports, stale, finish_seconds) = match written {
         Ok(r) => r,
         Err(e) => {
             // Temporaries are gone (dropped); leave no directory we made either.
@@ -159,7 +158,7 @@ pub fn run(cfg: &TensorsConfig, progress: &dyn Progress) -> Result<TensorsReport
         metadata: cfg.data_dir.join(METADATA).display().to_string(),
         stale_temps_removed: stale.iter().map(|p| p.display().to_string()).collect(),
         check_seconds,
-        checksum_seconds,
+        finish_seconds,
         output_bytes: needed,
         total_seconds: started.elapsed().as_secs_f64(),
     })
@@ -195,7 +194,7 @@ fn split_bytes(plan: &SplitPlan, cfg: &TensorsConfig) -> Result<u64, TensorsErro
 }
 
 /// What [`write_all`] returns: the split reports, the stale temporaries it
-/// removed, and the seconds spent waiting for the checksums after decoding.
+/// removed, and the seconds spent completing the files after their rows.
 type Written = (Vec<SplitReport>, Vec<PathBuf>, f64);
 
 /// The order the splits are written in: the largest first (a CXR tensor is
@@ -211,21 +210,10 @@ fn write_order(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<Vec<usize>, T
     Ok(sized.into_iter().map(|(_, i)| i).collect())
 }
 
-/// Threads that hash the files while they are written (see [`checksums`]):
-/// one per core, at most [`MAX_HASHERS`].
-fn hashers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_HASHERS)
-}
-
-/// More threads than a split has large files (its CXR and ECG tensors, and
-/// the previous split's CXR tensor still being hashed) would find nothing
-/// to do.
-const MAX_HASHERS: usize = 3;
-
-/// Writes every split while threads hash the files as they are written
-/// (see [`checksums`]), then commits all files with `metadata.json`, the
-/// recipe and the cards in one transaction; records the split directories it
-/// had to create in `created_dirs`.
+/// Writes every split (each file hashed as it is written when the checksums
+/// are kept, see `tensor_store`'s streams), then commits all files with
+/// `metadata.json`, the recipe and the cards in one transaction; records the
+/// split directories it had to create in `created_dirs`.
 fn write_all(
     plans: &[SplitPlan],
     cfg: &TensorsConfig,
@@ -234,30 +222,32 @@ fn write_all(
     created_dirs: &mut Vec<PathBuf>,
 ) -> Result<Written, TensorsError> {
     let mut stale = lock.remove_stale_temps(&cfg.data_dir)?;
-    let hashed = AtomicU64::new(0);
     let stop = AtomicBool::new(false);
     let kept = cfg.checksums == Checksums::Update;
-    let (to_hash, queue) = mpsc::channel::<checksums::Followed>();
-    let (to_sync, sync_queue) = mpsc::channel::<(PathBuf, fs::File)>();
-    let (written, digests, synced, checksum_seconds) = std::thread::scope(|scope| {
-        let hasher =
-            scope.spawn(|| checksums::follow(queue, if kept { hashers() } else { 1 }, &hashed, &stop, progress));
-        // Each finished file is fsynced at once, while the next ones are
-        // written and hashed: the disk works beside the cores, and the
-        // commit's own fsync finds nothing left to write.
-        let syncer = scope.spawn(|| -> Result<(), TensorsError> {
-            for (path, file) in sync_queue {
+    let options = tensor_store::WriteOptions { digest: kept, pool: Some(tensor_store::ChunkPool::new()) };
+    let (to_finish, finish_queue) = mpsc::channel::<tensor_store::TensorFile>();
+    let (written, finished) = std::thread::scope(|scope| {
+        // A split's files are completed (their last chunks written and
+        // hashed) and fsynced here while the next split is written: the
+        // device never waits for a split's tail, and the commit's own fsync
+        // finds nothing left to write.
+        let finisher = scope.spawn(|| -> Result<Vec<(AtomicFile, Option<durable::Digest>)>, TensorsError> {
+            let mut done = Vec::new();
+            for file in finish_queue {
                 if stop.load(Ordering::Relaxed) {
-                    break;
+                    // Dropped unfinished: the temporaries go.
+                    continue;
                 }
-                file.sync_data().map_err(|source| TensorsError::Io { path, source })?;
+                let (file, digest) = file.finish_digested()?;
+                file.file()
+                    .sync_data()
+                    .map_err(|source| TensorsError::Io { path: file.temp_path().to_path_buf(), source })?;
+                done.push((file, digest));
             }
-            Ok(())
+            Ok(done)
         });
-        let mut total = 0u64;
-        let mut write = || -> Result<(Vec<SplitReport>, Vec<AtomicFile>), TensorsError> {
+        let mut write = || -> Result<Vec<SplitReport>, TensorsError> {
             let mut reports = Vec::new();
-            let mut finished = Vec::new();
             for i in write_order(plans, cfg)? {
                 let p = &plans[i];
                 let dir = dataset_layout::split_dir(&cfg.data_dir, p.name);
@@ -266,74 +256,31 @@ fn write_all(
                     created_dirs.push(dir.clone());
                 }
                 stale.extend(lock.remove_stale_temps(&dir)?);
-                let base = finished.len();
-                let register = |files: &[tensor_store::TensorFile]| -> Result<(), TensorsError> {
-                    if !kept {
-                        return Ok(());
-                    }
-                    for (i, f) in files.iter().enumerate() {
-                        let followed = checksums::Followed {
-                            index: base + i,
-                            path: dir.join(f.spec().name.as_str()),
-                            file: f.reader()?,
-                            progress: f.progress(),
-                        };
-                        // The hasher only stops early on an error, which the join reports.
-                        let _ = to_hash.send(followed);
-                    }
-                    Ok(())
-                };
-                let (files, mut report) = write::write_split(p, &dir, &dims(p, cfg), cfg, progress, &register)?;
+                let (files, mut report) = write::write_split(p, &dir, &dims(p, cfg), cfg, &options, progress)?;
                 for file in files {
-                    total += file.progress().total_len();
-                    let file = file.finish()?;
-                    let handle = file
-                        .file()
-                        .try_clone()
-                        .map_err(|source| TensorsError::Io { path: file.temp_path().to_path_buf(), source })?;
-                    // The syncer only stops early on an error, which its join reports.
-                    let _ = to_sync.send((file.temp_path().to_path_buf(), handle));
                     report.files.push(file.dest().display().to_string());
-                    finished.push(file);
+                    // The finisher only stops early on an error, which its join reports.
+                    let _ = to_finish.send(file);
                 }
                 reports.push(report);
             }
             // Reports in the splits' own order.
             reports.sort_by_key(|r| Split::ALL.iter().position(|s| s.name() == r.split));
-            Ok((reports, finished))
+            Ok(reports)
         };
         let written = write();
-        drop(to_hash);
-        drop(to_sync);
-        let waited = Instant::now();
         if written.is_err() {
             stop.store(true, Ordering::Relaxed);
-        } else if kept {
-            // Show what is left of the hashing once the writing is done.
-            let now = hashed.load(Ordering::Relaxed);
-            progress.start("sha256", Some(total.saturating_sub(now)));
-            let mut shown = now;
-            while !hasher.is_finished() {
-                let now = hashed.load(Ordering::Relaxed);
-                progress.inc(now - shown);
-                shown = now;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            progress.inc(hashed.load(Ordering::Relaxed) - shown);
-            progress.finish();
         }
-        let digests = hasher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let hashing_left = waited.elapsed().as_secs_f64();
-        tracing::debug!(hashing_left, "files hashed");
-        let synced = syncer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        tracing::debug!(seconds = waited.elapsed().as_secs_f64() - hashing_left, "files synced");
-        (written, digests, synced, hashing_left)
+        drop(to_finish);
+        let waited = Instant::now();
+        let finished = finisher.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let finish_seconds = waited.elapsed().as_secs_f64();
+        tracing::debug!(finish_seconds, "files finished and synced");
+        (written, finished.map(|f| (f, finish_seconds)))
     });
-    let (reports, finished) = written?;
-    synced?;
-    let mut digests = if kept { digests? } else { Default::default() };
-    let files: Vec<(AtomicFile, Option<durable::Digest>)> =
-        finished.into_iter().enumerate().map(|(i, f)| (f, digests.remove(&i))).collect();
+    let reports = written?;
+    let (files, finish_seconds) = finished?;
     let mut tx = Transaction::new(lock, cfg.checksums);
     let mut staged = Vec::new();
     let relative = |p: &std::path::Path| {
@@ -370,7 +317,7 @@ fn write_all(
     }
     tx.commit()?;
     tracing::debug!("outputs committed");
-    Ok((reports, stale, checksum_seconds))
+    Ok((reports, stale, finish_seconds))
 }
 
 /// `metadata.json` exactly as the reference's `json.dump(..., indent=4)`.

@@ -39,9 +39,10 @@ pub struct TensorsReport {
     pub stale_temps_removed: Vec<String>,
     /// Time spent reading and checking the inputs before writing, in seconds.
     pub check_seconds: f64,
-    /// Seconds spent waiting for the outputs' checksums once decoding was
-    /// done (the rest of the hashing overlaps the decoding).
-    pub checksum_seconds: f64,
+    /// Seconds spent completing the files once every row was written: the
+    /// last chunks written and hashed, and fsynced (the rest of the writing
+    /// and hashing overlaps the decoding).
+    pub finish_seconds: f64,
     /// Bytes of all files written (checked against the free space first).
     pub output_bytes: u64,
     /// Total wall time, in seconds.
@@ -82,12 +83,12 @@ impl TensorsReport {
             ));
         }
         out.push_str(&format!(
-            "wrote {} ({}) in {:.2} s ({:.2} s checking inputs, {:.2} s finishing checksums)\n",
+            "wrote {} ({}) in {:.2} s ({:.2} s checking inputs, {:.2} s finishing files)\n",
             self.metadata,
             durable::human_bytes(self.output_bytes),
             self.total_seconds,
             self.check_seconds,
-            self.checksum_seconds
+            self.finish_seconds
         ));
         out
     }
@@ -116,7 +117,7 @@ mod tests {
             metadata: "/d/metadata.json".into(),
             stale_temps_removed: vec![],
             check_seconds: 0.5,
-            checksum_seconds: 0.25,
+            finish_seconds: 0.25,
             output_bytes: 2_000_000,
             total_seconds: 3.0,
         };
@@ -126,7 +127,10 @@ mod tests {
             text.contains("1 ECG record(s) are NaN") && text.contains("1 flat") && text.contains("3 rows"),
             "{text}"
         );
-        assert!(text.contains("wrote /d/metadata.json (2.0 MB) in 3.00 s"), "{text}");
+        assert!(
+            text.contains("wrote /d/metadata.json (2.0 MB) in 3.00 s (0.50 s checking inputs, 0.25 s finishing files)"),
+            "{text}"
+        );
         assert_eq!(r.bad_ecg_records(), vec!["files/p1/s2/2".to_string()]);
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["splits"][0]["flat_ecg_records"][0], "files/p1/s2/2");

@@ -1,9 +1,10 @@
 //! Writing one split's tensors, streamed and in parallel.
 //!
 //! Every tensor's shape is known from the plan, so each file is created with
-//! its header and full size up front and every row's bytes go straight to
-//! their slot from whichever worker produced them: peak memory is one decoded
-//! image plus one row per worker thread, never proportional to the rows. The
+//! its header and full size up front and every row's bytes go to their place
+//! from whichever worker produced them: peak memory is one decoded image per
+//! worker, a few chunks per file and a bounded set of rows to copy, never
+//! proportional to the rows. The
 //! work units, in the order of the rows they write, are the CXR groups and
 //! the ECG groups of the plan (each distinct image / record decoded once)
 //! and the copies of a group's first row to its later rows, run together on
@@ -13,14 +14,15 @@
 //! Files are returned unfinished (still temporary): [`crate::run`] puts all of
 //! them in place only when every split has succeeded.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use dataset_layout::{Dims, Tensor};
 use progress::Progress;
-use tensor_store::TensorFile;
+use tensor_store::{TensorFile, WriteOptions};
 
 use crate::TensorsConfig;
 use crate::error::TensorsError;
@@ -35,7 +37,7 @@ enum BadEcg {
 }
 
 /// Which of a split's two large tensors a task writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Part {
     Cxr,
     Ecg,
@@ -48,7 +50,7 @@ enum Task {
     /// when their bytes differ (train crops), else only the first.
     Group(Part, usize),
     /// Row `to` holds the same bytes as row `from`, the first row of its
-    /// group: read them back (from the page cache) and write them again.
+    /// group: written again from memory (see [`CopySources`]) or read back.
     Copy { part: Part, from: u32, to: u32 },
 }
 
@@ -60,15 +62,16 @@ impl Task {
     }
 }
 
-/// The tasks of a split in the order of the rows they write, so that
-/// every file fills from its start on and the hasher following the writers
-/// keeps up (see `checksums`). A group whose rows all hold the same bytes
+/// The tasks of a split in the order of the rows they write: a file is
+/// assembled in order in memory, hashed and written in large chunks
+/// (`tensor_store`'s streams), and rows ahead of its position wait there.
+/// A group whose rows all hold the same bytes
 /// (an ECG record; an image with its centre crop) is decoded once for its
 /// first row; each later row is a [`Task::Copy`] at its own place in the
 /// order. Writing each group's rows at once, as the reference's loop
 /// order would suggest, fills a retrieval split's files all over (an
-/// image is a query's answer and other queries' negatives), and no prefix
-/// of them is final until the end.
+/// image is a query's answer and other queries' negatives), and most rows
+/// would be held ahead.
 fn tasks(plan: &SplitPlan) -> Vec<(u32, Task)> {
     let mut tasks = Vec::with_capacity(2 * plan.rows);
     let mut add = |part: Part, groups: &[Group], uniform: bool| {
@@ -100,28 +103,85 @@ fn i64_le(src: &[i64], dst: &mut Vec<u8>) {
     }
 }
 
+/// Memory for the rows that later rows copy (see [`CopySources`]): all of a
+/// retrieval split's distinct images at the scale of the published dataset
+/// would be over a gigabyte.
+const COPY_SOURCES_BUDGET: usize = 256 << 20;
+
+/// The first rows of groups whose later rows are copies, kept in memory
+/// from their writing to their last copy while they fit in
+/// [`COPY_SOURCES_BUDGET`]; a copy of a row not kept reads it back from
+/// its file (from disk: the files are written with direct I/O, they are
+/// not in the page cache).
+struct CopySources {
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    /// Bytes held.
+    bytes: usize,
+    /// Each kept row, by part and row.
+    rows: HashMap<(Part, u32), Source>,
+}
+
+/// A kept row's bytes and the copies still to make of it.
+struct Source {
+    bytes: Arc<[u8]>,
+    copies_left: usize,
+}
+
+impl CopySources {
+    fn new() -> Self {
+        Self { kept: Mutex::new(Kept::default()) }
+    }
+
+    /// Keeps `bytes`, row `row` of `part`, for its `copies` later copies.
+    fn keep(&self, part: Part, row: u32, bytes: &[u8], copies: usize) {
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if copies > 0 && kept.bytes + bytes.len() <= COPY_SOURCES_BUDGET {
+            kept.bytes += bytes.len();
+            kept.rows.insert((part, row), Source { bytes: Arc::from(bytes), copies_left: copies });
+        }
+    }
+
+    /// Row `row` of `part` if it is kept, for one of its copies (forgotten
+    /// after the last).
+    fn take(&self, part: Part, row: u32) -> Option<Arc<[u8]>> {
+        let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let source = kept.rows.get_mut(&(part, row))?;
+        let bytes = Arc::clone(&source.bytes);
+        source.copies_left -= 1;
+        if source.copies_left == 0 {
+            kept.rows.remove(&(part, row));
+            kept.bytes -= bytes.len();
+        }
+        Some(bytes)
+    }
+}
+
 /// Writes every tensor of `plan` into `dir`; returns the unfinished files
 /// (in [`Split::tensors`] order) and the split's report (without `files`,
-/// filled in on commit). `register` is handed the files as soon as they are
-/// created, before any row is written (the hasher follows them).
+/// filled in on commit). `options` say whether each file's SHA-256 is
+/// computed as it is written and which buffers the files share.
 pub(crate) fn write_split(
     plan: &SplitPlan,
     dir: &Path,
     dims: &Dims,
     cfg: &TensorsConfig,
+    options: &WriteOptions,
     progress: &dyn Progress,
-    register: &dyn Fn(&[TensorFile]) -> Result<(), TensorsError>,
 ) -> Result<(Vec<TensorFile>, SplitReport), TensorsError> {
     let started = Instant::now();
     let n = plan.rows;
     let split = plan.name;
     let n_labs = dims.labs;
+    let format = cfg.recipe.tensors.format;
     let files: Vec<TensorFile> = split
         .tensors()
         .iter()
-        .map(|t| TensorFile::create(dir, t.spec(split, n, dims), cfg.recipe.tensors.format))
+        .map(|t| TensorFile::create_with(dir, t.spec(split, n, dims), format, options))
         .collect::<Result<_, _>>()?;
-    register(&files)?;
     let file = |t: Tensor| &files[split.tensors().iter().position(|&x| x == t).expect("the split has this tensor")];
     let (cxr, ecg, pct, obs, hadm) = (
         file(Tensor::Cxr),
@@ -167,26 +227,32 @@ pub(crate) fn write_split(
         Part::Cxr => cxr,
         Part::Ecg => ecg,
     };
+    let sources = CopySources::new();
     let run = |task: Task, buf: &mut Vec<u8>| -> Result<Option<BadEcg>, TensorsError> {
         if progress.cancelled() {
             return Err(TensorsError::Cancelled);
         }
         match task {
             Task::Group(Part::Cxr, g) => {
-                let rows = write_cxr_group(plan, g, cfg, cxr)?;
+                let rows = write_cxr_group(plan, g, cfg, cxr, &sources)?;
                 mark_done(rows);
                 Ok(None)
             }
             Task::Group(Part::Ecg, g) => {
-                let bad = write_ecg_group(plan, &plan.ecg_groups[g], ecg)?;
+                let bad = write_ecg_group(plan, &plan.ecg_groups[g], ecg, &sources)?;
                 mark_done(&plan.ecg_groups[g].rows[..1]);
                 Ok(bad)
             }
             Task::Copy { part, from, to } => {
                 let file = part_file(part);
-                buf.resize(file.row_bytes(), 0);
-                file.read_row(from as usize, buf)?;
-                file.write_row(to as usize, buf)?;
+                match sources.take(part, from) {
+                    Some(bytes) => file.write_row(to as usize, &bytes)?,
+                    None => {
+                        buf.resize(file.row_bytes(), 0);
+                        file.read_row(from as usize, buf)?;
+                        file.write_row(to as usize, buf)?;
+                    }
+                }
                 mark_done(&[to]);
                 Ok(None)
             }
@@ -216,7 +282,7 @@ pub(crate) fn write_split(
                             }
                             // Another worker is decoding the row these copy
                             // (tens of ms for a full-size image): leave the
-                            // core to it and to the hashers meanwhile.
+                            // core to it and to the hashing meanwhile.
                             std::thread::sleep(std::time::Duration::from_micros(200));
                             continue;
                         }
@@ -287,13 +353,15 @@ pub(crate) fn write_split(
 
 /// Decodes and resizes one image, then writes its crop to the rows using
 /// it: each row its own crop when the split has drawn crops (train), else
-/// the first row only (the others are copies of it, see [`tasks`]).
+/// the first row only (the others are copies of it, see [`tasks`], kept
+/// for them in `sources`).
 /// Returns the rows written.
 fn write_cxr_group<'p>(
     plan: &'p SplitPlan,
     gi: usize,
     cfg: &TensorsConfig,
     file: &TensorFile,
+    sources: &CopySources,
 ) -> Result<&'p [u32], TensorsError> {
     let g = &plan.cxr_groups[gi];
     let prep = cxr_prep::CxrPrep { scale: cfg.recipe.tensors.cxr_scale, crop: cfg.recipe.tensors.cxr_crop };
@@ -342,12 +410,21 @@ fn write_cxr_group<'p>(
         }
         file.write_row(r as usize, &bytes)?;
     }
+    if plan.crops.is_none() {
+        sources.keep(Part::Cxr, g.rows[0], &bytes, g.rows.len() - 1);
+    }
     Ok(rows)
 }
 
 /// Reads and normalises one ECG record, then writes it to the first row
-/// using it (the others are copies of it, see [`tasks`]).
-fn write_ecg_group(plan: &SplitPlan, g: &Group, file: &TensorFile) -> Result<Option<BadEcg>, TensorsError> {
+/// using it (the others are copies of it, see [`tasks`], kept for them in
+/// `sources`).
+fn write_ecg_group(
+    plan: &SplitPlan,
+    g: &Group,
+    file: &TensorFile,
+    sources: &CopySources,
+) -> Result<Option<BadEcg>, TensorsError> {
     let ecg = ecg_prep::load(&g.path).map_err(|source| TensorsError::Ecg {
         table: plan.csv.clone(),
         line: g.line,
@@ -371,6 +448,7 @@ fn write_ecg_group(plan: &SplitPlan, g: &Group, file: &TensorFile) -> Result<Opt
     let mut bytes = vec![0u8; 4 * floats.len()];
     f32_le(&floats, &mut bytes);
     file.write_row(g.rows[0] as usize, &bytes)?;
+    sources.keep(Part::Ecg, g.rows[0], &bytes, g.rows.len() - 1);
     Ok(if stats.has_nan {
         Some(BadEcg::Nan)
     } else if stats.flat {
@@ -466,6 +544,23 @@ mod tests {
             }
             assert_eq!(written, vec![1; p.rows], "{part:?}");
         }
+    }
+
+    #[test]
+    fn copy_sources_are_kept_until_their_last_copy_within_the_budget() {
+        let s = CopySources::new();
+        s.keep(Part::Cxr, 0, &[1, 2, 3], 2);
+        s.keep(Part::Ecg, 0, &[4], 1);
+        s.keep(Part::Cxr, 7, &[5], 0);
+        s.keep(Part::Cxr, 9, &vec![0; COPY_SOURCES_BUDGET], 1);
+        assert_eq!(s.take(Part::Cxr, 0).as_deref(), Some(&[1u8, 2, 3][..]));
+        assert_eq!(s.take(Part::Ecg, 0).as_deref(), Some(&[4u8][..]));
+        assert_eq!(s.take(Part::Ecg, 0), None, "forgotten after its only copy");
+        assert_eq!(s.take(Part::Cxr, 7), None, "a row without copies is not kept");
+        assert_eq!(s.take(Part::Cxr, 9), None, "over the budget: read back instead");
+        assert_eq!(s.take(Part::Cxr, 0).as_deref(), Some(&[1u8, 2, 3][..]));
+        assert_eq!(s.take(Part::Cxr, 0), None);
+        assert_eq!(s.kept.lock().unwrap().bytes, 0, "nothing is held once every copy is made");
     }
 
     #[test]

@@ -1,0 +1,718 @@
+//! A file's bytes put in order, digested and written in large aligned
+//! chunks, with direct I/O where the filesystem has it.
+//!
+//! Why: on write-bound work (small images, where the bytes are the cost)
+//! copying every byte into the page cache was most of stage 3's CPU time
+//! (`perf`: `copy_folio_from_iter_atomic`, the kernel filling fresh pages),
+//! and hashing the files for `SHA256SUMS.txt` meant reading them back.
+//! Here the rows, which arrive from many threads in nearly their order, are
+//! assembled in order in reused memory; each full chunk is handed at once to
+//! this file's SHA-256 thread and to its writer thread, which writes it with
+//! `O_DIRECT` (the device reads it from our buffer: no copy, no page cache).
+//! The hash is of the very bytes written, never a second read, and it runs
+//! beside the writes.
+//!
+//! Memory is bounded: [`BUFFERS`] chunks per file, and rows that arrive
+//! ahead of their turn wait (briefly, see [`AHEAD_WAIT`]) while more than
+//! [`AHEAD_LIMIT`] bytes are parked.
+//!
+//! Where `O_DIRECT` is refused (tmpfs, some network filesystems) the same
+//! chunks are written through the page cache.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sha2::Digest as _;
+
+/// Alignment of direct I/O offsets, lengths and buffers (a page: at least
+/// every device's logical block).
+const ALIGN: usize = 4096;
+
+/// Bytes per chunk: large writes keep the device busy (8 MiB: ~1.1 GB/s here,
+/// what `dd oflag=direct` reaches with any larger block).
+pub(crate) const CHUNK: usize = 8 << 20;
+
+/// Threads writing a file's chunks: while one waits to be woken after its
+/// write (both cores busy hashing and decoding), the other's write keeps the
+/// device busy.
+const WRITERS: usize = 2;
+
+/// Chunks per file, in all: one being filled, the others being hashed and
+/// written (two at a time, see [`WRITERS`]) or waiting for it.
+const BUFFERS: usize = 5;
+
+/// Bytes of rows written ahead of the file's in-order position that may be
+/// parked before a writer waits for the position to catch up.
+const AHEAD_LIMIT: usize = 32 << 20;
+
+/// How long a row ahead waits for room before it is parked anyway: the row
+/// the file waits for may be a task that the waiting thread itself holds.
+const AHEAD_WAIT: Duration = Duration::from_millis(20);
+
+/// Chunk buffers shared by the files of a run: a file takes its buffers
+/// from here and returns them when it is complete, so the next file reuses
+/// memory already faulted in (on a virtual machine, touching fresh memory
+/// is one of the costliest things a write-bound run does). The buffers are
+/// freed with the last clone.
+#[derive(Clone, Default)]
+pub struct ChunkPool(Arc<Mutex<Vec<Aligned>>>);
+
+impl ChunkPool {
+    /// An empty pool.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Aligned>> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn take(&self) -> Option<Aligned> {
+        self.lock().pop()
+    }
+
+    fn give(&self, bufs: impl IntoIterator<Item = Aligned>) {
+        self.lock().extend(bufs.into_iter().filter(|b| b.capacity() == CHUNK));
+    }
+}
+
+impl std::fmt::Debug for ChunkPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkPool").field("buffers", &self.lock().len()).finish()
+    }
+}
+
+/// A page-aligned buffer (safe code: the aligned window of a larger `Vec`).
+struct Aligned {
+    raw: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl Aligned {
+    fn new(capacity: usize) -> Self {
+        let raw = vec![0u8; capacity + ALIGN];
+        let start = raw.as_ptr().align_offset(ALIGN).min(ALIGN);
+        Self { raw, start, len: 0 }
+    }
+
+    fn capacity(&self) -> usize {
+        self.raw.len() - ALIGN
+    }
+
+    fn is_aligned(&self) -> bool {
+        self.start < ALIGN
+    }
+
+    /// The filled bytes.
+    fn data(&self) -> &[u8] {
+        &self.raw[self.start..self.start + self.len]
+    }
+
+    /// The filled bytes and whatever follows them up to the next multiple of
+    /// [`ALIGN`] (written past the file's end, then cut off).
+    fn padded(&self) -> &[u8] {
+        &self.raw[self.start..self.start + self.len.next_multiple_of(ALIGN)]
+    }
+
+    /// Appends what fits of `bytes`; returns how many.
+    fn push(&mut self, bytes: &[u8]) -> usize {
+        let n = bytes.len().min(self.capacity() - self.len);
+        let at = self.start + self.len;
+        self.raw[at..at + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        n
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+/// A run of the file's bytes, handed to the hasher and the writer.
+struct Chunk {
+    offset: u64,
+    buf: Aligned,
+}
+
+/// A chunk not yet both written and hashed.
+struct InFlight {
+    chunk: Arc<Chunk>,
+    written: bool,
+    hashed: bool,
+}
+
+struct State {
+    /// Every byte before this is in `staging`, in flight or in the file.
+    pos: u64,
+    /// Rows written ahead of `pos`, by offset.
+    ahead: BTreeMap<u64, Vec<u8>>,
+    ahead_bytes: usize,
+    /// Holds bytes `[staged_at, pos)`; `staged_at` is a multiple of [`CHUNK`].
+    staging: Option<Aligned>,
+    staged_at: u64,
+    in_flight: VecDeque<InFlight>,
+    free: Vec<Aligned>,
+    allocated: usize,
+    /// The first write error (kind and message; `io::Error` is not `Clone`).
+    error: Option<(io::ErrorKind, String)>,
+    to_write: Option<Sender<Arc<Chunk>>>,
+    to_hash: Option<Sender<Arc<Chunk>>>,
+    /// Seconds spent writing, hashing, and waiting for a free buffer (for
+    /// the debug log of where a file's time went).
+    write_s: f64,
+    hash_s: f64,
+    buffer_wait_s: f64,
+    ahead_wait_s: f64,
+    created: std::time::Instant,
+}
+
+/// The in-order stream of one file.
+pub(crate) struct Stream {
+    /// The temporary file's path, for errors.
+    path: PathBuf,
+    /// Written and read with direct I/O when `direct`.
+    file: File,
+    direct: bool,
+    total_len: u64,
+    state: Mutex<State>,
+    changed: Condvar,
+    threads: Mutex<Threads>,
+    pool: Option<ChunkPool>,
+}
+
+#[derive(Default)]
+struct Threads {
+    writers: Vec<JoinHandle<()>>,
+    hasher: Option<JoinHandle<sha2::Sha256>>,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream").field("path", &self.path).field("direct", &self.direct).finish()
+    }
+}
+
+impl Stream {
+    /// A stream into `buffered` (an open handle on `path`, already sized to
+    /// `total_len`); digested when `digest`, its buffers from `pool` if
+    /// given. `try_direct` opens `path` again with `O_DIRECT` and uses that
+    /// when the filesystem allows it.
+    pub(crate) fn new(
+        path: &Path,
+        buffered: File,
+        total_len: u64,
+        digest: bool,
+        pool: Option<ChunkPool>,
+        try_direct: bool,
+    ) -> io::Result<Arc<Self>> {
+        let direct_file = if try_direct && Aligned::new(ALIGN).is_aligned() {
+            std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_DIRECT).open(path).ok()
+        } else {
+            None
+        };
+        let direct = direct_file.is_some();
+        let file = direct_file.unwrap_or(buffered);
+        let (to_write, write_rx) = channel();
+        let (to_hash, hash_rx) = if digest {
+            let (tx, rx) = channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let stream = Arc::new(Self {
+            path: path.to_path_buf(),
+            file,
+            direct,
+            total_len,
+            state: Mutex::new(State {
+                pos: 0,
+                ahead: BTreeMap::new(),
+                ahead_bytes: 0,
+                staging: None,
+                staged_at: 0,
+                in_flight: VecDeque::new(),
+                free: Vec::new(),
+                allocated: 0,
+                error: None,
+                to_write: Some(to_write),
+                to_hash,
+                write_s: 0.0,
+                hash_s: 0.0,
+                buffer_wait_s: 0.0,
+                ahead_wait_s: 0.0,
+                created: std::time::Instant::now(),
+            }),
+            changed: Condvar::new(),
+            threads: Mutex::new(Threads::default()),
+            pool,
+        });
+        let write_rx = Arc::new(Mutex::new(write_rx));
+        let mut writers = Vec::new();
+        for _ in 0..WRITERS {
+            let (s, rx) = (Arc::clone(&stream), Arc::clone(&write_rx));
+            writers.push(std::thread::Builder::new().name("tensor-write".into()).spawn(move || s.write_chunks(&rx))?);
+        }
+        let hasher = match hash_rx {
+            Some(rx) => {
+                let s = Arc::clone(&stream);
+                Some(std::thread::Builder::new().name("tensor-sha256".into()).spawn(move || s.hash_chunks(rx))?)
+            }
+            None => None,
+        };
+        *stream.threads() = Threads { writers, hasher };
+        Ok(stream)
+    }
+
+    /// Whether the file is written with direct I/O.
+    pub(crate) fn is_direct(&self) -> bool {
+        self.direct
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn threads(&self) -> MutexGuard<'_, Threads> {
+        self.threads.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn failed(state: &State) -> Option<io::Error> {
+        state.error.as_ref().map(|(kind, msg)| io::Error::new(*kind, msg.clone()))
+    }
+
+    /// Puts `bytes` at `offset`. Each byte of the file is put exactly once
+    /// (the caller checks); bytes at the in-order position go straight into
+    /// the current chunk, others are parked until the position reaches them.
+    pub(crate) fn put(&self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let mut st = self.lock();
+        if let Some(e) = Self::failed(&st) {
+            return Err(e);
+        }
+        if offset != st.pos {
+            let mut waited = false;
+            while offset != st.pos && st.ahead_bytes + bytes.len() > AHEAD_LIMIT && !waited {
+                let t = std::time::Instant::now();
+                let (guard, timeout) =
+                    self.changed.wait_timeout(st, AHEAD_WAIT).unwrap_or_else(|poisoned| poisoned.into_inner());
+                st = guard;
+                st.ahead_wait_s += t.elapsed().as_secs_f64();
+                waited = timeout.timed_out();
+                if let Some(e) = Self::failed(&st) {
+                    return Err(e);
+                }
+            }
+            if offset != st.pos {
+                st.ahead_bytes += bytes.len();
+                st.ahead.insert(offset, bytes.to_vec());
+                return Ok(());
+            }
+        }
+        st = self.append(st, bytes)?;
+        // Rows parked for the bytes just put follow them.
+        loop {
+            let pos = st.pos;
+            let Some(parked) = st.ahead.remove(&pos) else { break };
+            st.ahead_bytes -= parked.len();
+            st = self.append(st, &parked)?;
+        }
+        self.changed.notify_all();
+        Ok(())
+    }
+
+    /// Appends `bytes` at the in-order position, handing on every chunk it
+    /// fills (waiting for a free buffer when all are in flight).
+    fn append<'a>(&'a self, mut st: MutexGuard<'a, State>, mut bytes: &[u8]) -> io::Result<MutexGuard<'a, State>> {
+        while !bytes.is_empty() {
+            if st.staging.is_none() {
+                st = self.take_buffer(st)?;
+            }
+            let staging = st.staging.as_mut().expect("a buffer was just taken");
+            let n = staging.push(bytes);
+            let full = staging.len == staging.capacity();
+            st.pos += n as u64;
+            bytes = &bytes[n..];
+            if full {
+                self.cut(&mut st);
+            }
+        }
+        Ok(st)
+    }
+
+    /// A free or new buffer as `staging`, waiting while all are in flight.
+    fn take_buffer<'a>(&'a self, mut st: MutexGuard<'a, State>) -> io::Result<MutexGuard<'a, State>> {
+        loop {
+            if let Some(e) = Self::failed(&st) {
+                return Err(e);
+            }
+            if let Some(b) = st.free.pop() {
+                st.staging = Some(b);
+                return Ok(st);
+            }
+            if st.allocated < BUFFERS {
+                st.allocated += 1;
+                // A file smaller than a chunk needs no more than its length.
+                let capacity = CHUNK.min((self.total_len as usize).next_multiple_of(ALIGN).max(ALIGN));
+                let pooled = if capacity == CHUNK { self.pool.as_ref().and_then(ChunkPool::take) } else { None };
+                st.staging = Some(pooled.unwrap_or_else(|| Aligned::new(capacity)));
+                return Ok(st);
+            }
+            let t = std::time::Instant::now();
+            st = self.changed.wait(st).unwrap_or_else(|poisoned| poisoned.into_inner());
+            st.buffer_wait_s += t.elapsed().as_secs_f64();
+        }
+    }
+
+    /// Hands the staging buffer on as a chunk.
+    fn cut(&self, st: &mut State) {
+        let Some(buf) = st.staging.take() else { return };
+        if buf.len == 0 {
+            st.free.push(buf);
+            return;
+        }
+        let chunk = Arc::new(Chunk { offset: st.staged_at, buf });
+        st.staged_at += chunk.buf.len as u64;
+        let hashed = st.to_hash.is_none();
+        st.in_flight.push_back(InFlight { chunk: Arc::clone(&chunk), written: false, hashed });
+        // The threads only end after their senders are dropped; a failed
+        // send means a panic, which `finish` reports.
+        if let Some(tx) = &st.to_hash {
+            let _ = tx.send(Arc::clone(&chunk));
+        }
+        if let Some(tx) = &st.to_write {
+            let _ = tx.send(chunk);
+        }
+    }
+
+    /// A writer thread: each chunk it takes at its offset.
+    fn write_chunks(&self, chunks: &Mutex<Receiver<Arc<Chunk>>>) {
+        loop {
+            let next = chunks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
+            let Ok(chunk) = next else { break };
+            let failed = self.lock().error.is_some();
+            let t = std::time::Instant::now();
+            let result = if failed { Ok(()) } else { self.write_chunk(&chunk) };
+            let offset = chunk.offset;
+            drop(chunk);
+            let mut st = self.lock();
+            st.write_s += t.elapsed().as_secs_f64();
+            if let Err(e) = result {
+                st.error.get_or_insert((e.kind(), e.to_string()));
+            }
+            if let Some(f) = st.in_flight.iter_mut().find(|f| f.chunk.offset == offset) {
+                f.written = true;
+            }
+            Self::reclaim(&mut st);
+            self.changed.notify_all();
+        }
+    }
+
+    fn write_chunk(&self, chunk: &Chunk) -> io::Result<()> {
+        let end = chunk.offset + chunk.buf.len as u64;
+        if self.direct {
+            // A final partial chunk goes out padded; `finish` cuts the file
+            // back to its length.
+            self.file.write_all_at(chunk.buf.padded(), chunk.offset)?;
+            if end == self.total_len && !chunk.buf.len.is_multiple_of(ALIGN) {
+                self.file.set_len(self.total_len)?;
+            }
+            Ok(())
+        } else {
+            self.file.write_all_at(chunk.buf.data(), chunk.offset)
+        }
+    }
+
+    /// The hasher thread: SHA-256 of the chunks in order.
+    fn hash_chunks(&self, chunks: Receiver<Arc<Chunk>>) -> sha2::Sha256 {
+        let mut sha = sha2::Sha256::new();
+        for chunk in chunks {
+            let t = std::time::Instant::now();
+            sha.update(chunk.buf.data());
+            let offset = chunk.offset;
+            drop(chunk);
+            let mut st = self.lock();
+            st.hash_s += t.elapsed().as_secs_f64();
+            if let Some(f) = st.in_flight.iter_mut().find(|f| f.chunk.offset == offset) {
+                f.hashed = true;
+            }
+            Self::reclaim(&mut st);
+            self.changed.notify_all();
+        }
+        sha
+    }
+
+    /// Returns the buffers of the chunks at the front that are written and
+    /// hashed to the pool.
+    fn reclaim(st: &mut State) {
+        while st.in_flight.front().is_some_and(|f| f.written && f.hashed) {
+            let f = st.in_flight.pop_front().expect("checked");
+            if let Ok(mut chunk) = Arc::try_unwrap(f.chunk) {
+                chunk.buf.clear();
+                st.free.push(chunk.buf);
+            } else {
+                // Still held by a reader copying from it: let it go.
+                st.allocated -= 1;
+            }
+        }
+    }
+
+    /// Reads `buf.len()` bytes at `offset`, which were all put: from memory
+    /// while they are, else from the file.
+    pub(crate) fn read(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        let end = offset + buf.len() as u64;
+        let disk_end = {
+            let st = self.lock();
+            if let Some(row) = st.ahead.get(&offset).filter(|r| r.len() == buf.len()) {
+                buf.copy_from_slice(row);
+                return Ok(());
+            }
+            if end > st.pos {
+                return Err(io::Error::other(format!("bytes {offset}..{end} read before they were written")));
+            }
+            let mem_start = st.in_flight.front().map_or(st.staged_at, |f| f.chunk.offset);
+            let pieces = st.in_flight.iter().map(|f| (f.chunk.offset, f.chunk.buf.data()));
+            let pieces = pieces.chain(st.staging.as_ref().map(|s| (st.staged_at, s.data())));
+            for (at, data) in pieces {
+                let (lo, hi) = (offset.max(at), end.min(at + data.len() as u64));
+                if lo < hi {
+                    buf[(lo - offset) as usize..(hi - offset) as usize]
+                        .copy_from_slice(&data[(lo - at) as usize..(hi - at) as usize]);
+                }
+            }
+            end.min(mem_start)
+        };
+        if offset >= disk_end {
+            return Ok(());
+        }
+        let want = &mut buf[..(disk_end - offset) as usize];
+        if !self.direct {
+            return self.file.read_exact_at(want, offset);
+        }
+        let start = offset - offset % ALIGN as u64;
+        let len = (disk_end - start) as usize;
+        let mut scratch = Aligned::new(len.next_multiple_of(ALIGN));
+        scratch.len = len.next_multiple_of(ALIGN);
+        let window = &mut scratch.raw[scratch.start..scratch.start + scratch.len];
+        // A direct read may stop short at the end of the file.
+        let mut got = 0;
+        while got < len {
+            match self.file.read_at(&mut window[got..], start + got as u64) {
+                Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let skip = (offset - start) as usize;
+        want.copy_from_slice(&window[skip..skip + want.len()]);
+        Ok(())
+    }
+
+    /// Hands on the last chunk and waits until every byte is written and
+    /// hashed; returns the digest when one was asked for. Every byte of the
+    /// file must have been put.
+    pub(crate) fn finish(&self) -> io::Result<Option<durable::Digest>> {
+        {
+            let mut st = self.lock();
+            if st.pos != self.total_len || !st.ahead.is_empty() {
+                return Err(io::Error::other(format!(
+                    "{} of {} bytes in order, {} parked",
+                    st.pos,
+                    self.total_len,
+                    st.ahead.len()
+                )));
+            }
+            self.cut(&mut st);
+            st.to_write = None;
+            st.to_hash = None;
+        }
+        let threads = std::mem::take(&mut *self.threads());
+        for w in threads.writers {
+            w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+        let sha = threads.hasher.map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        let mut st = self.lock();
+        self.return_buffers(&mut st);
+        if let Some(e) = Self::failed(&st) {
+            return Err(e);
+        }
+        tracing::debug!(
+            path = %self.path.display(),
+            bytes = self.total_len,
+            seconds = st.created.elapsed().as_secs_f64(),
+            writing = st.write_s,
+            hashing = st.hash_s,
+            waiting_for_a_buffer = st.buffer_wait_s,
+            waiting_ahead = st.ahead_wait_s,
+            "file streamed"
+        );
+        Ok(sha.map(|s| s.finalize().into()))
+    }
+
+    /// Stops the threads without writing what is left (an unfinished file
+    /// about to be deleted).
+    pub(crate) fn abandon(&self) {
+        {
+            let mut st = self.lock();
+            st.error.get_or_insert((io::ErrorKind::Other, "abandoned".into()));
+            st.to_write = None;
+            st.to_hash = None;
+        }
+        self.changed.notify_all();
+        let threads = std::mem::take(&mut *self.threads());
+        // A panic there was already reported on its thread; nothing is kept.
+        for w in threads.writers {
+            let _ = w.join();
+        }
+        if let Some(h) = threads.hasher {
+            let _ = h.join();
+        }
+        self.return_buffers(&mut self.lock());
+    }
+
+    /// Gives this file's buffers to the pool (the threads are done).
+    fn return_buffers(&self, st: &mut State) {
+        let spare = st
+            .free
+            .drain(..)
+            .chain(st.staging.take())
+            .chain(st.in_flight.drain(..).filter_map(|f| Arc::try_unwrap(f.chunk).ok()).map(|c| c.buf));
+        let mut spare: Vec<Aligned> = spare.collect();
+        spare.iter_mut().for_each(Aligned::clear);
+        match &self.pool {
+            Some(pool) => pool.give(spare),
+            None => drop(spare),
+        }
+    }
+
+    /// The temporary file's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(n: usize, seed: u8) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    }
+
+    /// Puts `data` as pieces of `piece` bytes, each neighbouring pair
+    /// swapped (every other piece arrives ahead of its turn), reading some
+    /// back on the way; checks the file and its digest.
+    fn round_trip(direct: bool, len: usize, piece: usize, digest: bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        file.set_len(len as u64).unwrap();
+        let s = Stream::new(&path, file, len as u64, digest, None, direct).unwrap();
+        let data = bytes(len, 7);
+        let pieces: Vec<(usize, usize)> = (0..len).step_by(piece).map(|a| (a, (a + piece).min(len))).collect();
+        let mut order: Vec<usize> = (0..pieces.len()).collect();
+        for pair in order.chunks_mut(2) {
+            pair.reverse();
+        }
+        for (k, &i) in order.iter().enumerate() {
+            let (a, b) = pieces[i];
+            s.put(a as u64, &data[a..b]).unwrap();
+            // Read back a piece put earlier: from memory or from the file.
+            let (a, b) = pieces[order[k / 2]];
+            let mut back = vec![0u8; b - a];
+            s.read(a as u64, &mut back).unwrap();
+            assert_eq!(back, &data[a..b], "piece at {a}");
+        }
+        let got = s.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+        let want: Option<durable::Digest> = digest.then(|| sha2::Sha256::digest(&data).into());
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn pieces_out_of_order_make_the_file_and_its_digest() {
+        for direct in [true, false] {
+            // Less than a chunk, exactly chunks, and chunks and a partial page.
+            round_trip(direct, 1000, 96, true);
+            round_trip(direct, 2 * CHUNK, 1 << 20, true);
+            round_trip(direct, 3 * CHUNK + 4097, 1_228_800, true);
+            round_trip(direct, CHUNK + 5, 300_001, false);
+        }
+    }
+
+    #[test]
+    fn files_written_one_after_another_reuse_the_pool_s_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = ChunkPool::new();
+        for (i, len) in [3 * CHUNK + 10, 2 * CHUNK, 1000].into_iter().enumerate() {
+            let path = dir.path().join(format!("f{i}"));
+            let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+            let s = Stream::new(&path, file, len as u64, true, Some(pool.clone()), true).unwrap();
+            let data = bytes(len, i as u8);
+            for piece in data.chunks(1 << 20).enumerate() {
+                s.put((piece.0 << 20) as u64, piece.1).unwrap();
+            }
+            assert_eq!(s.finish().unwrap(), Some(sha2::Sha256::digest(&data).into()));
+            assert_eq!(std::fs::read(&path).unwrap(), data);
+            // Every chunk-sized buffer came back; a file under a chunk took none.
+            let pooled = pool.lock().len();
+            assert!((1..=BUFFERS).contains(&pooled), "{pooled} buffers pooled after file {i}");
+        }
+    }
+
+    #[test]
+    fn rows_far_ahead_of_their_turn_are_parked_after_a_wait_not_lost() {
+        // More than AHEAD_LIMIT put in reverse order by one thread: each put
+        // over the limit waits AHEAD_WAIT for a position that only this
+        // thread can move, then parks its bytes.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        let piece = 4 << 20;
+        let len = AHEAD_LIMIT + 3 * piece;
+        let s = Stream::new(&path, file, len as u64, true, None, true).unwrap();
+        let data = bytes(len, 3);
+        let started = std::time::Instant::now();
+        for a in (0..len).step_by(piece).rev() {
+            s.put(a as u64, &data[a..a + piece]).unwrap();
+        }
+        assert!(started.elapsed() >= 3 * AHEAD_WAIT, "the puts over the limit waited");
+        assert_eq!(s.finish().unwrap(), Some(sha2::Sha256::digest(&data).into()));
+        assert_eq!(std::fs::read(&path).unwrap(), data);
+    }
+
+    #[test]
+    fn direct_io_can_be_turned_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::create(&path).unwrap();
+        let s = Stream::new(&path, file, 0, false, None, false).unwrap();
+        assert!(!s.is_direct());
+        s.finish().unwrap();
+    }
+
+    #[test]
+    fn a_read_of_bytes_not_put_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        let s = Stream::new(&path, file, 100, true, None, true).unwrap();
+        s.put(0, &[1; 10]).unwrap();
+        s.put(50, &[2; 10]).unwrap();
+        let mut b = [0u8; 10];
+        s.read(50, &mut b).unwrap();
+        assert_eq!(b, [2; 10]);
+        let e = s.read(10, &mut b).unwrap_err();
+        assert!(e.to_string().contains("read before they were written"), "{e}");
+        let e = s.finish().unwrap_err();
+        assert!(e.to_string().contains("10 of 100 bytes in order, 1 parked"), "{e}");
+        s.abandon();
+    }
+}
