@@ -285,6 +285,9 @@ pub struct FloorArgs {
     /// Only write (and fsync) the bytes, decoding nothing: the floor of write-bound work.
     #[arg(long = "write-only")]
     pub write_only: bool,
+    /// Write with O_DIRECT (as stage 3 does where the filesystem allows) instead of through the page cache.
+    #[arg(long)]
+    pub direct: bool,
 }
 
 /// What a command did, for the caller to print or return.
@@ -535,7 +538,10 @@ fn run(command: Command, progress: &dyn Progress, spelling: Spelling) -> Result<
             let mut dims = recipe::Recipe::default().dims();
             dims.cxr_crop = a.cxr_crop;
             dims.labs = a.labs;
-            let (images, bytes) = pipeline::floor::decode_floor(&a.data_dir, &a.cxr_data_dir, &dims, !a.write_only)?;
+            let write =
+                if a.direct { pipeline::floor::FloorWrite::Direct } else { pipeline::floor::FloorWrite::Buffered };
+            let (images, bytes) =
+                pipeline::floor::decode_floor(&a.data_dir, &a.cxr_data_dir, &dims, !a.write_only, write)?;
             Outcome::DecodeFloor { images, bytes }
         }
         Command::Verify(a) => Outcome::Verify(verify::verify(
