@@ -24,6 +24,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -178,9 +179,13 @@ struct State {
 pub(crate) struct Stream {
     /// The temporary file's path, for errors.
     path: PathBuf,
-    /// Written and read with direct I/O when `direct`.
-    file: File,
-    direct: bool,
+    /// Through the page cache.
+    buffered: File,
+    /// The same file opened with `O_DIRECT`, where the filesystem allows it.
+    direct: Option<File>,
+    /// A direct write was refused (`EINVAL`: an alignment this filesystem
+    /// does not take): the rest goes through the page cache.
+    direct_refused: AtomicBool,
     total_len: u64,
     state: Mutex<State>,
     changed: Condvar,
@@ -196,7 +201,7 @@ struct Threads {
 
 impl std::fmt::Debug for Stream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stream").field("path", &self.path).field("direct", &self.direct).finish()
+        f.debug_struct("Stream").field("path", &self.path).field("direct", &self.is_direct()).finish()
     }
 }
 
@@ -213,13 +218,11 @@ impl Stream {
         pool: Option<ChunkPool>,
         try_direct: bool,
     ) -> io::Result<Arc<Self>> {
-        let direct_file = if try_direct && Aligned::new(ALIGN).is_aligned() {
+        let direct = if try_direct && Aligned::new(ALIGN).is_aligned() {
             std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_DIRECT).open(path).ok()
         } else {
             None
         };
-        let direct = direct_file.is_some();
-        let file = direct_file.unwrap_or(buffered);
         let (to_write, write_rx) = channel();
         let (to_hash, hash_rx) = if digest {
             let (tx, rx) = channel();
@@ -229,8 +232,9 @@ impl Stream {
         };
         let stream = Arc::new(Self {
             path: path.to_path_buf(),
-            file,
+            buffered,
             direct,
+            direct_refused: AtomicBool::new(false),
             total_len,
             state: Mutex::new(State {
                 pos: 0,
@@ -273,7 +277,12 @@ impl Stream {
 
     /// Whether the file is written with direct I/O.
     pub(crate) fn is_direct(&self) -> bool {
-        self.direct
+        self.direct_file().is_some()
+    }
+
+    /// The direct handle, unless there is none or it was refused.
+    fn direct_file(&self) -> Option<&File> {
+        self.direct.as_ref().filter(|_| !self.direct_refused.load(Ordering::Relaxed))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -416,17 +425,22 @@ impl Stream {
 
     fn write_chunk(&self, chunk: &Chunk) -> io::Result<()> {
         let end = chunk.offset + chunk.buf.len as u64;
-        if self.direct {
-            // A final partial chunk goes out padded; `finish` cuts the file
+        if let Some(direct) = self.direct_file() {
+            // A final partial chunk goes out padded, then the file is cut
             // back to its length.
-            self.file.write_all_at(chunk.buf.padded(), chunk.offset)?;
-            if end == self.total_len && !chunk.buf.len.is_multiple_of(ALIGN) {
-                self.file.set_len(self.total_len)?;
+            match direct.write_all_at(chunk.buf.padded(), chunk.offset) {
+                Ok(()) if end == self.total_len && !chunk.buf.len.is_multiple_of(ALIGN) => {
+                    return direct.set_len(self.total_len);
+                }
+                Ok(()) => return Ok(()),
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    tracing::debug!(path = %self.path.display(), "direct write refused, writing through the page cache");
+                    self.direct_refused.store(true, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
             }
-            Ok(())
-        } else {
-            self.file.write_all_at(chunk.buf.data(), chunk.offset)
         }
+        self.buffered.write_all_at(chunk.buf.data(), chunk.offset)
     }
 
     /// The hasher thread: SHA-256 of the chunks in order.
@@ -492,9 +506,9 @@ impl Stream {
             return Ok(());
         }
         let want = &mut buf[..(disk_end - offset) as usize];
-        if !self.direct {
-            return self.file.read_exact_at(want, offset);
-        }
+        let Some(direct) = self.direct_file() else {
+            return self.buffered.read_exact_at(want, offset);
+        };
         let start = offset - offset % ALIGN as u64;
         let len = (disk_end - start) as usize;
         let mut scratch = Aligned::new(len.next_multiple_of(ALIGN));
@@ -503,7 +517,7 @@ impl Stream {
         // A direct read may stop short at the end of the file.
         let mut got = 0;
         while got < len {
-            match self.file.read_at(&mut window[got..], start + got as u64) {
+            match direct.read_at(&mut window[got..], start + got as u64) {
                 Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
                 Ok(n) => got += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
