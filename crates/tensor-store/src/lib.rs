@@ -2,12 +2,13 @@
 //! safetensors, numpy `.npy` (format 1.0) and torch `.pt` (zip + pickle).
 //!
 //! A [`TensorFile`] pre-sizes its output (a temporary file next to the final
-//! name, see [`durable::atomic`]) and writes the header up front, so rows can
-//! be written concurrently, in any order, straight to their place; memory stays
-//! O(one row) whatever the tensor size. A [`TensorReader`] opens a file of
-//! any of the three formats, written here or anywhere else, checks every size
-//! its header states against the file, and reads rows by index or streams
-//! them. The byte layouts are documented in `docs/formats.md`.
+//! name, see [`durable::atomic`]) and takes the header up front, so rows can
+//! be written concurrently, in any order; they are assembled into 8 MiB chunks
+//! written with direct I/O (and hashed, when asked) as each completes, so
+//! memory stays a few chunks per file whatever the tensor size. A
+//! [`TensorReader`] opens a file of any of the three formats, written here or
+//! anywhere else, checks every size its header states against the file, and
+//! reads rows by index or streams them. The byte layouts are documented in `docs/formats.md`.
 
 mod npy;
 mod pickle;
@@ -183,9 +184,10 @@ pub struct WriteOptions {
 }
 
 /// A tensor file being written. Rows are written with [`TensorFile::write_row`]
-/// from any number of threads, in any order (best nearly in row order: rows
-/// ahead of the file's in-order position are held in memory until it
-/// reaches them, see `stream`); [`TensorFile::finish`] checks that every row
+/// from any number of threads, in any order (best nearly in row order: the
+/// file is completed chunk by chunk from its start, and rows past the chunk
+/// being filled are held in memory until it reaches them, see `stream`);
+/// [`TensorFile::finish`] checks that every row
 /// arrived exactly once and completes the file. Dropping it unfinished
 /// deletes the temporary file.
 #[derive(Debug)]
