@@ -263,6 +263,10 @@ fn write_all(
                     let _ = to_finish.send(file);
                 }
                 reports.push(report);
+                if finisher.is_finished() {
+                    // It failed: no point in writing the other splits.
+                    break;
+                }
             }
             // Reports in the splits' own order.
             reports.sort_by_key(|r| Split::ALL.iter().position(|s| s.name() == r.split));
