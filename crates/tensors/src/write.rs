@@ -318,6 +318,9 @@ pub(crate) fn write_split(
         }
     }
     progress.finish();
+    // Every kept row was taken by each of its copies (a row kept after its
+    // first copy had run would stay held, and crowd out later ones).
+    debug_assert_eq!(sources.kept.lock().map(|k| k.bytes).unwrap_or(0), 0, "rows kept for copies never made");
 
     let (mut flat, mut nan, mut nan_rows) = (Vec::new(), Vec::new(), 0);
     for (g, outcome) in plan.ecg_groups.iter().zip(&ecg_outcomes) {
@@ -408,10 +411,11 @@ fn write_cxr_group<'p>(
             f32_le(&floats, &mut bytes);
             last = Some(offsets);
         }
+        if plan.crops.is_none() {
+            // Kept before the row is written: its copies may start as soon as it is.
+            sources.keep(Part::Cxr, r, &bytes, g.rows.len() - 1);
+        }
         file.write_row(r as usize, &bytes)?;
-    }
-    if plan.crops.is_none() {
-        sources.keep(Part::Cxr, g.rows[0], &bytes, g.rows.len() - 1);
     }
     Ok(rows)
 }
@@ -447,8 +451,9 @@ fn write_ecg_group(
     let stats = ecg.normalize_into(&mut floats);
     let mut bytes = vec![0u8; 4 * floats.len()];
     f32_le(&floats, &mut bytes);
-    file.write_row(g.rows[0] as usize, &bytes)?;
+    // Kept before the row is written: its copies may start as soon as it is.
     sources.keep(Part::Ecg, g.rows[0], &bytes, g.rows.len() - 1);
+    file.write_row(g.rows[0] as usize, &bytes)?;
     Ok(if stats.has_nan {
         Some(BadEcg::Nan)
     } else if stats.flat {
