@@ -638,6 +638,13 @@ impl Stream {
 mod tests {
     use super::*;
 
+    /// A stream into a new file `path` of `len` bytes.
+    fn open(path: &Path, len: usize, digest: bool, pool: Option<ChunkPool>, direct: bool) -> Arc<Stream> {
+        let file = File::options().read(true).write(true).create(true).truncate(true).open(path).unwrap();
+        file.set_len(len as u64).unwrap();
+        Stream::new(path, file, len as u64, digest, pool, direct).unwrap()
+    }
+
     fn bytes(n: usize, seed: u8) -> Vec<u8> {
         (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
     }
@@ -648,9 +655,7 @@ mod tests {
     fn round_trip(direct: bool, len: usize, piece: usize, digest: bool) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
-        file.set_len(len as u64).unwrap();
-        let s = Stream::new(&path, file, len as u64, digest, None, direct).unwrap();
+        let s = open(&path, len, digest, None, direct);
         let data = bytes(len, 7);
         let pieces: Vec<(usize, usize)> = (0..len).step_by(piece).map(|a| (a, (a + piece).min(len))).collect();
         let mut order: Vec<usize> = (0..pieces.len()).collect();
@@ -689,8 +694,7 @@ mod tests {
         let pool = ChunkPool::new();
         for (i, len) in [3 * CHUNK + 10, 2 * CHUNK, 1000].into_iter().enumerate() {
             let path = dir.path().join(format!("f{i}"));
-            let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
-            let s = Stream::new(&path, file, len as u64, true, Some(pool.clone()), true).unwrap();
+            let s = open(&path, len, true, Some(pool.clone()), true);
             let data = bytes(len, i as u8);
             for piece in data.chunks(1 << 20).enumerate() {
                 s.put((piece.0 << 20) as u64, piece.1).unwrap();
@@ -710,10 +714,9 @@ mod tests {
         // thread can move, then parks its bytes.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
         let piece = 4 << 20;
         let len = AHEAD_LIMIT + 3 * piece;
-        let s = Stream::new(&path, file, len as u64, true, None, true).unwrap();
+        let s = open(&path, len, true, None, true);
         let data = bytes(len, 3);
         let started = std::time::Instant::now();
         for a in (0..len).step_by(piece).rev() {
@@ -728,8 +731,7 @@ mod tests {
     fn bytes_put_again_behind_the_window_are_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
-        let s = Stream::new(&path, file, 100, false, None, true).unwrap();
+        let s = open(&path, 100, false, None, true);
         s.put(0, &[1; 100]).unwrap();
         let e = s.put(10, &[2]).unwrap_err();
         assert!(e.to_string().contains("bytes at 10 put twice"), "{e}");
@@ -741,8 +743,7 @@ mod tests {
     fn direct_io_can_be_turned_off() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let file = File::create(&path).unwrap();
-        let s = Stream::new(&path, file, 0, false, None, false).unwrap();
+        let s = open(&path, 0, false, None, false);
         assert!(!s.is_direct());
         s.finish().unwrap();
     }
@@ -751,8 +752,7 @@ mod tests {
     fn a_file_not_put_completely_is_an_error_at_its_finish() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let file = File::options().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
-        let s = Stream::new(&path, file, 100, true, None, true).unwrap();
+        let s = open(&path, 100, true, None, true);
         s.put(0, &[1; 10]).unwrap();
         s.put(50, &[2; 10]).unwrap();
         let mut b = [0u8; 10];
