@@ -254,7 +254,7 @@ impl TensorFile {
                 .map_err(io)?;
         let stream = StreamGuard(stream);
         header.resize(data_offset as usize, 0);
-        stream.0.put(0, &header).map_err(io)?;
+        stream.0.put(0, stream::Piece::Owned(header)).map_err(io)?;
         tracing::debug!(
             path = %dest.display(), %format, rows, row_bytes, total_len, direct = stream.0.is_direct(),
             "tensor file created"
@@ -294,19 +294,40 @@ impl TensorFile {
     }
 
     /// Writes row `row`'s bytes (little-endian, C order) at its place; callable concurrently from many threads, any order.
+    /// The bytes are copied; [`TensorFile::write_row_owned`] and
+    /// [`TensorFile::write_row_shared`] hand them over without a copy.
     pub fn write_row(&self, row: usize, bytes: &[u8]) -> Result<(), StoreError> {
         self.check_row(row, bytes.len())?;
+        self.write_piece(row, stream::Piece::Owned(bytes.to_vec()))
+    }
+
+    /// [`TensorFile::write_row`] of bytes the file takes over.
+    pub fn write_row_owned(&self, row: usize, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.check_row(row, bytes.len())?;
+        self.write_piece(row, stream::Piece::Owned(bytes))
+    }
+
+    /// [`TensorFile::write_row`] of bytes shared with their other users (a
+    /// row that later rows copy), held until they are in the file.
+    pub fn write_row_shared(&self, row: usize, bytes: Arc<[u8]>) -> Result<(), StoreError> {
+        self.check_row(row, bytes.len())?;
+        self.write_piece(row, stream::Piece::Shared(bytes))
+    }
+
+    /// Hands `piece` (a checked row's bytes) to the stream.
+    fn write_piece(&self, row: usize, piece: stream::Piece) -> Result<(), StoreError> {
         let bit = 1u64 << (row % 64);
         let word = &self.written[row / 64];
         if word.fetch_or(bit, Ordering::AcqRel) & bit != 0 {
             return Err(StoreError::RowTwice { path: self.file.dest().to_path_buf(), row });
         }
-        if let Err(source) = self.stream.0.put(self.row_offset(row), bytes) {
+        let crc = self.pt.is_some().then(|| crc32fast::hash(piece.bytes()));
+        if let Err(source) = self.stream.0.put(self.row_offset(row), piece) {
             word.fetch_and(!bit, Ordering::AcqRel);
             return Err(self.io_error(source));
         }
-        if let Some((_, crcs)) = &self.pt {
-            crcs[row].store(crc32fast::hash(bytes), Ordering::Release);
+        if let (Some((_, crcs)), Some(crc)) = (&self.pt, crc) {
+            crcs[row].store(crc, Ordering::Release);
         }
         self.done[row / 64].fetch_or(bit, Ordering::Release);
         Ok(())
@@ -383,7 +404,7 @@ impl TensorFile {
             }
             let mut tail = layout.tail(crc.finalize());
             tail.resize((self.total_len - layout.tail_offset()) as usize, 0);
-            self.stream.0.put(layout.tail_offset(), &tail).map_err(|e| self.io_error(e))?;
+            self.stream.0.put(layout.tail_offset(), stream::Piece::Owned(tail)).map_err(|e| self.io_error(e))?;
         }
         let digest = self.stream.0.finish().map_err(|e| self.io_error(e))?;
         tracing::debug!(path = %self.file.dest().display(), "tensor file complete");

@@ -1,28 +1,32 @@
-//! A file's bytes gathered into large aligned chunks, digested as they are
-//! copied and written as each completes, with direct I/O where the filesystem has it.
+//! A file's bytes gathered in order into large aligned chunks, digested as
+//! they are copied and written as each chunk completes, with direct I/O
+//! where the filesystem has it.
 //!
 //! Why: on write-bound work (small images, where the bytes are the cost)
 //! copying every byte into the page cache was most of stage 3's CPU time
 //! (`perf`: `copy_folio_from_iter_atomic`, the kernel filling fresh pages),
 //! and hashing the files for `SHA256SUMS.txt` meant reading them back.
+//!
 //! Here the rows, which arrive from many threads in nearly their order, are
-//! copied straight to their place in a window of reused memory, one chunk of
-//! the file; once every byte of the window is there it is handed to this
-//! file's writer threads, which write it with `O_DIRECT` (the device reads it
-//! from our buffer: no copy, no page cache).
+//! handed over (owned or shared, never waited on) to the file's gathering
+//! thread, which copies them in file order to their place in a window of
+//! reused memory, one chunk of the file, and extends the file's SHA-256 with
+//! each block it copies while the block is still in the core's cache
+//! ([`HASH_BLOCK`]). A complete window goes to the file's writer threads,
+//! which write it with `O_DIRECT` (the device reads it from our buffer: no
+//! copy, no page cache). The hash is of the very bytes written, never a
+//! second read.
 //!
-//! The SHA-256 of the file is extended as the bytes are copied, in blocks
-//! small enough to be still in the core's cache ([`HASH_BLOCK`]), by the
-//! thread that brings the bytes at the hash's position; bytes that arrive
-//! before their turn are hashed from the window once the hash reaches them.
-//! Hashing bytes another core has just written, as a separate hasher thread
-//! did, ran at two thirds of the speed (1.25 against 1.95 GB/s here): the
-//! bytes had to come back from memory. The hash is of the very bytes
-//! written, never a second read.
+//! Why one thread per file: the hash must take the bytes in order, so one
+//! thread at a time extends it. Hashing what another core has just copied
+//! ran at two thirds of the speed (1.25 against 1.95 GB/s here: the bytes
+//! come back from memory), and copying and hashing under the file's lock,
+//! by whichever worker brought the row, left the other workers waiting for
+//! that lock instead of decoding.
 //!
-//! Memory is bounded: [`BUFFERS`] chunks per file, and rows that arrive past
-//! the window wait (briefly, see [`AHEAD_WAIT`]) while more than
-//! [`AHEAD_LIMIT`] bytes of them are parked.
+//! Memory is bounded: [`BUFFERS`] chunks per file, and a thread handing over
+//! a row out of its turn waits (briefly, see [`AHEAD_WAIT`]) while more than
+//! [`AHEAD_LIMIT`] bytes of rows are waiting to be copied.
 //!
 //! Where `O_DIRECT` is refused (tmpfs, some network filesystems) the same
 //! chunks are written through the page cache.
@@ -36,7 +40,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sha2::Digest as _;
 
@@ -62,12 +66,13 @@ const WRITERS: usize = 2;
 /// at a time, see [`WRITERS`]) or waiting for it.
 const BUFFERS: usize = 5;
 
-/// Bytes of rows past the window that may be parked before a thread putting
-/// more waits for the window to catch up.
+/// Bytes of rows handed over but not yet copied past which a thread handing
+/// over a row that is not the next to copy waits for the copying to catch up.
 const AHEAD_LIMIT: usize = 32 << 20;
 
-/// How long a row past the window waits for room before it is parked anyway:
-/// the row the window waits for may be a task the waiting thread itself holds.
+/// How long a row out of its turn waits for room before it is queued anyway:
+/// the row the gathering thread waits for may be a task the waiting thread
+/// itself holds.
 const AHEAD_WAIT: Duration = Duration::from_millis(20);
 
 /// Chunk buffers shared by the files of a run: a file takes its buffers
@@ -85,7 +90,7 @@ impl ChunkPool {
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Aligned>> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.0)
     }
 
     fn take(&self) -> Option<Aligned> {
@@ -101,6 +106,12 @@ impl std::fmt::Debug for ChunkPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChunkPool").field("buffers", &self.lock().len()).finish()
     }
+}
+
+/// A mutex's guard, poisoned or not (a panic is reported where it happened;
+/// the state it leaves is checked by `finish`).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A page-aligned buffer (safe code: the aligned window of a larger `Vec`).
@@ -152,60 +163,74 @@ impl Aligned {
     }
 }
 
+/// Bytes handed over to a stream: owned by it, or shared with whoever else
+/// holds them (a row kept for later copies is handed over without a copy).
+#[derive(Debug, Clone)]
+pub(crate) enum Piece {
+    Owned(Vec<u8>),
+    Shared(Arc<[u8]>),
+}
+
+impl Piece {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Piece::Owned(v) => v,
+            Piece::Shared(a) => a,
+        }
+    }
+}
+
 /// A run of the file's bytes, handed to the writers.
 struct Chunk {
     offset: u64,
     buf: Aligned,
 }
 
-impl Chunk {
-    fn end(&self) -> u64 {
-        self.offset + self.buf.len as u64
-    }
-}
-
-/// A chunk handed on (hashed), until it is written.
+/// A chunk handed to the writers, until it is written.
 struct InFlight {
     chunk: Arc<Chunk>,
     written: bool,
 }
 
-struct State {
-    /// The window being filled: bytes `[staged_at, staged_at + window_len)`,
-    /// `staged_at` a multiple of [`CHUNK`]. Every byte before it is in flight
-    /// or in the file.
+/// Rows handed over, waiting for the gathering thread.
+struct Queue {
+    /// Every byte before this is copied (to the window, or further on).
+    next: u64,
+    /// Pieces handed over and not yet copied, by offset.
+    pending: BTreeMap<u64, Piece>,
+    pending_bytes: usize,
+    /// No more pieces come: the gathering thread ends once it has copied
+    /// what it can.
+    closed: bool,
+    wait_s: f64,
+}
+
+/// The window being filled, owned by the gathering thread while it copies.
+struct Window {
+    /// Bytes `[staged_at, staged_at + window_len)`, `staged_at` a multiple of
+    /// [`CHUNK`]; every byte before it is in flight or in the file.
     staged_at: u64,
-    /// The window's buffer (taken when its first byte arrives); a piece
-    /// inside the window is copied straight to its place.
+    /// The window's buffer (taken when its first byte arrives).
     staging: Option<Aligned>,
-    /// Bytes of the window put so far (each byte is put once: the window is
-    /// complete when this reaches its length).
-    filled: usize,
-    /// Pieces past the window, by offset, until the window reaches them.
-    ahead: BTreeMap<u64, Vec<u8>>,
-    ahead_bytes: usize,
+    /// The SHA-256 of every byte copied, when a digest was asked for.
+    sha: Option<sha2::Sha256>,
+    to_write: Option<Sender<Arc<Chunk>>>,
+    copy_s: f64,
+    buffer_wait_s: f64,
+}
+
+/// The chunks handed to the writers and the buffers to fill.
+struct Chunks {
     in_flight: VecDeque<InFlight>,
     free: Vec<Aligned>,
     allocated: usize,
-    /// The first write error (kind and message; `io::Error` is not `Clone`).
-    error: Option<(io::ErrorKind, String)>,
-    to_write: Option<Sender<Arc<Chunk>>>,
-    /// The SHA-256 of bytes `[0, hashed_to)`, when a digest was asked for.
-    sha: Option<sha2::Sha256>,
-    hashed_to: u64,
-    /// Pieces copied before the hash reached them (offset → length), each
-    /// inside one window: hashed from memory when it does.
-    unhashed: BTreeMap<u64, usize>,
-    /// Seconds spent writing, hashing, and waiting for a free buffer (for
-    /// the debug log of where a file's time went).
     write_s: f64,
-    hash_s: f64,
-    buffer_wait_s: f64,
-    ahead_wait_s: f64,
-    created: std::time::Instant,
 }
 
 /// The stream of one file's bytes to its chunks.
+///
+/// Locks are taken in the order window, queue, chunks (a reader takes all
+/// three to see every byte in memory at once).
 pub(crate) struct Stream {
     /// The temporary file's path, for errors.
     path: PathBuf,
@@ -217,14 +242,26 @@ pub(crate) struct Stream {
     /// does not take): the rest goes through the page cache.
     direct_refused: AtomicBool,
     total_len: u64,
-    state: Mutex<State>,
-    changed: Condvar,
+    queue: Mutex<Queue>,
+    /// A piece arrived, or the queue closed (for the gathering thread).
+    arrived: Condvar,
+    /// Pieces were copied (for threads waiting to hand over theirs).
+    room: Condvar,
+    window: Mutex<Window>,
+    chunks: Mutex<Chunks>,
+    /// A chunk was written and its buffer freed.
+    freed: Condvar,
+    /// The first error (kind and message; `io::Error` is not `Clone`).
+    error: Mutex<Option<(io::ErrorKind, String)>>,
+    failed: AtomicBool,
     threads: Mutex<Threads>,
     pool: Option<ChunkPool>,
+    created: Instant,
 }
 
 #[derive(Default)]
 struct Threads {
+    gatherer: Option<JoinHandle<()>>,
     writers: Vec<JoinHandle<()>>,
 }
 
@@ -259,29 +296,30 @@ impl Stream {
             direct,
             direct_refused: AtomicBool::new(false),
             total_len,
-            state: Mutex::new(State {
+            queue: Mutex::new(Queue {
+                next: 0,
+                pending: BTreeMap::new(),
+                pending_bytes: 0,
+                closed: false,
+                wait_s: 0.0,
+            }),
+            arrived: Condvar::new(),
+            room: Condvar::new(),
+            window: Mutex::new(Window {
                 staged_at: 0,
                 staging: None,
-                filled: 0,
-                ahead: BTreeMap::new(),
-                ahead_bytes: 0,
-                in_flight: VecDeque::new(),
-                free: Vec::new(),
-                allocated: 0,
-                error: None,
-                to_write: Some(to_write),
                 sha: digest.then(sha2::Sha256::new),
-                hashed_to: 0,
-                unhashed: BTreeMap::new(),
-                write_s: 0.0,
-                hash_s: 0.0,
+                to_write: Some(to_write),
+                copy_s: 0.0,
                 buffer_wait_s: 0.0,
-                ahead_wait_s: 0.0,
-                created: std::time::Instant::now(),
             }),
-            changed: Condvar::new(),
+            chunks: Mutex::new(Chunks { in_flight: VecDeque::new(), free: Vec::new(), allocated: 0, write_s: 0.0 }),
+            freed: Condvar::new(),
+            error: Mutex::new(None),
+            failed: AtomicBool::new(false),
             threads: Mutex::new(Threads::default()),
             pool,
+            created: Instant::now(),
         });
         let write_rx = Arc::new(Mutex::new(write_rx));
         let mut writers = Vec::new();
@@ -289,7 +327,9 @@ impl Stream {
             let (s, rx) = (Arc::clone(&stream), Arc::clone(&write_rx));
             writers.push(std::thread::Builder::new().name("tensor-write".into()).spawn(move || s.write_chunks(&rx))?);
         }
-        *stream.threads() = Threads { writers };
+        let s = Arc::clone(&stream);
+        let gatherer = std::thread::Builder::new().name("tensor-gather".into()).spawn(move || s.gather())?;
+        *lock(&stream.threads) = Threads { gatherer: Some(gatherer), writers };
         Ok(stream)
     }
 
@@ -303,16 +343,24 @@ impl Stream {
         self.direct.as_ref().filter(|_| !self.direct_refused.load(Ordering::Relaxed))
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn failed(&self) -> Option<io::Error> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        lock(&self.error).as_ref().map(|(kind, msg)| io::Error::new(*kind, msg.clone()))
     }
 
-    fn threads(&self) -> MutexGuard<'_, Threads> {
-        self.threads.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn failed(state: &State) -> Option<io::Error> {
-        state.error.as_ref().map(|(kind, msg)| io::Error::new(*kind, msg.clone()))
+    /// Records the first error and wakes every waiting thread (each checks
+    /// for it under its lock, so taking each lock once is enough for none to
+    /// miss the wake-up).
+    fn fail(&self, kind: io::ErrorKind, msg: String) {
+        lock(&self.error).get_or_insert((kind, msg));
+        self.failed.store(true, Ordering::Release);
+        drop(lock(&self.queue));
+        self.arrived.notify_all();
+        self.room.notify_all();
+        drop(lock(&self.chunks));
+        self.freed.notify_all();
     }
 
     /// Bytes of the window starting at `at`.
@@ -320,161 +368,146 @@ impl Stream {
         (self.total_len - at).min(CHUNK as u64) as usize
     }
 
-    fn window_end(&self, st: &State) -> u64 {
-        st.staged_at + self.window_len(st.staged_at) as u64
-    }
-
-    /// Puts `bytes` at `offset`. Each byte of the file is put exactly once
-    /// (the caller checks); what falls in the window being filled is copied
-    /// to its place, what lies past it is parked until the window reaches it.
-    pub(crate) fn put(&self, offset: u64, bytes: &[u8]) -> io::Result<()> {
-        let mut st = self.lock();
-        if let Some(e) = Self::failed(&st) {
+    /// Hands over `piece`, the file's bytes at `offset`. Each byte of the file
+    /// is put exactly once; the pieces are copied in file order by the
+    /// file's gathering thread.
+    pub(crate) fn put(&self, offset: u64, piece: Piece) -> io::Result<()> {
+        let len = piece.bytes().len();
+        if len == 0 {
+            return Ok(());
+        }
+        let mut q = lock(&self.queue);
+        if let Some(e) = self.failed() {
             return Err(e);
         }
+        let end = offset + len as u64;
+        let before =
+            q.pending.range(..=offset).next_back().is_some_and(|(&at, p)| at + p.bytes().len() as u64 > offset);
+        let after = q.pending.range(offset..).next().is_some_and(|(&at, _)| at < end);
+        if offset < q.next || before || after {
+            return Err(io::Error::other(format!("bytes at {offset} put twice")));
+        }
         let mut waited = false;
-        while !waited && offset >= self.window_end(&st) && st.ahead_bytes + bytes.len() > AHEAD_LIMIT {
-            let t = std::time::Instant::now();
+        while !waited && offset != q.next && q.pending_bytes + len > AHEAD_LIMIT {
+            let t = Instant::now();
             let (guard, timeout) =
-                self.changed.wait_timeout(st, AHEAD_WAIT).unwrap_or_else(|poisoned| poisoned.into_inner());
-            st = guard;
-            st.ahead_wait_s += t.elapsed().as_secs_f64();
+                self.room.wait_timeout(q, AHEAD_WAIT).unwrap_or_else(|poisoned| poisoned.into_inner());
+            q = guard;
+            q.wait_s += t.elapsed().as_secs_f64();
             waited = timeout.timed_out();
-            if let Some(e) = Self::failed(&st) {
+            if let Some(e) = self.failed() {
                 return Err(e);
             }
         }
-        st = self.place(st, offset, bytes)?;
-        // Parked pieces the window has reached.
-        loop {
-            let end = self.window_end(&st);
-            let Some(at) = st.ahead.keys().next().copied().filter(|&at| at < end) else { break };
-            let piece = st.ahead.remove(&at).expect("the key was just read");
-            st.ahead_bytes -= piece.len();
-            st = self.place(st, at, &piece)?;
+        let next = offset == q.next;
+        q.pending.insert(offset, piece);
+        q.pending_bytes += len;
+        drop(q);
+        if next {
+            self.arrived.notify_one();
         }
-        self.changed.notify_all();
         Ok(())
     }
 
-    /// Copies what of `bytes` (at `offset`) falls in the window, hashing it
-    /// on the way when the hash has reached it, handing on each window it
-    /// completes, and parks the rest once it lies past the window.
-    fn place<'a>(
-        &'a self,
-        mut st: MutexGuard<'a, State>,
-        mut offset: u64,
-        mut bytes: &[u8],
-    ) -> io::Result<MutexGuard<'a, State>> {
-        while !bytes.is_empty() {
-            let (at, len) = (st.staged_at, self.window_len(st.staged_at));
-            if offset >= at + len as u64 {
-                st.ahead_bytes += bytes.len();
-                st.ahead.insert(offset, bytes.to_vec());
+    /// The gathering thread: copies (and hashes) the pieces in file order,
+    /// handing on each window it completes; ends when the queue is closed
+    /// and nothing it can copy is left, or on the first error.
+    fn gather(&self) {
+        loop {
+            {
+                let mut q = lock(&self.queue);
+                while !q.pending.contains_key(&q.next) && !q.closed && !self.failed.load(Ordering::Acquire) {
+                    q = self.arrived.wait(q).unwrap_or_else(|poisoned| poisoned.into_inner());
+                }
+                if self.failed.load(Ordering::Acquire) || !q.pending.contains_key(&q.next) {
+                    break;
+                }
+            }
+            // The piece leaves the queue only with the window held, so a
+            // reader (which holds both) finds it in one or the other.
+            let mut w = lock(&self.window);
+            let piece = {
+                let mut q = lock(&self.queue);
+                let at = q.next;
+                let piece = q.pending.remove(&at).expect("only this thread takes pieces");
+                let len = piece.bytes().len();
+                q.pending_bytes -= len;
+                q.next += len as u64;
+                (at, piece)
+            };
+            self.room.notify_all();
+            if let Err(e) = self.copy(&mut w, piece.0, piece.1.bytes()) {
+                self.fail(e.kind(), e.to_string());
                 break;
             }
-            if offset < at {
-                return Err(io::Error::other(format!("bytes at {offset} put twice")));
+        }
+        // The writers end once this sender is gone and the chunks are out.
+        lock(&self.window).to_write = None;
+    }
+
+    /// Copies `bytes` (at `offset`, the window's next byte) to the window,
+    /// block by block, extending the hash with each block as it is copied,
+    /// and hands on each window it completes.
+    fn copy(&self, w: &mut Window, mut offset: u64, mut bytes: &[u8]) -> io::Result<()> {
+        while !bytes.is_empty() {
+            if w.staging.is_none() {
+                let t = Instant::now();
+                w.staging = Some(self.take_buffer()?);
+                w.buffer_wait_s += t.elapsed().as_secs_f64();
             }
-            if st.staging.is_none() {
-                // May wait; the window may have moved meanwhile.
-                st = self.take_buffer(st)?;
-                continue;
+            let (at, len) = (w.staged_at, self.window_len(w.staged_at));
+            let rel = (offset - at) as usize;
+            let n = (len - rel).min(bytes.len());
+            let t = Instant::now();
+            let Window { staging, sha, .. } = &mut *w;
+            let staging = staging.as_mut().expect("taken above");
+            for (i, block) in bytes[..n].chunks(HASH_BLOCK).enumerate() {
+                staging.write_at(rel + i * HASH_BLOCK, block);
+                if let Some(sha) = sha.as_mut() {
+                    sha.update(block);
+                }
             }
-            let n = ((at + len as u64 - offset) as usize).min(bytes.len());
-            Self::copy(&mut st, offset, &bytes[..n]);
-            st.filled += n;
-            Self::catch_up(&mut st);
-            if st.filled == len {
-                self.cut(&mut st, len);
+            w.copy_s += t.elapsed().as_secs_f64();
+            if rel + n == len {
+                self.cut(w, len);
             }
             offset += n as u64;
             bytes = &bytes[n..];
         }
-        Ok(st)
+        Ok(())
     }
 
-    /// Copies `piece` (inside the window) to its place; extends the hash
-    /// with it, block by block as each is copied, when the hash has reached
-    /// `offset`, else notes it for [`Self::catch_up`].
-    fn copy(st: &mut State, offset: u64, piece: &[u8]) {
-        let rel = (offset - st.staged_at) as usize;
-        let State { staging, sha, hashed_to, unhashed, hash_s, .. } = st;
-        let staging = staging.as_mut().expect("a window buffer is taken before bytes are copied");
-        match sha {
-            Some(sha) if *hashed_to == offset => {
-                let t = std::time::Instant::now();
-                for (i, block) in piece.chunks(HASH_BLOCK).enumerate() {
-                    staging.write_at(rel + i * HASH_BLOCK, block);
-                    sha.update(block);
-                }
-                *hashed_to += piece.len() as u64;
-                *hash_s += t.elapsed().as_secs_f64();
-            }
-            Some(_) => {
-                staging.write_at(rel, piece);
-                unhashed.insert(offset, piece.len());
-            }
-            None => staging.write_at(rel, piece),
-        }
-    }
-
-    /// Extends the hash with the pieces of the window copied before it
-    /// reached them, as far as they are contiguous. (Once every byte of the
-    /// window is there, the hash has reached its end: a window is hashed
-    /// before it is handed on.)
-    fn catch_up(st: &mut State) {
-        let State { staging, staged_at, sha, hashed_to, unhashed, hash_s, .. } = st;
-        let Some(sha) = sha else { return };
-        let t = std::time::Instant::now();
-        while let Some(n) = unhashed.remove(hashed_to) {
-            let window = staging.as_ref().expect("pieces noted are in the window's buffer");
-            sha.update(window.slice((*hashed_to - *staged_at) as usize, n));
-            *hashed_to += n as u64;
-        }
-        *hash_s += t.elapsed().as_secs_f64();
-    }
-
-    /// A free or new buffer as `staging`, waiting while all are in flight.
-    fn take_buffer<'a>(&'a self, mut st: MutexGuard<'a, State>) -> io::Result<MutexGuard<'a, State>> {
+    /// A free or new buffer, waiting while all are in flight.
+    fn take_buffer(&self) -> io::Result<Aligned> {
+        let mut c = lock(&self.chunks);
         loop {
-            if let Some(e) = Self::failed(&st) {
+            if let Some(e) = self.failed() {
                 return Err(e);
             }
-            if st.staging.is_some() {
-                // Another thread took one while this one waited.
-                return Ok(st);
+            if let Some(b) = c.free.pop() {
+                return Ok(b);
             }
-            if let Some(b) = st.free.pop() {
-                st.staging = Some(b);
-                return Ok(st);
-            }
-            if st.allocated < BUFFERS {
-                st.allocated += 1;
+            if c.allocated < BUFFERS {
+                c.allocated += 1;
                 // A file smaller than a chunk needs no more than its length.
                 let capacity = CHUNK.min((self.total_len as usize).next_multiple_of(ALIGN).max(ALIGN));
                 let pooled = if capacity == CHUNK { self.pool.as_ref().and_then(ChunkPool::take) } else { None };
-                st.staging = Some(pooled.unwrap_or_else(|| Aligned::new(capacity)));
-                return Ok(st);
+                return Ok(pooled.unwrap_or_else(|| Aligned::new(capacity)));
             }
-            let t = std::time::Instant::now();
-            st = self.changed.wait(st).unwrap_or_else(|poisoned| poisoned.into_inner());
-            st.buffer_wait_s += t.elapsed().as_secs_f64();
+            c = self.freed.wait(c).unwrap_or_else(|poisoned| poisoned.into_inner());
         }
     }
 
     /// Hands the completed window (`len` bytes) on as a chunk.
-    fn cut(&self, st: &mut State, len: usize) {
-        let Some(mut buf) = st.staging.take() else { return };
+    fn cut(&self, w: &mut Window, len: usize) {
+        let Some(mut buf) = w.staging.take() else { return };
         buf.len = len;
-        st.filled = 0;
-        let chunk = Arc::new(Chunk { offset: st.staged_at, buf });
-        debug_assert!(st.sha.is_none() || st.hashed_to == chunk.end(), "a window is hashed before it is handed on");
-        st.staged_at += len as u64;
-        st.in_flight.push_back(InFlight { chunk: Arc::clone(&chunk), written: false });
-        // The writers only end after their sender is dropped; a failed send
+        let chunk = Arc::new(Chunk { offset: w.staged_at, buf });
+        w.staged_at += len as u64;
+        lock(&self.chunks).in_flight.push_back(InFlight { chunk: Arc::clone(&chunk), written: false });
+        // The writers only end after the sender is dropped; a failed send
         // means a panic, which `finish` reports.
-        if let Some(tx) = &st.to_write {
+        if let Some(tx) = &w.to_write {
             let _ = tx.send(chunk);
         }
     }
@@ -482,23 +515,23 @@ impl Stream {
     /// A writer thread: each chunk it takes at its offset.
     fn write_chunks(&self, chunks: &Mutex<Receiver<Arc<Chunk>>>) {
         loop {
-            let next = chunks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
+            let next = lock(chunks).recv();
             let Ok(chunk) = next else { break };
-            let failed = self.lock().error.is_some();
-            let t = std::time::Instant::now();
-            let result = if failed { Ok(()) } else { self.write_chunk(&chunk) };
+            let t = Instant::now();
+            let result = if self.failed.load(Ordering::Acquire) { Ok(()) } else { self.write_chunk(&chunk) };
             let offset = chunk.offset;
             drop(chunk);
-            let mut st = self.lock();
-            st.write_s += t.elapsed().as_secs_f64();
             if let Err(e) = result {
-                st.error.get_or_insert((e.kind(), e.to_string()));
+                self.fail(e.kind(), e.to_string());
             }
-            if let Some(f) = st.in_flight.iter_mut().find(|f| f.chunk.offset == offset) {
+            let mut c = lock(&self.chunks);
+            c.write_s += t.elapsed().as_secs_f64();
+            if let Some(f) = c.in_flight.iter_mut().find(|f| f.chunk.offset == offset) {
                 f.written = true;
             }
-            Self::reclaim(&mut st);
-            self.changed.notify_all();
+            Self::reclaim(&mut c);
+            drop(c);
+            self.freed.notify_all();
         }
     }
 
@@ -523,16 +556,16 @@ impl Stream {
     }
 
     /// Returns the buffers of the chunks at the front that are written to the
-    /// pool.
-    fn reclaim(st: &mut State) {
-        while st.in_flight.front().is_some_and(|f| f.written) {
-            let f = st.in_flight.pop_front().expect("checked");
+    /// free list.
+    fn reclaim(c: &mut Chunks) {
+        while c.in_flight.front().is_some_and(|f| f.written) {
+            let f = c.in_flight.pop_front().expect("checked");
             if let Ok(mut chunk) = Arc::try_unwrap(f.chunk) {
                 chunk.buf.clear();
-                st.free.push(chunk.buf);
+                c.free.push(chunk.buf);
             } else {
                 // Still held by a reader copying from it: let it go.
-                st.allocated -= 1;
+                c.allocated -= 1;
             }
         }
     }
@@ -543,12 +576,14 @@ impl Stream {
     pub(crate) fn read(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         let end = offset + buf.len() as u64;
         let disk_end = {
-            let st = self.lock();
-            let mem_start = st.in_flight.front().map_or(st.staged_at, |f| f.chunk.offset);
-            let window = self.window_len(st.staged_at);
-            let pieces = st.in_flight.iter().map(|f| (f.chunk.offset, f.chunk.buf.data()));
-            let pieces = pieces.chain(st.staging.as_ref().map(|s| (st.staged_at, s.slice(0, window))));
-            let pieces = pieces.chain(st.ahead.range(..end).map(|(&at, piece)| (at, &piece[..])));
+            let w = lock(&self.window);
+            let q = lock(&self.queue);
+            let c = lock(&self.chunks);
+            let mem_start = c.in_flight.front().map_or(w.staged_at, |f| f.chunk.offset);
+            let staged = (q.next - w.staged_at).min(self.window_len(w.staged_at) as u64) as usize;
+            let pieces = c.in_flight.iter().map(|f| (f.chunk.offset, f.chunk.buf.data()));
+            let pieces = pieces.chain(w.staging.as_ref().map(|s| (w.staged_at, s.slice(0, staged))));
+            let pieces = pieces.chain(q.pending.range(..end).map(|(&at, piece)| (at, piece.bytes())));
             for (at, data) in pieces {
                 let (lo, hi) = (offset.max(at), end.min(at + data.len() as u64));
                 if lo < hi {
@@ -585,73 +620,74 @@ impl Stream {
         Ok(())
     }
 
-    /// Hands on the last chunk and waits until every byte is written and
-    /// hashed; returns the digest when one was asked for. Every byte of the
-    /// file must have been put.
+    /// Waits until every byte is copied, hashed and written; returns the
+    /// digest when one was asked for. Every byte of the file must have been
+    /// put.
     pub(crate) fn finish(&self) -> io::Result<Option<durable::Digest>> {
-        {
-            let mut st = self.lock();
-            if st.staged_at != self.total_len || !st.ahead.is_empty() {
-                return Err(io::Error::other(format!(
-                    "{} of {} bytes complete from the start, {} more put, {} pieces parked",
-                    st.staged_at,
-                    self.total_len,
-                    st.filled,
-                    st.ahead.len()
-                )));
-            }
-            if st.sha.is_some() && st.hashed_to != self.total_len {
-                return Err(io::Error::other(format!("{} of {} bytes hashed", st.hashed_to, self.total_len)));
-            }
-            st.to_write = None;
-        }
-        let threads = std::mem::take(&mut *self.threads());
-        for w in threads.writers {
-            w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        }
-        let mut st = self.lock();
-        let sha = st.sha.take();
-        self.return_buffers(&mut st);
-        if let Some(e) = Self::failed(&st) {
+        lock(&self.queue).closed = true;
+        self.arrived.notify_all();
+        self.join();
+        if let Some(e) = self.failed() {
             return Err(e);
         }
+        let mut w = lock(&self.window);
+        let q = lock(&self.queue);
+        if q.next != self.total_len {
+            return Err(io::Error::other(format!(
+                "{} of {} bytes complete from the start, {} more put, {} pieces waiting",
+                q.next,
+                self.total_len,
+                q.pending_bytes,
+                q.pending.len()
+            )));
+        }
+        let mut c = lock(&self.chunks);
+        self.return_buffers(&mut w, &mut c);
         tracing::debug!(
             path = %self.path.display(),
             bytes = self.total_len,
-            seconds = st.created.elapsed().as_secs_f64(),
-            writing = st.write_s,
-            hashing = st.hash_s,
-            waiting_for_a_buffer = st.buffer_wait_s,
-            waiting_ahead = st.ahead_wait_s,
+            seconds = self.created.elapsed().as_secs_f64(),
+            writing = c.write_s,
+            copying_and_hashing = w.copy_s,
+            waiting_for_a_buffer = w.buffer_wait_s,
+            waiting_ahead = q.wait_s,
             "file streamed"
         );
-        Ok(sha.map(|s| s.finalize().into()))
+        Ok(w.sha.take().map(|s| s.finalize().into()))
+    }
+
+    /// Joins the gathering thread, then the writers (which end once it has
+    /// dropped their sender), passing on a panic of any.
+    fn join(&self) {
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        for t in threads.gatherer.into_iter().chain(threads.writers) {
+            t.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
     }
 
     /// Stops the threads without writing what is left (an unfinished file
     /// about to be deleted).
     pub(crate) fn abandon(&self) {
-        {
-            let mut st = self.lock();
-            st.error.get_or_insert((io::ErrorKind::Other, "abandoned".into()));
-            st.to_write = None;
-        }
-        self.changed.notify_all();
-        let threads = std::mem::take(&mut *self.threads());
+        self.fail(io::ErrorKind::Other, "abandoned".into());
+        lock(&self.queue).closed = true;
+        self.arrived.notify_all();
+        let threads = std::mem::take(&mut *lock(&self.threads));
         // A panic there was already reported on its thread; nothing is kept.
-        for w in threads.writers {
-            let _ = w.join();
+        for t in threads.gatherer.into_iter().chain(threads.writers) {
+            let _ = t.join();
         }
-        self.return_buffers(&mut self.lock());
+        let mut w = lock(&self.window);
+        let mut c = lock(&self.chunks);
+        self.return_buffers(&mut w, &mut c);
     }
 
     /// Gives this file's buffers to the pool (the threads are done).
-    fn return_buffers(&self, st: &mut State) {
-        let spare = st
+    fn return_buffers(&self, w: &mut Window, c: &mut Chunks) {
+        let spare = c
             .free
             .drain(..)
-            .chain(st.staging.take())
-            .chain(st.in_flight.drain(..).filter_map(|f| Arc::try_unwrap(f.chunk).ok()).map(|c| c.buf));
+            .chain(w.staging.take())
+            .chain(c.in_flight.drain(..).filter_map(|f| Arc::try_unwrap(f.chunk).ok()).map(|c| c.buf));
         let mut spare: Vec<Aligned> = spare.collect();
         spare.iter_mut().for_each(Aligned::clear);
         match &self.pool {
@@ -677,6 +713,10 @@ mod tests {
         Stream::new(path, file, len as u64, digest, pool, direct).unwrap()
     }
 
+    fn owned(bytes: &[u8]) -> Piece {
+        Piece::Owned(bytes.to_vec())
+    }
+
     fn bytes(n: usize, seed: u8) -> Vec<u8> {
         (0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
     }
@@ -696,7 +736,7 @@ mod tests {
         }
         for (k, &i) in order.iter().enumerate() {
             let (a, b) = pieces[i];
-            s.put(a as u64, &data[a..b]).unwrap();
+            s.put(a as u64, owned(&data[a..b])).unwrap();
             // Read back a piece put earlier: from memory or from the file.
             let (a, b) = pieces[order[k / 2]];
             let mut back = vec![0u8; b - a];
@@ -729,7 +769,7 @@ mod tests {
             let s = open(&path, len, true, Some(pool.clone()), true);
             let data = bytes(len, i as u8);
             for piece in data.chunks(1 << 20).enumerate() {
-                s.put((piece.0 << 20) as u64, piece.1).unwrap();
+                s.put((piece.0 << 20) as u64, owned(piece.1)).unwrap();
             }
             assert_eq!(s.finish().unwrap(), Some(sha2::Sha256::digest(&data).into()));
             assert_eq!(std::fs::read(&path).unwrap(), data);
@@ -742,17 +782,17 @@ mod tests {
     #[test]
     fn rows_far_ahead_of_their_turn_are_parked_after_a_wait_not_lost() {
         // More than AHEAD_LIMIT put in reverse order by one thread: each put
-        // over the limit waits AHEAD_WAIT for a position that only this
-        // thread can move, then parks its bytes.
+        // over the limit but the last (the next to copy) waits AHEAD_WAIT for
+        // a position that only this thread can move, then queues its bytes.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let piece = 4 << 20;
-        let len = AHEAD_LIMIT + 3 * piece;
+        let len = AHEAD_LIMIT + 4 * piece;
         let s = open(&path, len, true, None, true);
         let data = bytes(len, 3);
         let started = std::time::Instant::now();
         for a in (0..len).step_by(piece).rev() {
-            s.put(a as u64, &data[a..a + piece]).unwrap();
+            s.put(a as u64, owned(&data[a..a + piece])).unwrap();
         }
         assert!(started.elapsed() >= 3 * AHEAD_WAIT, "the puts over the limit waited");
         assert_eq!(s.finish().unwrap(), Some(sha2::Sha256::digest(&data).into()));
@@ -760,13 +800,61 @@ mod tests {
     }
 
     #[test]
+    fn rows_from_many_threads_shared_or_owned_make_the_file_and_its_digest() {
+        // Rows of a retrieval split's size, each thread taking the next row
+        // (nearly in order, as stage 3's workers do), every third row a
+        // shared copy of an earlier one, some read back on the way.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let (row, rows) = (1_228_800, 40);
+        let len = row * rows + 96;
+        let s = open(&path, len, true, Some(ChunkPool::new()), true);
+        let data: Vec<u8> = (0..rows)
+            .flat_map(|r| bytes(row, if r % 3 == 2 { (r - 2) as u8 } else { r as u8 }))
+            .chain(bytes(96, 200))
+            .collect();
+        let shared: Vec<Arc<[u8]>> = (0..rows).map(|r| Arc::from(&data[r * row..(r + 1) * row])).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    loop {
+                        let r = next.fetch_add(1, Ordering::Relaxed);
+                        if r >= rows {
+                            break;
+                        }
+                        let piece = match r % 3 {
+                            2 => Piece::Shared(Arc::clone(&shared[r - 2])),
+                            1 => Piece::Shared(Arc::clone(&shared[r])),
+                            _ => owned(&data[r * row..(r + 1) * row]),
+                        };
+                        s.put((r * row) as u64, piece).unwrap();
+                        if r >= 8 {
+                            let mut back = vec![0u8; row];
+                            s.read(((r - 8) * row) as u64, &mut back).ok();
+                        }
+                    }
+                });
+            }
+        });
+        s.put((rows * row) as u64, owned(&data[rows * row..])).unwrap();
+        let got = s.finish().unwrap();
+        assert_eq!(got, Some(sha2::Sha256::digest(&data).into()));
+        assert!(std::fs::read(&path).unwrap() == data, "the file holds the rows in order");
+    }
+
+    #[test]
     fn bytes_put_again_behind_the_window_are_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let s = open(&path, 100, false, None, true);
-        s.put(0, &[1; 100]).unwrap();
-        let e = s.put(10, &[2]).unwrap_err();
+        s.put(0, owned(&[1; 100])).unwrap();
+        // Whether or not the first piece is copied yet.
+        let e = s.put(10, owned(&[2])).unwrap_err();
         assert!(e.to_string().contains("bytes at 10 put twice"), "{e}");
+        s.read(0, &mut [0; 100]).unwrap();
+        let e = s.put(99, owned(&[2])).unwrap_err();
+        assert!(e.to_string().contains("bytes at 99 put twice"), "{e}");
         s.finish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), [1; 100]);
     }
@@ -785,13 +873,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         let s = open(&path, 100, true, None, true);
-        s.put(0, &[1; 10]).unwrap();
-        s.put(50, &[2; 10]).unwrap();
+        s.put(0, owned(&[1; 10])).unwrap();
+        s.put(50, owned(&[2; 10])).unwrap();
         let mut b = [0u8; 10];
         s.read(50, &mut b).unwrap();
         assert_eq!(b, [2; 10]);
         let e = s.finish().unwrap_err();
-        assert!(e.to_string().contains("0 of 100 bytes complete from the start, 20 more put, 0 pieces parked"), "{e}");
+        assert!(
+            e.to_string().contains("10 of 100 bytes complete from the start, 10 more put, 1 pieces waiting"),
+            "{e}"
+        );
         s.abandon();
     }
 }

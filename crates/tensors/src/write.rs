@@ -96,6 +96,14 @@ pub(crate) fn f32_le(src: &[f32], dst: &mut [u8]) {
     }
 }
 
+/// `src` as little-endian bytes, in memory the row's file and its copies
+/// share (handed to the file without a copy).
+fn le_bytes(src: &[f32]) -> Arc<[u8]> {
+    let mut bytes: Arc<[u8]> = std::iter::repeat_n(0u8, 4 * src.len()).collect();
+    f32_le(src, Arc::get_mut(&mut bytes).expect("not shared yet"));
+    bytes
+}
+
 fn i64_le(src: &[i64], dst: &mut Vec<u8>) {
     dst.clear();
     for v in src {
@@ -137,11 +145,11 @@ impl CopySources {
     }
 
     /// Keeps `bytes`, row `row` of `part`, for its `copies` later copies.
-    fn keep(&self, part: Part, row: u32, bytes: &[u8], copies: usize) {
+    fn keep(&self, part: Part, row: u32, bytes: &Arc<[u8]>, copies: usize) {
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if copies > 0 && kept.bytes + bytes.len() <= COPY_SOURCES_BUDGET {
             kept.bytes += bytes.len();
-            kept.rows.insert((part, row), Source { bytes: Arc::from(bytes), copies_left: copies });
+            kept.rows.insert((part, row), Source { bytes: Arc::clone(bytes), copies_left: copies });
         }
     }
 
@@ -246,7 +254,7 @@ pub(crate) fn write_split(
             Task::Copy { part, from, to } => {
                 let file = part_file(part);
                 match sources.take(part, from) {
-                    Some(bytes) => file.write_row(to as usize, &bytes)?,
+                    Some(bytes) => file.write_row_shared(to as usize, bytes)?,
                     None => {
                         buf.resize(file.row_bytes(), 0);
                         file.read_row(from as usize, buf)?;
@@ -398,9 +406,10 @@ fn write_cxr_group<'p>(
     let center = cxr_prep::center_crop_offsets(img.width, img.height, crop);
     let len = 3 * crop as usize * crop as usize;
     let mut floats = vec![0f32; len];
-    let mut bytes = vec![0u8; 4 * len];
     let rows = if plan.crops.is_some() { &g.rows[..] } else { &g.rows[..1] };
+    // The last crop made, and its bytes (rows with the same crop share them).
     let mut last: Option<(u32, u32)> = None;
+    let mut last_bytes: Arc<[u8]> = Arc::from([]);
     for &r in rows {
         let offsets = match &plan.crops {
             Some(crops) => crops[r as usize],
@@ -408,14 +417,15 @@ fn write_cxr_group<'p>(
         };
         if last != Some(offsets) {
             cxr_prep::write_normalized(&img, offsets.0, offsets.1, crop, &mut floats);
-            f32_le(&floats, &mut bytes);
+            last_bytes = le_bytes(&floats);
             last = Some(offsets);
         }
+        let bytes = Arc::clone(&last_bytes);
         if plan.crops.is_none() {
             // Kept before the row is written: its copies may start as soon as it is.
             sources.keep(Part::Cxr, r, &bytes, g.rows.len() - 1);
         }
-        file.write_row(r as usize, &bytes)?;
+        file.write_row_shared(r as usize, bytes)?;
     }
     Ok(rows)
 }
@@ -449,11 +459,10 @@ fn write_ecg_group(
     }
     let mut floats = vec![0f32; samples * leads];
     let stats = ecg.normalize_into(&mut floats);
-    let mut bytes = vec![0u8; 4 * floats.len()];
-    f32_le(&floats, &mut bytes);
+    let bytes = le_bytes(&floats);
     // Kept before the row is written: its copies may start as soon as it is.
     sources.keep(Part::Ecg, g.rows[0], &bytes, g.rows.len() - 1);
-    file.write_row(g.rows[0] as usize, &bytes)?;
+    file.write_row_shared(g.rows[0] as usize, bytes)?;
     Ok(if stats.has_nan {
         Some(BadEcg::Nan)
     } else if stats.flat {
@@ -554,10 +563,10 @@ mod tests {
     #[test]
     fn copy_sources_are_kept_until_their_last_copy_within_the_budget() {
         let s = CopySources::new();
-        s.keep(Part::Cxr, 0, &[1, 2, 3], 2);
-        s.keep(Part::Ecg, 0, &[4], 1);
-        s.keep(Part::Cxr, 7, &[5], 0);
-        s.keep(Part::Cxr, 9, &vec![0; COPY_SOURCES_BUDGET], 1);
+        s.keep(Part::Cxr, 0, &Arc::from([1, 2, 3]), 2);
+        s.keep(Part::Ecg, 0, &Arc::from([4]), 1);
+        s.keep(Part::Cxr, 7, &Arc::from([5]), 0);
+        s.keep(Part::Cxr, 9, &Arc::from(vec![0; COPY_SOURCES_BUDGET]), 1);
         assert_eq!(s.take(Part::Cxr, 0).as_deref(), Some(&[1u8, 2, 3][..]));
         assert_eq!(s.take(Part::Ecg, 0).as_deref(), Some(&[4u8][..]));
         assert_eq!(s.take(Part::Ecg, 0), None, "forgotten after its only copy");
