@@ -25,8 +25,9 @@
 //! that lock instead of decoding.
 //!
 //! Memory is bounded: [`BUFFERS`] chunks per file, and a thread handing over
-//! a row out of its turn waits (briefly, see [`AHEAD_WAIT`]) while more than
-//! [`AHEAD_LIMIT`] bytes of rows are waiting to be copied.
+//! a row out of its turn waits while more than [`AHEAD_LIMIT`] bytes of rows
+//! are waiting to be copied (only briefly, see [`AHEAD_WAIT`], when the row
+//! the copying waits for has not arrived).
 //!
 //! Where `O_DIRECT` is refused (tmpfs, some network filesystems) the same
 //! chunks are written through the page cache.
@@ -387,14 +388,23 @@ impl Stream {
         if offset < q.next || before || after {
             return Err(io::Error::other(format!("bytes at {offset} put twice")));
         }
-        let mut waited = false;
-        while !waited && offset != q.next && q.pending_bytes + len > AHEAD_LIMIT {
+        // Over the limit, a piece that is not the next to copy waits for
+        // room: for as long as it takes while the gathering thread has work
+        // (it frees room without this thread: a slow disk holds the rows
+        // back, memory does not grow), at most AHEAD_WAIT while it waits for
+        // the next piece, which may be this thread's to bring.
+        let mut timed_out = false;
+        while !timed_out && offset != q.next && q.pending_bytes + len > AHEAD_LIMIT {
             let t = Instant::now();
-            let (guard, timeout) =
-                self.room.wait_timeout(q, AHEAD_WAIT).unwrap_or_else(|poisoned| poisoned.into_inner());
-            q = guard;
+            q = if q.pending.contains_key(&q.next) {
+                self.room.wait(q).unwrap_or_else(|poisoned| poisoned.into_inner())
+            } else {
+                let (guard, timeout) =
+                    self.room.wait_timeout(q, AHEAD_WAIT).unwrap_or_else(|poisoned| poisoned.into_inner());
+                timed_out = timeout.timed_out();
+                guard
+            };
             q.wait_s += t.elapsed().as_secs_f64();
-            waited = timeout.timed_out();
             if let Some(e) = self.failed() {
                 return Err(e);
             }
