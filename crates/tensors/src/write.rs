@@ -236,7 +236,7 @@ pub(crate) fn write_split(
         Part::Ecg => ecg,
     };
     let sources = CopySources::new();
-    let run = |task: Task, buf: &mut Vec<u8>| -> Result<Option<BadEcg>, TensorsError> {
+    let run = |task: Task| -> Result<Option<BadEcg>, TensorsError> {
         if progress.cancelled() {
             return Err(TensorsError::Cancelled);
         }
@@ -256,9 +256,9 @@ pub(crate) fn write_split(
                 match sources.take(part, from) {
                     Some(bytes) => file.write_row_shared(to as usize, bytes)?,
                     None => {
-                        buf.resize(file.row_bytes(), 0);
-                        file.read_row(from as usize, buf)?;
-                        file.write_row(to as usize, buf)?;
+                        let mut row = vec![0u8; file.row_bytes()];
+                        file.read_row(from as usize, &mut row)?;
+                        file.write_row_owned(to as usize, row)?;
                     }
                 }
                 mark_done(&[to]);
@@ -269,7 +269,6 @@ pub(crate) fn write_split(
     rayon::scope(|scope| {
         for _ in 0..rayon::current_num_threads() {
             scope.spawn(|_| {
-                let mut buf = Vec::new();
                 // Copies whose first row another worker is still decoding:
                 // done as soon as it is written, meanwhile the next tasks.
                 let mut waiting: Vec<usize> = Vec::new();
@@ -307,7 +306,7 @@ pub(crate) fn write_split(
                             i
                         }
                     };
-                    let r = run(tasks[i].1, &mut buf);
+                    let r = run(tasks[i].1);
                     failed.fetch_or(r.is_err(), Ordering::Relaxed);
                     let _ = results[i].set(r);
                 }
