@@ -197,6 +197,11 @@ fn split_bytes(plan: &SplitPlan, cfg: &TensorsConfig) -> Result<u64, TensorsErro
 /// removed, and the seconds spent completing the files after their rows.
 type Written = (Vec<SplitReport>, Vec<PathBuf>, f64);
 
+/// Splits written at once (see `write::write_splits`): two, so that the two
+/// largest files' copying and hashing, each one core's work, run side by
+/// side on a two-core machine instead of one after the other.
+const TOGETHER: usize = 2;
+
 /// The order the splits are written in: the largest first (a CXR tensor is
 /// most of a split's bytes, and its hash, one thread's work, is the longest
 /// chain of the run: started first, it ends first), ties in the splits' own
@@ -248,21 +253,30 @@ fn write_all(
         });
         let mut write = || -> Result<Vec<SplitReport>, TensorsError> {
             let mut reports = Vec::new();
-            for i in write_order(plans, cfg)? {
-                let p = &plans[i];
-                let dir = dataset_layout::split_dir(&cfg.data_dir, p.name);
-                if !dir.is_dir() {
-                    fs::create_dir_all(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?;
-                    created_dirs.push(dir.clone());
+            for pair in write_order(plans, cfg)?.chunks(TOGETHER) {
+                let mut dirs = Vec::with_capacity(pair.len());
+                for &i in pair {
+                    let dir = dataset_layout::split_dir(&cfg.data_dir, plans[i].name);
+                    if !dir.is_dir() {
+                        fs::create_dir_all(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?;
+                        created_dirs.push(dir.clone());
+                    }
+                    stale.extend(lock.remove_stale_temps(&dir)?);
+                    dirs.push(dir);
                 }
-                stale.extend(lock.remove_stale_temps(&dir)?);
-                let (files, mut report) = write::write_split(p, &dir, &dims(p, cfg), cfg, &options, progress)?;
-                for file in files {
-                    report.files.push(file.dest().display().to_string());
-                    // The finisher only stops early on an error, which its join reports.
-                    let _ = to_finish.send(file);
+                let jobs: Vec<write::SplitJob> = pair
+                    .iter()
+                    .zip(&dirs)
+                    .map(|(&i, dir)| write::SplitJob { plan: &plans[i], dir, dims: dims(&plans[i], cfg) })
+                    .collect();
+                for (files, mut report) in write::write_splits(&jobs, cfg, &options, progress)? {
+                    for file in files {
+                        report.files.push(file.dest().display().to_string());
+                        // The finisher only stops early on an error, which its join reports.
+                        let _ = to_finish.send(file);
+                    }
+                    reports.push(report);
                 }
-                reports.push(report);
                 if finisher.is_finished() {
                     // It failed: no point in writing the other splits.
                     break;

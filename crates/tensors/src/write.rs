@@ -1,4 +1,5 @@
-//! Writing one split's tensors, streamed and in parallel.
+//! Writing the splits' tensors, streamed and in parallel, two splits at a
+//! time (their tasks merged, see [`write_splits`]).
 //!
 //! Every tensor's shape is known from the plan, so each file is created with
 //! its header and full size up front and every row's bytes go to their place
@@ -16,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -129,8 +130,9 @@ struct CopySources {
 struct Kept {
     /// Bytes held.
     bytes: usize,
-    /// Each kept row, by part and row.
-    rows: HashMap<(Part, u32), Source>,
+    /// Each kept row, by split (its place among those written together),
+    /// part and row.
+    rows: HashMap<(usize, Part, u32), Source>,
 }
 
 /// A kept row's bytes and the copies still to make of it.
@@ -144,116 +146,151 @@ impl CopySources {
         Self { kept: Mutex::new(Kept::default()) }
     }
 
-    /// Keeps `bytes`, row `row` of `part`, for its `copies` later copies.
-    fn keep(&self, part: Part, row: u32, bytes: &Arc<[u8]>, copies: usize) {
+    /// Keeps `bytes`, row `row` of `part` of split `split`, for its `copies`
+    /// later copies.
+    fn keep(&self, split: usize, part: Part, row: u32, bytes: &Arc<[u8]>, copies: usize) {
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if copies > 0 && kept.bytes + bytes.len() <= COPY_SOURCES_BUDGET {
             kept.bytes += bytes.len();
-            kept.rows.insert((part, row), Source { bytes: Arc::clone(bytes), copies_left: copies });
+            kept.rows.insert((split, part, row), Source { bytes: Arc::clone(bytes), copies_left: copies });
         }
     }
 
-    /// Row `row` of `part` if it is kept, for one of its copies (forgotten
+    /// Row `row` of `part` of split `split` if it is kept, for one of its copies (forgotten
     /// after the last).
-    fn take(&self, part: Part, row: u32) -> Option<Arc<[u8]>> {
+    fn take(&self, split: usize, part: Part, row: u32) -> Option<Arc<[u8]>> {
         let mut kept = self.kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let source = kept.rows.get_mut(&(part, row))?;
+        let source = kept.rows.get_mut(&(split, part, row))?;
         let bytes = Arc::clone(&source.bytes);
         source.copies_left -= 1;
         if source.copies_left == 0 {
-            kept.rows.remove(&(part, row));
+            kept.rows.remove(&(split, part, row));
             kept.bytes -= bytes.len();
         }
         Some(bytes)
     }
 }
 
-/// Writes every tensor of `plan` into `dir`; returns the unfinished files
-/// (in [`Split::tensors`] order) and the split's report (without `files`,
-/// filled in on commit). `options` say whether each file's SHA-256 is
-/// computed as it is written and which buffers the files share.
-pub(crate) fn write_split(
-    plan: &SplitPlan,
-    dir: &Path,
-    dims: &Dims,
+/// A task's outcome, once it has run (an ECG task says whether its record
+/// normalised to NaN).
+type TaskResult = OnceLock<Result<Option<BadEcg>, TensorsError>>;
+
+/// A split to write: its plan, its directory and its dimensions.
+pub(crate) struct SplitJob<'a> {
+    pub plan: &'a SplitPlan,
+    pub dir: &'a Path,
+    pub dims: Dims,
+}
+
+/// A split's open files and the state of its rows while it is written.
+struct Open<'a> {
+    plan: &'a SplitPlan,
+    files: Vec<TensorFile>,
+    /// Per row: how many of its CXR and ECG are written (done at 2).
+    parts_done: Vec<AtomicU8>,
+    /// Rows done, for the progress of a split written beside the first.
+    rows_done: AtomicU64,
+}
+
+impl Open<'_> {
+    fn file(&self, t: Tensor) -> &TensorFile {
+        let split = self.plan.name;
+        &self.files[split.tensors().iter().position(|&x| x == t).expect("the split has this tensor")]
+    }
+
+    fn part_file(&self, part: Part) -> &TensorFile {
+        match part {
+            Part::Cxr => self.file(Tensor::Cxr),
+            Part::Ecg => self.file(Tensor::Ecg),
+        }
+    }
+}
+
+/// The tasks of several splits merged into one order, each split's in its
+/// own order and all advancing together: every split's files are filled at
+/// the same pace, so their gathering threads (each the copying and hashing
+/// of one file, one core's work at a time) run side by side.
+fn merged(tasks: &[Vec<(u32, Task)>]) -> Vec<(usize, usize)> {
+    let mut order: Vec<(usize, usize)> =
+        tasks.iter().enumerate().flat_map(|(j, t)| (0..t.len()).map(move |i| (j, i))).collect();
+    // Task i of n sits at (2i + 1) / 2n of its split; ties go to the earlier split.
+    order.sort_by(|&(ja, ia), &(jb, ib)| {
+        let (na, nb) = (tasks[ja].len() as u128, tasks[jb].len() as u128);
+        ((2 * ia as u128 + 1) * nb).cmp(&((2 * ib as u128 + 1) * na)).then(ja.cmp(&jb))
+    });
+    order
+}
+
+/// Writes every tensor of each job's plan into its directory, the splits'
+/// rows together (see [`merged`]); returns each split's unfinished files (in
+/// [`Split::tensors`] order) and its report (without `files`, filled in on
+/// commit), in the jobs' order. `options` say whether each file's SHA-256 is
+/// computed as it is written and which buffers the files share. Progress is
+/// one step per split, the first live, the others reported when it ends.
+pub(crate) fn write_splits(
+    jobs: &[SplitJob<'_>],
     cfg: &TensorsConfig,
     options: &WriteOptions,
     progress: &dyn Progress,
-) -> Result<(Vec<TensorFile>, SplitReport), TensorsError> {
+) -> Result<Vec<(Vec<TensorFile>, SplitReport)>, TensorsError> {
     let started = Instant::now();
-    let n = plan.rows;
-    let split = plan.name;
-    let n_labs = dims.labs;
     let format = cfg.recipe.tensors.format;
-    let files: Vec<TensorFile> = split
-        .tensors()
-        .iter()
-        .map(|t| TensorFile::create_with(dir, t.spec(split, n, dims), format, options))
-        .collect::<Result<_, _>>()?;
-    let file = |t: Tensor| &files[split.tensors().iter().position(|&x| x == t).expect("the split has this tensor")];
-    let (cxr, ecg, pct, obs, hadm) = (
-        file(Tensor::Cxr),
-        file(Tensor::Ecg),
-        file(Tensor::LabsPercentiles),
-        file(Tensor::LabsMissingness),
-        file(Tensor::HadmId),
-    );
-    let labels = split.has_labels().then(|| (file(Tensor::LabelHadmId), file(Tensor::Label)));
-
-    progress.start(split.name(), Some(n as u64));
-
-    // Small per-row tensors: straight from the plan.
-    let mut buf = Vec::with_capacity(n_labs * 8);
-    for r in 0..n {
-        let labs = r * n_labs..(r + 1) * n_labs;
-        buf.resize(n_labs * 4, 0);
-        f32_le(&plan.labs_percentiles[labs.clone()], &mut buf);
-        pct.write_row(r, &buf)?;
-        i64_le(&plan.labs_missingness[labs], &mut buf);
-        obs.write_row(r, &buf)?;
-        hadm.write_row(r, &plan.hadm_id[r].to_le_bytes())?;
-        if let Some((label_hadm, label)) = labels {
-            label_hadm.write_row(r, &plan.label_hadm_id[r].to_le_bytes())?;
-            label.write_row(r, &plan.label[r].to_le_bytes())?;
-        }
+    let mut open = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let (plan, n, split) = (job.plan, job.plan.rows, job.plan.name);
+        let files: Vec<TensorFile> = split
+            .tensors()
+            .iter()
+            .map(|t| TensorFile::create_with(job.dir, t.spec(split, n, &job.dims), format, options))
+            .collect::<Result<_, _>>()?;
+        let o =
+            Open { plan, files, parts_done: (0..n).map(|_| AtomicU8::new(0)).collect(), rows_done: AtomicU64::new(0) };
+        write_small(&o, job.dims.labs)?;
+        open.push(o);
     }
-
+    if let Some(first) = open.first() {
+        progress.start(first.plan.name.name(), Some(first.plan.rows as u64));
+    }
     // A row is done when both its CXR and its ECG are written.
-    let parts_done: Vec<AtomicU8> = (0..n).map(|_| AtomicU8::new(0)).collect();
-    let mark_done = |rows: &[u32]| {
-        let finished = rows.iter().filter(|&&r| parts_done[r as usize].fetch_add(1, Ordering::Relaxed) == 1).count();
+    let mark_done = |j: usize, rows: &[u32]| {
+        let o: &Open = &open[j];
+        let finished =
+            rows.iter().filter(|&&r| o.parts_done[r as usize].fetch_add(1, Ordering::Relaxed) == 1).count() as u64;
         if finished > 0 {
-            progress.inc(finished as u64);
+            o.rows_done.fetch_add(finished, Ordering::Relaxed);
+            if j == 0 {
+                progress.inc(finished);
+            }
         }
     };
 
-    let tasks = tasks(plan);
+    let split_tasks: Vec<Vec<(u32, Task)>> = open.iter().map(|o| tasks(o.plan)).collect();
+    let order = merged(&split_tasks);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Vec<OnceLock<Result<Option<BadEcg>, TensorsError>>> = tasks.iter().map(|_| OnceLock::new()).collect();
-    let part_file = |part: Part| match part {
-        Part::Cxr => cxr,
-        Part::Ecg => ecg,
-    };
+    let results: Vec<Vec<TaskResult>> =
+        split_tasks.iter().map(|t| t.iter().map(|_| OnceLock::new()).collect()).collect();
     let sources = CopySources::new();
-    let run = |task: Task| -> Result<Option<BadEcg>, TensorsError> {
+    let run = |j: usize, task: Task| -> Result<Option<BadEcg>, TensorsError> {
         if progress.cancelled() {
             return Err(TensorsError::Cancelled);
         }
+        let o = &open[j];
+        let plan = o.plan;
         match task {
             Task::Group(Part::Cxr, g) => {
-                let rows = write_cxr_group(plan, g, cfg, cxr, &sources)?;
-                mark_done(rows);
+                let rows = write_cxr_group(plan, g, cfg, o.part_file(Part::Cxr), &sources, j)?;
+                mark_done(j, rows);
                 Ok(None)
             }
             Task::Group(Part::Ecg, g) => {
-                let bad = write_ecg_group(plan, &plan.ecg_groups[g], ecg, &sources)?;
-                mark_done(&plan.ecg_groups[g].rows[..1]);
+                let bad = write_ecg_group(plan, &plan.ecg_groups[g], o.part_file(Part::Ecg), &sources, j)?;
+                mark_done(j, &plan.ecg_groups[g].rows[..1]);
                 Ok(bad)
             }
             Task::Copy { part, from, to } => {
-                let file = part_file(part);
-                match sources.take(part, from) {
+                let file = o.part_file(part);
+                match sources.take(j, part, from) {
                     Some(bytes) => file.write_row_shared(to as usize, bytes)?,
                     None => {
                         let mut row = vec![0u8; file.row_bytes()];
@@ -261,7 +298,7 @@ pub(crate) fn write_split(
                         file.write_row_owned(to as usize, row)?;
                     }
                 }
-                mark_done(&[to]);
+                mark_done(j, &[to]);
                 Ok(None)
             }
         }
@@ -273,15 +310,19 @@ pub(crate) fn write_split(
                 // done as soon as it is written, meanwhile the next tasks.
                 let mut waiting: Vec<usize> = Vec::new();
                 let mut exhausted = false;
-                let ready = |i: usize| match tasks[i].1 {
-                    Task::Copy { part, from, .. } => part_file(part).row_is_final(from as usize),
-                    Task::Group(..) => true,
+                let task = |k: usize| {
+                    let (j, i) = order[k];
+                    (j, i, split_tasks[j][i].1)
+                };
+                let ready = |k: usize| match task(k) {
+                    (j, _, Task::Copy { part, from, .. }) => open[j].part_file(part).row_is_final(from as usize),
+                    (_, _, Task::Group(..)) => true,
                 };
                 loop {
                     if failed.load(Ordering::Relaxed) {
                         break;
                     }
-                    let i = match waiting.iter().position(|&i| ready(i)) {
+                    let k = match waiting.iter().position(|&k| ready(k)) {
                         Some(w) => waiting.swap_remove(w),
                         None if exhausted => {
                             if waiting.is_empty() {
@@ -294,26 +335,80 @@ pub(crate) fn write_split(
                             continue;
                         }
                         None => {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            if i >= tasks.len() {
+                            let k = next.fetch_add(1, Ordering::Relaxed);
+                            if k >= order.len() {
                                 exhausted = true;
                                 continue;
                             }
-                            if !ready(i) {
-                                waiting.push(i);
+                            if !ready(k) {
+                                waiting.push(k);
                                 continue;
                             }
-                            i
+                            k
                         }
                     };
-                    let r = run(tasks[i].1);
+                    let (j, i, t) = task(k);
+                    let r = run(j, t);
                     failed.fetch_or(r.is_err(), Ordering::Relaxed);
-                    let _ = results[i].set(r);
+                    let _ = results[j][i].set(r);
                 }
             });
         }
     });
-    // The first failure in task order (deterministic whatever the threads did).
+    // Every kept row was taken by each of its copies (a row kept after its
+    // first copy had run would stay held, and crowd out later ones).
+    debug_assert!(
+        failed.load(Ordering::Relaxed) || sources.kept.lock().map(|k| k.bytes).unwrap_or(0) == 0,
+        "rows kept for copies never made"
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    let mut written = Vec::with_capacity(open.len());
+    for (j, (o, results)) in open.into_iter().zip(results).enumerate() {
+        if j > 0 {
+            progress.start(o.plan.name.name(), Some(o.plan.rows as u64));
+            progress.inc(o.rows_done.load(Ordering::Relaxed));
+        }
+        let report = split_outcome(o.plan, &split_tasks[j], results, &failed, cfg, seconds)?;
+        progress.finish();
+        written.push((o.files, report));
+    }
+    Ok(written)
+}
+
+/// Writes a split's small per-row tensors, straight from the plan.
+fn write_small(o: &Open<'_>, n_labs: usize) -> Result<(), TensorsError> {
+    let plan = o.plan;
+    let (pct, obs, hadm) = (o.file(Tensor::LabsPercentiles), o.file(Tensor::LabsMissingness), o.file(Tensor::HadmId));
+    let labels = plan.name.has_labels().then(|| (o.file(Tensor::LabelHadmId), o.file(Tensor::Label)));
+    let mut buf = Vec::with_capacity(n_labs * 8);
+    for r in 0..plan.rows {
+        let labs = r * n_labs..(r + 1) * n_labs;
+        buf.resize(n_labs * 4, 0);
+        f32_le(&plan.labs_percentiles[labs.clone()], &mut buf);
+        pct.write_row(r, &buf)?;
+        i64_le(&plan.labs_missingness[labs], &mut buf);
+        obs.write_row(r, &buf)?;
+        hadm.write_row(r, &plan.hadm_id[r].to_le_bytes())?;
+        if let Some((label_hadm, label)) = labels {
+            label_hadm.write_row(r, &plan.label_hadm_id[r].to_le_bytes())?;
+            label.write_row(r, &plan.label[r].to_le_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// A split's report from its tasks' results: the first failure in task
+/// order (deterministic whatever the threads did), the ECG records that
+/// normalise to NaN (an error when strict).
+fn split_outcome(
+    plan: &SplitPlan,
+    tasks: &[(u32, Task)],
+    results: Vec<TaskResult>,
+    failed: &AtomicBool,
+    cfg: &TensorsConfig,
+    seconds: f64,
+) -> Result<SplitReport, TensorsError> {
+    let split = plan.name;
     let mut ecg_outcomes: Vec<Option<BadEcg>> = vec![None; plan.ecg_groups.len()];
     for ((_, task), r) in tasks.iter().zip(results) {
         match (task, r.into_inner()) {
@@ -324,10 +419,6 @@ pub(crate) fn write_split(
             (_, None) => return Err(TensorsError::Internal("a write task did not run".into())),
         }
     }
-    progress.finish();
-    // Every kept row was taken by each of its copies (a row kept after its
-    // first copy had run would stay held, and crowd out later ones).
-    debug_assert_eq!(sources.kept.lock().map(|k| k.bytes).unwrap_or(0), 0, "rows kept for copies never made");
 
     let (mut flat, mut nan, mut nan_rows) = (Vec::new(), Vec::new(), 0);
     for (g, outcome) in plan.ecg_groups.iter().zip(&ecg_outcomes) {
@@ -345,10 +436,9 @@ pub(crate) fn write_split(
         let records: Vec<String> = flat.iter().chain(&nan).cloned().collect();
         return Err(TensorsError::BadEcg { table: plan.csv.clone(), count: records.len(), records });
     }
-
-    let report = SplitReport {
+    Ok(SplitReport {
         split: split.to_string(),
-        rows: n,
+        rows: plan.rows,
         unique_images: plan.cxr_groups.len(),
         unique_ecgs: plan.ecg_groups.len(),
         ecg_shape: plan.ecg_shape,
@@ -356,15 +446,15 @@ pub(crate) fn write_split(
         nan_ecg_records: nan,
         nan_ecg_rows: nan_rows,
         files: Vec::new(),
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    Ok((files, report))
+        seconds,
+    })
 }
 
 /// Decodes and resizes one image, then writes its crop to the rows using
 /// it: each row its own crop when the split has drawn crops (train), else
 /// the first row only (the others are copies of it, see [`tasks`], kept
-/// for them in `sources`).
+/// for them in `sources` under `split`, the split's place among those
+/// written together).
 /// Returns the rows written.
 fn write_cxr_group<'p>(
     plan: &'p SplitPlan,
@@ -372,6 +462,7 @@ fn write_cxr_group<'p>(
     cfg: &TensorsConfig,
     file: &TensorFile,
     sources: &CopySources,
+    split: usize,
 ) -> Result<&'p [u32], TensorsError> {
     let g = &plan.cxr_groups[gi];
     let prep = cxr_prep::CxrPrep { scale: cfg.recipe.tensors.cxr_scale, crop: cfg.recipe.tensors.cxr_crop };
@@ -422,7 +513,7 @@ fn write_cxr_group<'p>(
         let bytes = Arc::clone(&last_bytes);
         if plan.crops.is_none() {
             // Kept before the row is written: its copies may start as soon as it is.
-            sources.keep(Part::Cxr, r, &bytes, g.rows.len() - 1);
+            sources.keep(split, Part::Cxr, r, &bytes, g.rows.len() - 1);
         }
         file.write_row_shared(r as usize, bytes)?;
     }
@@ -431,12 +522,13 @@ fn write_cxr_group<'p>(
 
 /// Reads and normalises one ECG record, then writes it to the first row
 /// using it (the others are copies of it, see [`tasks`], kept for them in
-/// `sources`).
+/// `sources` under `split`).
 fn write_ecg_group(
     plan: &SplitPlan,
     g: &Group,
     file: &TensorFile,
     sources: &CopySources,
+    split: usize,
 ) -> Result<Option<BadEcg>, TensorsError> {
     let ecg = ecg_prep::load(&g.path).map_err(|source| TensorsError::Ecg {
         table: plan.csv.clone(),
@@ -460,7 +552,7 @@ fn write_ecg_group(
     let stats = ecg.normalize_into(&mut floats);
     let bytes = le_bytes(&floats);
     // Kept before the row is written: its copies may start as soon as it is.
-    sources.keep(Part::Ecg, g.rows[0], &bytes, g.rows.len() - 1);
+    sources.keep(split, Part::Ecg, g.rows[0], &bytes, g.rows.len() - 1);
     file.write_row_shared(g.rows[0] as usize, bytes)?;
     Ok(if stats.has_nan {
         Some(BadEcg::Nan)
@@ -560,19 +652,29 @@ mod tests {
     }
 
     #[test]
+    fn splits_written_together_advance_at_the_same_pace() {
+        let t = |n: usize| -> Vec<(u32, Task)> { (0..n as u32).map(|r| (r, Task::Group(Part::Cxr, 0))).collect() };
+        let order = merged(&[t(6), t(3), t(0)]);
+        assert_eq!(order, [(0, 0), (1, 0), (0, 1), (0, 2), (1, 1), (0, 3), (0, 4), (1, 2), (0, 5)]);
+        assert_eq!(merged(&[t(2)]), [(0, 0), (0, 1)], "one split keeps its order");
+    }
+
+    #[test]
     fn copy_sources_are_kept_until_their_last_copy_within_the_budget() {
         let s = CopySources::new();
-        s.keep(Part::Cxr, 0, &Arc::from([1, 2, 3]), 2);
-        s.keep(Part::Ecg, 0, &Arc::from([4]), 1);
-        s.keep(Part::Cxr, 7, &Arc::from([5]), 0);
-        s.keep(Part::Cxr, 9, &Arc::from(vec![0; COPY_SOURCES_BUDGET]), 1);
-        assert_eq!(s.take(Part::Cxr, 0).as_deref(), Some(&[1u8, 2, 3][..]));
-        assert_eq!(s.take(Part::Ecg, 0).as_deref(), Some(&[4u8][..]));
-        assert_eq!(s.take(Part::Ecg, 0), None, "forgotten after its only copy");
-        assert_eq!(s.take(Part::Cxr, 7), None, "a row without copies is not kept");
-        assert_eq!(s.take(Part::Cxr, 9), None, "over the budget: read back instead");
-        assert_eq!(s.take(Part::Cxr, 0).as_deref(), Some(&[1u8, 2, 3][..]));
-        assert_eq!(s.take(Part::Cxr, 0), None);
+        s.keep(0, Part::Cxr, 0, &Arc::from([1, 2, 3]), 2);
+        s.keep(0, Part::Ecg, 0, &Arc::from([4]), 1);
+        s.keep(1, Part::Cxr, 0, &Arc::from([6]), 1);
+        s.keep(0, Part::Cxr, 7, &Arc::from([5]), 0);
+        s.keep(0, Part::Cxr, 9, &Arc::from(vec![0; COPY_SOURCES_BUDGET]), 1);
+        assert_eq!(s.take(0, Part::Cxr, 0).as_deref(), Some(&[1u8, 2, 3][..]));
+        assert_eq!(s.take(0, Part::Ecg, 0).as_deref(), Some(&[4u8][..]));
+        assert_eq!(s.take(0, Part::Ecg, 0), None, "forgotten after its only copy");
+        assert_eq!(s.take(1, Part::Cxr, 0).as_deref(), Some(&[6u8][..]), "each split's rows are its own");
+        assert_eq!(s.take(0, Part::Cxr, 7), None, "a row without copies is not kept");
+        assert_eq!(s.take(0, Part::Cxr, 9), None, "over the budget: read back instead");
+        assert_eq!(s.take(0, Part::Cxr, 0).as_deref(), Some(&[1u8, 2, 3][..]));
+        assert_eq!(s.take(0, Part::Cxr, 0), None);
         assert_eq!(s.kept.lock().unwrap().bytes, 0, "nothing is held once every copy is made");
     }
 
