@@ -24,8 +24,12 @@ pub struct SplitReport {
     pub nan_ecg_rows: usize,
     /// The tensor files written.
     pub files: Vec<String>,
-    /// Wall time of the split (decode, resize, write), in seconds.
+    /// Wall time of the split (decode, resize, write), in seconds: shared
+    /// with the split written together with it, if any.
     pub seconds: f64,
+    /// The split written at the same time as this one (their rows
+    /// advancing together), if any.
+    pub written_with: Option<String>,
 }
 
 /// The outcome of [`crate::run`].
@@ -60,11 +64,18 @@ impl TensorsReport {
     pub fn summary(&self) -> String {
         let mut out = String::new();
         for s in &self.splits {
-            let rate = if s.seconds > 0.0 { s.unique_images as f64 / s.seconds } else { 0.0 };
+            // Splits written together share their time: the rate is theirs.
+            let with = s.written_with.as_ref().and_then(|w| self.splits.iter().find(|o| &o.split == w));
+            let images = s.unique_images + with.map_or(0, |o| o.unique_images);
+            let rate = if s.seconds > 0.0 { images as f64 / s.seconds } else { 0.0 };
             out.push_str(&format!(
-                "{:<13} {:>7} rows, {:>7} images, {:>7} ECGs decoded in {:.2} s ({:.1} images/s)",
-                s.split, s.rows, s.unique_images, s.unique_ecgs, s.seconds, rate
+                "{:<13} {:>7} rows, {:>7} images, {:>7} ECGs decoded in {:.2} s",
+                s.split, s.rows, s.unique_images, s.unique_ecgs, s.seconds
             ));
+            match with {
+                Some(o) => out.push_str(&format!(" with {} ({rate:.1} images/s together)", o.split)),
+                None => out.push_str(&format!(" ({rate:.1} images/s)")),
+            }
             let bad = s.flat_ecg_records.len() + s.nan_ecg_records.len();
             if bad > 0 {
                 out.push_str(&format!(
@@ -111,7 +122,24 @@ mod tests {
             nan_ecg_rows: 3,
             files: vec![],
             seconds: 2.0,
+            written_with: None,
         };
+        let (mut a, mut b) = (s.clone(), s.clone());
+        (a.split, a.written_with, a.flat_ecg_records) = ("train".into(), Some("val".into()), vec![]);
+        (b.split, b.written_with, b.flat_ecg_records, b.unique_images) =
+            ("val".into(), Some("train".into()), vec![], 2);
+        let pair = TensorsReport {
+            splits: vec![a, b],
+            metadata: "/d/metadata.json".into(),
+            stale_temps_removed: vec![],
+            check_seconds: 0.5,
+            finish_seconds: 0.25,
+            output_bytes: 2_000_000,
+            total_seconds: 3.0,
+        }
+        .summary();
+        assert!(pair.contains("decoded in 2.00 s with val (3.0 images/s together)"), "{pair}");
+        assert!(pair.contains("decoded in 2.00 s with train (3.0 images/s together)"), "{pair}");
         let r = TensorsReport {
             splits: vec![s],
             metadata: "/d/metadata.json".into(),

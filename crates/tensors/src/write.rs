@@ -368,7 +368,8 @@ pub(crate) fn write_splits(
             progress.start(o.plan.name.name(), Some(o.plan.rows as u64));
             progress.inc(o.rows_done.load(Ordering::Relaxed));
         }
-        let report = split_outcome(o.plan, &split_tasks[j], results, &failed, cfg, seconds)?;
+        let mut report = split_outcome(o.plan, &split_tasks[j], results, &failed, cfg, seconds)?;
+        report.written_with = jobs.iter().find(|other| other.plan.name != o.plan.name).map(|w| w.plan.name.to_string());
         progress.finish();
         written.push((o.files, report));
     }
@@ -447,6 +448,7 @@ fn split_outcome(
         nan_ecg_rows: nan_rows,
         files: Vec::new(),
         seconds,
+        written_with: None,
     })
 }
 
