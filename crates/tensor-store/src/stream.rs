@@ -64,8 +64,9 @@ const HASH_BLOCK: usize = 32 << 10;
 const WRITERS: usize = 2;
 
 /// Chunks per file, in all: one being filled, the others being written (two
-/// at a time, see [`WRITERS`]) or waiting for it.
-const BUFFERS: usize = 5;
+/// at a time, see [`WRITERS`]) or waiting for it. (Four to eight measured
+/// the same; every split's files are open at once.)
+const BUFFERS: usize = 4;
 
 /// Bytes of rows handed over but not yet copied past which a thread handing
 /// over a row that is not the next to copy waits for the copying to catch up.

@@ -197,15 +197,19 @@ fn split_bytes(plan: &SplitPlan, cfg: &TensorsConfig) -> Result<u64, TensorsErro
 /// removed, and the seconds spent completing the files after their rows.
 type Written = (Vec<SplitReport>, Vec<PathBuf>, f64);
 
-/// Splits written at once (see `write::write_splits`): two, so that the two
-/// largest files' copying and hashing, each one core's work, run side by
-/// side on a two-core machine instead of one after the other.
-const TOGETHER: usize = 2;
+/// Splits written at once (see `write::write_splits`): all of them, their
+/// rows advancing together, so that their files' copying and hashing (each
+/// file one core's work at a time) runs side by side on every core instead of
+/// one split after the other. (Measured side by side on two cores, size A:
+/// 1.03–1.06× the run without checksums with all four at once, 1.10–1.17×
+/// two at a time, 1.13–1.30× one at a time; see `docs/benchmarks.md`.)
+const TOGETHER: usize = Split::ALL.len();
 
 /// The order the splits are written in: the largest first (a CXR tensor is
 /// most of a split's bytes, and its hash, one thread's work, is the longest
-/// chain of the run: started first, it ends first), ties in the splits' own
-/// order. The order changes no byte of any output.
+/// chain of the run: started first, it ends first; written together, its
+/// progress is the one shown live), ties in the splits' own order. The order
+/// changes no byte of any output.
 fn write_order(plans: &[SplitPlan], cfg: &TensorsConfig) -> Result<Vec<usize>, TensorsError> {
     let mut sized = Vec::with_capacity(plans.len());
     for (i, p) in plans.iter().enumerate() {
@@ -232,10 +236,11 @@ fn write_all(
     let options = tensor_store::WriteOptions { digest: kept, pool: Some(tensor_store::ChunkPool::new()) };
     let (to_finish, finish_queue) = mpsc::channel::<tensor_store::TensorFile>();
     let (written, finished) = std::thread::scope(|scope| {
-        // A split's files are completed (their last chunks written and
-        // hashed) and fsynced here while the next split is written: the
-        // device never waits for a split's tail, and the commit's own fsync
-        // finds nothing left to write.
+        // A group's files are completed (their last chunks written and
+        // hashed) and fsynced here, while the next group is written when the
+        // splits are written in more than one: the device never waits for a
+        // group's tail, and the commit's own fsync finds nothing left to
+        // write.
         let finisher = scope.spawn(|| -> Result<Vec<(AtomicFile, Option<durable::Digest>)>, TensorsError> {
             let mut done = Vec::new();
             for file in finish_queue {
@@ -253,9 +258,9 @@ fn write_all(
         });
         let mut write = || -> Result<Vec<SplitReport>, TensorsError> {
             let mut reports = Vec::new();
-            for pair in write_order(plans, cfg)?.chunks(TOGETHER) {
-                let mut dirs = Vec::with_capacity(pair.len());
-                for &i in pair {
+            for group in write_order(plans, cfg)?.chunks(TOGETHER) {
+                let mut dirs = Vec::with_capacity(group.len());
+                for &i in group {
                     let dir = dataset_layout::split_dir(&cfg.data_dir, plans[i].name);
                     if !dir.is_dir() {
                         fs::create_dir_all(&dir).map_err(|source| TensorsError::Io { path: dir.clone(), source })?;
@@ -264,7 +269,7 @@ fn write_all(
                     stale.extend(lock.remove_stale_temps(&dir)?);
                     dirs.push(dir);
                 }
-                let jobs: Vec<write::SplitJob> = pair
+                let jobs: Vec<write::SplitJob> = group
                     .iter()
                     .zip(&dirs)
                     .map(|(&i, dir)| write::SplitJob { plan: &plans[i], dir, dims: dims(&plans[i], cfg) })

@@ -27,9 +27,9 @@ pub struct SplitReport {
     /// Wall time of the split (decode, resize, write), in seconds: shared
     /// with the split written together with it, if any.
     pub seconds: f64,
-    /// The split written at the same time as this one (their rows
-    /// advancing together), if any.
-    pub written_with: Option<String>,
+    /// The splits written at the same time as this one (their rows
+    /// advancing together).
+    pub written_with: Vec<String>,
 }
 
 /// The outcome of [`crate::run`].
@@ -65,16 +65,19 @@ impl TensorsReport {
         let mut out = String::new();
         for s in &self.splits {
             // Splits written together share their time: the rate is theirs.
-            let with = s.written_with.as_ref().and_then(|w| self.splits.iter().find(|o| &o.split == w));
-            let images = s.unique_images + with.map_or(0, |o| o.unique_images);
+            let with: Vec<&SplitReport> =
+                s.written_with.iter().filter_map(|w| self.splits.iter().find(|o| &o.split == w)).collect();
+            let images = s.unique_images + with.iter().map(|o| o.unique_images).sum::<usize>();
             let rate = if s.seconds > 0.0 { images as f64 / s.seconds } else { 0.0 };
             out.push_str(&format!(
                 "{:<13} {:>7} rows, {:>7} images, {:>7} ECGs decoded in {:.2} s",
                 s.split, s.rows, s.unique_images, s.unique_ecgs, s.seconds
             ));
-            match with {
-                Some(o) => out.push_str(&format!(" with {} ({rate:.1} images/s together)", o.split)),
-                None => out.push_str(&format!(" ({rate:.1} images/s)")),
+            if with.is_empty() {
+                out.push_str(&format!(" ({rate:.1} images/s)"));
+            } else {
+                let names: Vec<&str> = with.iter().map(|o| o.split.as_str()).collect();
+                out.push_str(&format!(" with {} ({rate:.1} images/s together)", names.join(", ")));
             }
             let bad = s.flat_ecg_records.len() + s.nan_ecg_records.len();
             if bad > 0 {
@@ -122,12 +125,12 @@ mod tests {
             nan_ecg_rows: 3,
             files: vec![],
             seconds: 2.0,
-            written_with: None,
+            written_with: vec![],
         };
         let (mut a, mut b) = (s.clone(), s.clone());
-        (a.split, a.written_with, a.flat_ecg_records) = ("train".into(), Some("val".into()), vec![]);
+        (a.split, a.written_with, a.flat_ecg_records) = ("train".into(), vec!["val".into()], vec![]);
         (b.split, b.written_with, b.flat_ecg_records, b.unique_images) =
-            ("val".into(), Some("train".into()), vec![], 2);
+            ("val".into(), vec!["train".into()], vec![], 2);
         let pair = TensorsReport {
             splits: vec![a, b],
             metadata: "/d/metadata.json".into(),

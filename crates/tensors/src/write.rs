@@ -1,5 +1,5 @@
-//! Writing the splits' tensors, streamed and in parallel, two splits at a
-//! time (their tasks merged, see [`write_splits`]).
+//! Writing the splits' tensors, streamed and in parallel, the splits
+//! together (their tasks merged, see [`write_splits`]).
 //!
 //! Every tensor's shape is known from the plan, so each file is created with
 //! its header and full size up front and every row's bytes go to their place
@@ -369,7 +369,8 @@ pub(crate) fn write_splits(
             progress.inc(o.rows_done.load(Ordering::Relaxed));
         }
         let mut report = split_outcome(o.plan, &split_tasks[j], results, &failed, cfg, seconds)?;
-        report.written_with = jobs.iter().find(|other| other.plan.name != o.plan.name).map(|w| w.plan.name.to_string());
+        report.written_with =
+            jobs.iter().filter(|w| w.plan.name != o.plan.name).map(|w| w.plan.name.to_string()).collect();
         progress.finish();
         written.push((o.files, report));
     }
@@ -448,7 +449,7 @@ fn split_outcome(
         nan_ecg_rows: nan_rows,
         files: Vec::new(),
         seconds,
-        written_with: None,
+        written_with: Vec::new(),
     })
 }
 
