@@ -211,7 +211,8 @@ def test_ctrl_c_stops_the_work_and_raises_keyboard_interrupt(demo_input: Path, t
         import symile_mimic
         started = []
         def progress(step, done, total):
-            if step == "train" and not started:
+            # Stage 3 writes the splits at once: the first split step is live.
+            if step in ("train", "val", "val_retrieval", "test") and not started:
                 started.append(time.monotonic())
                 threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
         try:
