@@ -112,6 +112,19 @@ impl TensorsReport {
 mod tests {
     use super::*;
 
+    /// A run's report of `splits`, with fixed totals.
+    fn report(splits: Vec<SplitReport>) -> TensorsReport {
+        TensorsReport {
+            splits,
+            metadata: "/d/metadata.json".into(),
+            stale_temps_removed: vec![],
+            check_seconds: 0.5,
+            finish_seconds: 0.25,
+            output_bytes: 2_000_000,
+            total_seconds: 3.0,
+        }
+    }
+
     #[test]
     fn summary_mentions_bad_ecgs_and_totals() {
         let s = SplitReport {
@@ -131,27 +144,10 @@ mod tests {
         (a.split, a.written_with, a.flat_ecg_records) = ("train".into(), vec!["val".into()], vec![]);
         (b.split, b.written_with, b.flat_ecg_records, b.unique_images) =
             ("val".into(), vec!["train".into()], vec![], 2);
-        let pair = TensorsReport {
-            splits: vec![a, b],
-            metadata: "/d/metadata.json".into(),
-            stale_temps_removed: vec![],
-            check_seconds: 0.5,
-            finish_seconds: 0.25,
-            output_bytes: 2_000_000,
-            total_seconds: 3.0,
-        }
-        .summary();
+        let pair = report(vec![a, b]).summary();
         assert!(pair.contains("decoded in 2.00 s with val (3.0 images/s together)"), "{pair}");
         assert!(pair.contains("decoded in 2.00 s with train (3.0 images/s together)"), "{pair}");
-        let r = TensorsReport {
-            splits: vec![s],
-            metadata: "/d/metadata.json".into(),
-            stale_temps_removed: vec![],
-            check_seconds: 0.5,
-            finish_seconds: 0.25,
-            output_bytes: 2_000_000,
-            total_seconds: 3.0,
-        };
+        let r = report(vec![s]);
         let text = r.summary();
         assert!(text.contains("12 rows") && text.contains("(2.0 images/s)"), "{text}");
         assert!(
