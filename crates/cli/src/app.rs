@@ -283,8 +283,11 @@ pub struct FloorArgs {
     #[arg(long, default_value_t = 50)]
     pub labs: usize,
     /// Only write (and fsync) the bytes, decoding nothing: the floor of write-bound work.
-    #[arg(long = "write-only")]
+    #[arg(long = "write-only", conflicts_with = "decode_only")]
     pub write_only: bool,
+    /// Only decode the images, writing nothing: the floor of decode-bound work.
+    #[arg(long = "decode-only", conflicts_with = "direct")]
+    pub decode_only: bool,
     /// Write with O_DIRECT (as stage 3 does where the filesystem allows) instead of through the page cache.
     #[arg(long)]
     pub direct: bool,
@@ -341,7 +344,7 @@ impl Outcome {
     /// Whether the outcome is the command's data (printed even with
     /// `--quiet`, which silences reports, not answers).
     pub fn is_data(&self) -> bool {
-        matches!(self, Outcome::Recipe { written: None, .. } | Outcome::Evaluate { .. })
+        matches!(self, Outcome::Recipe { written: None, .. } | Outcome::Evaluate { .. } | Outcome::DecodeFloor { .. })
     }
 
     /// Why a command that ran counts as failed (exit status 2): a failed
@@ -538,8 +541,11 @@ fn run(command: Command, progress: &dyn Progress, spelling: Spelling) -> Result<
             let mut dims = recipe::Recipe::default().dims();
             dims.cxr_crop = a.cxr_crop;
             dims.labs = a.labs;
-            let write =
-                if a.direct { pipeline::floor::FloorWrite::Direct } else { pipeline::floor::FloorWrite::Buffered };
+            let write = match (a.decode_only, a.direct) {
+                (true, _) => pipeline::floor::FloorWrite::Skip,
+                (false, true) => pipeline::floor::FloorWrite::Direct,
+                (false, false) => pipeline::floor::FloorWrite::Buffered,
+            };
             let (images, bytes) =
                 pipeline::floor::decode_floor(&a.data_dir, &a.cxr_data_dir, &dims, !a.write_only, write)?;
             Outcome::DecodeFloor { images, bytes }

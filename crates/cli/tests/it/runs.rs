@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use durable::TEMP_PREFIX;
+use test_support::tree::files;
 
 /// Synthetic admissions: ~120 cohort rows, so that `tensors` at full scale
 /// (320) takes 1–2 s in a debug build: long enough to be killed mid-write.
@@ -30,8 +31,8 @@ fn fx() -> &'static Fixture {
     FX.get_or_init(|| Fixture::new(ADMISSIONS, FULL_SCALE))
 }
 
-/// The two tests take turns: the kill delays are scaled to a measured run
-/// time, which a concurrent pipeline on 2 cores would distort.
+/// The tests of this file take turns: the kill delays are scaled to a
+/// measured run time, which a concurrent pipeline on 2 cores would distort.
 fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
@@ -289,4 +290,57 @@ fn pipeline_outputs_do_not_depend_on_the_thread_count() {
             );
         }
     }
+}
+
+/// The floors `cargo xtask bench` compares stage 3 with: `decode-floor`
+/// decodes each split's distinct images once and writes (then deletes) as
+/// many bytes as the tensors' data, or does only one of the two. The counts
+/// are recomputed here from the split CSVs and the reference run's files.
+#[test]
+fn decode_floor_decodes_each_distinct_image_and_writes_the_tensors_bytes() {
+    // It decodes and writes as much as a run: not beside the timed kills.
+    let _turn = serial();
+    let fx = fx();
+    let dir = fx.copy_split_inputs("decode-floor");
+    let images: usize = dataset_layout::Split::ALL
+        .iter()
+        .map(|s| {
+            let t = table::Table::read(&fx.data_dir.join(s.csv()));
+            t.column("cxr_path").into_iter().collect::<std::collections::BTreeSet<_>>().len()
+        })
+        .sum();
+    // A safetensors file: an 8-byte header length, the header, the data.
+    let bytes: u64 = files(&fx.data_dir)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .map(|p| {
+            let b = std::fs::read(fx.data_dir.join(p)).unwrap();
+            let header = u64::from_le_bytes(b[..8].try_into().unwrap());
+            b.len() as u64 - 8 - header
+        })
+        .sum();
+    assert!(images > 0 && bytes > 0, "{images} images, {bytes} bytes");
+    let before = files(&dir);
+    for (flags, want) in [
+        (&[][..], (images, bytes)),
+        (&["--decode-only"][..], (images, 0)),
+        (&["--write-only"][..], (0, bytes)),
+        (&["--write-only", "--direct"][..], (0, bytes)),
+    ] {
+        let mut args = os_args(&[&"decode-floor", &"--data_dir", &dir, &"--cxr_data_dir", &fx.inputs.cxr]);
+        args.extend(flags.iter().map(Into::into));
+        let r = run(args).assert_success();
+        assert_eq!(r.stdout.trim(), format!("decoded {} distinct images, wrote {} bytes", want.0, want.1), "{flags:?}");
+        assert_eq!(files(&dir), before, "{flags:?} left a file behind");
+    }
+    let r = run(os_args(&[
+        &"decode-floor",
+        &"--data_dir",
+        &dir,
+        &"--cxr_data_dir",
+        &fx.inputs.cxr,
+        &"--decode-only",
+        &"--write-only",
+    ]));
+    assert_eq!(r.code, Some(2), "--decode-only with --write-only: {}", r.stderr);
 }
