@@ -116,48 +116,102 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A page-aligned buffer (safe code: the aligned window of a larger `Vec`).
+/// Bytes of a huge page, the alignment of the chunk buffers' windows.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// A page-aligned buffer: the aligned window of a larger allocation (safe
+/// code throughout).
+///
+/// Buffers of a huge page or more are anonymous mappings whose window starts
+/// on a huge-page boundary and is advised to the kernel as huge-page memory
+/// (`MADV_HUGEPAGE`; on kernels with transparent huge pages in their default
+/// `madvise` mode nothing else gets them). Why: faulting in a chunk 4 KiB at a
+/// time, and pinning it page by page for each direct write, cost more than the
+/// copying on write-bound work. Measured side by side on size A (8 runs):
+/// 1.61 s against 1.46 s with checksums, and 1.60 against 1.29 s without
+/// (page faults 93k against 55k). Where huge pages are unavailable the
+/// advice is refused and the same mapping works with small pages.
 struct Aligned {
-    raw: Vec<u8>,
+    raw: Raw,
     start: usize,
+    capacity: usize,
     len: usize,
+}
+
+/// The allocation an [`Aligned`] is a window of.
+enum Raw {
+    Heap(Vec<u8>),
+    Mapped(memmap2::MmapMut),
+}
+
+impl Raw {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Raw::Heap(v) => v,
+            Raw::Mapped(m) => m,
+        }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Raw::Heap(v) => v,
+            Raw::Mapped(m) => m,
+        }
+    }
 }
 
 impl Aligned {
     fn new(capacity: usize) -> Self {
+        if capacity >= HUGE_PAGE
+            && let Ok(m) = memmap2::MmapMut::map_anon(capacity + HUGE_PAGE)
+        {
+            let start = m.as_ptr().align_offset(HUGE_PAGE);
+            if start <= HUGE_PAGE {
+                #[cfg(target_os = "linux")]
+                let _ = m.advise_range(memmap2::Advice::HugePage, start, capacity);
+                return Self { raw: Raw::Mapped(m), start, capacity, len: 0 };
+            }
+        }
         let raw = vec![0u8; capacity + ALIGN];
+        // `align_offset` may decline (`usize::MAX`): then the window is not aligned.
         let start = raw.as_ptr().align_offset(ALIGN).min(ALIGN);
-        Self { raw, start, len: 0 }
+        Self { raw: Raw::Heap(raw), start, capacity, len: 0 }
     }
 
     fn capacity(&self) -> usize {
-        self.raw.len() - ALIGN
+        self.capacity
     }
 
     fn is_aligned(&self) -> bool {
-        self.start < ALIGN
+        self.raw.bytes()[self.start..].as_ptr().align_offset(ALIGN) == 0
     }
 
     /// The filled bytes.
     fn data(&self) -> &[u8] {
-        &self.raw[self.start..self.start + self.len]
+        &self.raw.bytes()[self.start..self.start + self.len]
     }
 
     /// The filled bytes and whatever follows them up to the next multiple of
     /// [`ALIGN`] (written past the file's end, then cut off).
     fn padded(&self) -> &[u8] {
-        &self.raw[self.start..self.start + self.len.next_multiple_of(ALIGN)]
+        &self.raw.bytes()[self.start..self.start + self.len.next_multiple_of(ALIGN)]
     }
 
     /// Copies `bytes` to position `at` of the buffer.
     fn write_at(&mut self, at: usize, bytes: &[u8]) {
         let at = self.start + at;
-        self.raw[at..at + bytes.len()].copy_from_slice(bytes);
+        self.raw.bytes_mut()[at..at + bytes.len()].copy_from_slice(bytes);
     }
 
     /// `n` bytes at position `at`, filled or not.
     fn slice(&self, at: usize, n: usize) -> &[u8] {
-        &self.raw[self.start + at..self.start + at + n]
+        &self.raw.bytes()[self.start + at..self.start + at + n]
+    }
+
+    /// The first `n` bytes of the window, to be filled.
+    fn window_mut(&mut self, n: usize) -> &mut [u8] {
+        let start = self.start;
+        &mut self.raw.bytes_mut()[start..start + n]
     }
 
     fn clear(&mut self) {
@@ -615,7 +669,7 @@ impl Stream {
         let len = (disk_end - start) as usize;
         let mut scratch = Aligned::new(len.next_multiple_of(ALIGN));
         scratch.len = len.next_multiple_of(ALIGN);
-        let window = &mut scratch.raw[scratch.start..scratch.start + scratch.len];
+        let window = scratch.window_mut(scratch.len);
         // A direct read may stop short at the end of the file.
         let mut got = 0;
         while got < len {
@@ -768,6 +822,24 @@ mod tests {
             round_trip(direct, 2 * CHUNK, 1 << 20, true);
             round_trip(direct, 3 * CHUNK + 4097, 1_228_800, true);
             round_trip(direct, CHUNK + 5, 300_001, false);
+        }
+    }
+
+    #[test]
+    fn buffers_are_aligned_windows_chunks_on_a_huge_page() {
+        for capacity in [ALIGN, 3 * ALIGN, HUGE_PAGE, CHUNK] {
+            let mut b = Aligned::new(capacity);
+            assert!(b.is_aligned(), "{capacity}");
+            assert_eq!(b.capacity(), capacity);
+            let huge = b.raw.bytes()[b.start..].as_ptr().align_offset(HUGE_PAGE) == 0;
+            assert_eq!(matches!(b.raw, Raw::Mapped(_)), capacity >= HUGE_PAGE, "{capacity}");
+            assert!(huge || capacity < HUGE_PAGE, "{capacity}: a mapped window starts on a huge page");
+            // Fresh memory reads as zeros; the whole window takes writes.
+            assert!(b.slice(0, capacity).iter().all(|&x| x == 0));
+            b.write_at(capacity - 3, &[7, 8, 9]);
+            b.len = capacity;
+            assert_eq!(&b.data()[capacity - 4..], &[0, 7, 8, 9]);
+            assert_eq!(b.padded().len(), capacity);
         }
     }
 
