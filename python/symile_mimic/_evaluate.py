@@ -8,6 +8,7 @@ little-endian bytes, so only this wrapper touches numpy.
 from __future__ import annotations
 
 import json
+import operator
 import os
 from typing import Any, Dict, Union
 
@@ -18,6 +19,34 @@ from . import _native
 from ._native import Error
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: numpy dtype kinds that are numbers: bool, signed and unsigned integers, floats.
+_NUMERIC = "biuf"
+_U64_MAX = 2**64 - 1
+
+
+def _count(name: str, value: Any, expected: str) -> int:
+    """``value`` as an integer in ``[0, 2**64)``; else :class:`Error` naming the argument
+    (instead of the ``TypeError`` or ``OverflowError`` the native call would raise)."""
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise Error(f"{name}={value!r}: expected an integer, {expected}") from None
+    if not 0 <= n <= _U64_MAX:
+        raise Error(f"{name}={n}: expected {expected}")
+    return n
+
+
+def _numbers(name: str, value: npt.ArrayLike, split: str) -> np.ndarray:
+    """``value`` as a numpy array of numbers; else :class:`Error` naming the argument
+    (instead of numpy's ``ValueError`` on strings, or a silent parse of them)."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise Error(f"{name}: {e}; expected an array of numbers for split {split}") from None
+    if array.dtype.kind not in _NUMERIC:
+        raise Error(f"{name} of dtype {array.dtype}: expected numbers (float or int), one per row of split {split}")
+    return array
 
 
 def evaluate(root: PathLike, split: str, scores: npt.ArrayLike, *, bootstrap: int = 0, seed: int = 0) -> Dict[str, Any]:
@@ -33,9 +62,13 @@ def evaluate(root: PathLike, split: str, scores: npt.ArrayLike, *, bootstrap: in
     ``"ci95"`` (``[2.5th, 97.5th]`` percentile, numpy's default method) are added.
 
     Raises :class:`Error` naming the split and the row: scores of the wrong length, a NaN
-    or infinite score, a split without retrieval labels.
+    or infinite score, a split without retrieval labels; or naming the argument: scores
+    that are not numbers, a ``bootstrap`` or ``seed`` that is not an integer in
+    ``[0, 2**64)``.
     """
-    values = np.asarray(scores)
+    bootstrap = _count("bootstrap", bootstrap, "0 (none) or at least 2 resamples")
+    seed = _count("seed", seed, "a seed from 0 to 2**64 - 1")
+    values = _numbers("scores", scores, split)
     if values.ndim != 1:
         raise Error(f"scores of shape {values.shape}: expected a 1-D array, one score per row of split {split}")
     dtype = "float32" if values.dtype == np.float32 else "float64"
@@ -61,7 +94,9 @@ def scores_from_embeddings(
     the original's logits without their positive scale (which changes no ranking).
     Embeddings are taken as float32; scores are float64. Returns an array of shape ``(rows,)``.
     """
-    mats = [np.ascontiguousarray(np.asarray(m), dtype="<f4") for m in (r_c, r_e, r_l)]
+    mats = [
+        np.ascontiguousarray(_numbers(name, m, split), dtype="<f4") for name, m in zip(("r_c", "r_e", "r_l"), (r_c, r_e, r_l))
+    ]
     for name, m in zip(("r_c", "r_e", "r_l"), mats):
         if m.ndim != 2:
             raise Error(f"{name} of shape {m.shape}: expected a 2-D array (rows, d), one embedding per row")

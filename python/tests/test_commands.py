@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import pytest
-from conftest import SMALL, cli, files_under
+from conftest import SMALL, SPLITS, cli, files_under
 
 import symile_mimic
 from symile_mimic import _native
@@ -148,15 +149,7 @@ def test_every_step_reports_its_final_count(demo_input: Path, tmp_path: Path) ->
         last[step] = (done, total)
 
     report = symile_mimic.cohort(mimic_root=demo_input, save_dir=tmp_path / "c", quiet=True, progress=record)
-    rows = report["input_rows"]
-    want = {
-        "patients": rows["patients"],
-        "admissions": rows["admissions"],
-        "CXR metadata": rows["cxr_metadata"],
-        "CheXpert labels": rows["cxr_chexpert"],
-        "ECG record list": rows["ecg_record_list"],
-        "labevents": rows["labevents"],
-    }
+    want = _input_steps(report)
     for step, count in want.items():
         assert last[step][0] == count > 0, (step, last[step], count)
     for step, (done, total) in last.items():
@@ -183,6 +176,99 @@ def test_every_step_reports_its_final_count(demo_input: Path, tmp_path: Path) ->
     ends = {b.desc: b.n for b in closed}
     for step, count in want.items():
         assert ends[step] == count, (step, ends[step], count)
+
+
+class _Bar:
+    """A stand-in for tqdm: records where each bar ends."""
+
+    closed: List["_Bar"] = []
+
+    def __init__(self, total: Optional[int], desc: str, leave: bool) -> None:
+        self.n, self.total, self.desc = 0, total, desc
+        _Bar.closed.append(self)
+
+    def update(self, k: int) -> None:
+        self.n += k
+
+    def close(self) -> None:
+        pass
+
+
+def _input_steps(report: Dict) -> Dict[str, int]:
+    """Each input table's progress step and the rows the cohort report says it read."""
+    rows = report["input_rows"]
+    return {
+        "patients": rows["patients"],
+        "admissions": rows["admissions"],
+        "CXR metadata": rows["cxr_metadata"],
+        "CheXpert labels": rows["cxr_chexpert"],
+        "ECG record list": rows["ecg_record_list"],
+        "labevents": rows["labevents"],
+    }
+
+
+def _csv_rows(path: Path) -> int:
+    return path.read_text().count("\n") - 1
+
+
+def _ends(run) -> Tuple[Dict[str, Tuple[int, Optional[int]]], Dict[str, int]]:
+    """The last report of each step through a callback, and where the default bars end, for ``run(progress)``."""
+    from symile_mimic._progress import TqdmBars
+
+    last: Dict[str, Tuple[int, Optional[int]]] = {}
+    run(lambda step, done, total: last.__setitem__(step, (done, total)))
+    _Bar.closed = []
+    bars = TqdmBars(_Bar)
+    run(bars)
+    bars.close()
+    return last, {b.desc: b.n for b in _Bar.closed}
+
+
+def test_every_bar_of_splits_tensors_and_build_ends_at_its_real_count(demo_input: Path, tmp_path: Path) -> None:
+    """Each step's last report (and each default bar) is the step's real count: the rows of its
+    input table, the candidates it examined, the rows of the split it wrote."""
+    out = tmp_path / "build"
+
+    def build(progress) -> None:
+        # force: the second run (for the bars) redoes every stage rather than skipping them.
+        symile_mimic.build(out=out, mimic_root=demo_input, quiet=True, force=True, progress=progress, **SMALL)
+
+    last, bars = _ends(build)
+    report = json.loads((out / "cohort_report.json").read_text())
+    split_rows = {s: _csv_rows(out / f"{s}.csv") for s in SPLITS}
+    want = {
+        **_input_steps(report),
+        # Every admission that can reach the cohort has its images and ECGs looked at.
+        "CXR in window": report["attrition"]["with_labs"],
+        **split_rows,
+    }
+    assert set(want) <= set(last), (sorted(last), sorted(want))
+    for step, count in want.items():
+        assert last[step][0] == count > 0, (step, last[step], count)
+        assert bars[step] == count, (step, bars[step], count)
+    for step, (done, total) in last.items():
+        assert total is None or done == total, (step, done, total)
+        assert bars[step] == done, (step, bars[step], done)
+    assert last["ECG validity"][0] > 0
+
+    # Stage 2 alone has no long step: it reports none, so no bar can stop short.
+    resplit = tmp_path / "resplit"
+
+    def splits(progress) -> None:
+        symile_mimic.splits(dataset_path=out / "symile_mimic_data.csv", save_dir=resplit, quiet=True,
+                            progress=progress)
+
+    last, bars = _ends(splits)
+    assert last == {} and bars == {}
+
+    # Stage 3 alone: one step per split, ending at the split's rows.
+    def tensors(progress) -> None:
+        symile_mimic.tensors(data_dir=resplit, mimic_root=demo_input, quiet=True, progress=progress, **SMALL)
+
+    last, bars = _ends(tensors)
+    want = {s: _csv_rows(resplit / f"{s}.csv") for s in SPLITS}
+    assert {s: last[s] for s in SPLITS} == {s: (n, n) for s, n in want.items()}
+    assert bars == want
 
 
 def test_progress_callback(demo: Path, tmp_path: Path) -> None:

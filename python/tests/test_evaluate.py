@@ -150,6 +150,56 @@ def test_bad_inputs_raise_naming_what_was_expected(demo: Path) -> None:
         symile_mimic.scores_from_embeddings(demo, "test", e, e, e, kind="mip")
 
 
+def hand_made(root: Path, hadm: List[int], label_hadm: List[int], label: List[int]) -> Path:
+    """A dataset directory holding only a test split's three id tensors (``numpy.save``
+    of int64), where :func:`symile_mimic.evaluate` looks for them."""
+    split = root / "test"
+    split.mkdir(parents=True)
+    for stem, values in [("hadm_id", hadm), ("label_hadm_id", label_hadm), ("label", label)]:
+        np.save(split / f"{stem}_test.npy", np.array(values, dtype=np.int64))
+    return root
+
+
+def test_a_group_without_exactly_one_query_raises(tmp_path: Path) -> None:
+    # Rows 0 and 1 are both queries of admission 7.
+    two = hand_made(tmp_path / "two", [7, 7, 8, 8], [7, 7, 8, 8], [1, 1, 1, 0])
+    msg = r"^test: rows 0 and 1 are both queries \(label 1\) of hadm_id 7; expected one query per label_hadm_id$"
+    with pytest.raises(symile_mimic.Error, match=msg):
+        symile_mimic.evaluate(two, "test", np.zeros(4))
+    # Row 2 is a negative for admission 5, which has no query.
+    orphan = hand_made(tmp_path / "orphan", [7, 8, 8], [7, 8, 5], [1, 1, 0])
+    msg = r"^test: row 2 is a negative \(label 0\) for label_hadm_id 5, which no query \(label 1\) has$"
+    with pytest.raises(symile_mimic.Error, match=msg):
+        symile_mimic.evaluate(orphan, "test", np.zeros(3))
+    # The same directory with the negative's query present scores.
+    fine = hand_made(tmp_path / "fine", [7, 8, 8, 7], [7, 8, 7, 8], [1, 1, 0, 0])
+    assert symile_mimic.evaluate(fine, "test", [1.0, 1.0, 0.0, 0.0]) == {"accuracy": 1.0, "queries": 2, "candidates": 2}
+
+
+def test_bad_arguments_raise_naming_the_argument(tmp_path: Path) -> None:
+    root = hand_made(tmp_path / "d", [7, 8, 8, 7], [7, 8, 7, 8], [1, 1, 0, 0])
+    scores = np.array([1.0, 1.0, 0.0, 0.0])
+    with pytest.raises(symile_mimic.Error, match=r"^bootstrap=-1: expected 0 \(none\) or at least 2 resamples$"):
+        symile_mimic.evaluate(root, "test", scores, bootstrap=-1)
+    with pytest.raises(symile_mimic.Error, match=r"^bootstrap=2\.5: expected an integer, 0 \(none\)"):
+        symile_mimic.evaluate(root, "test", scores, bootstrap=2.5)  # type: ignore[arg-type]
+    with pytest.raises(symile_mimic.Error, match=r"^seed=-1: expected a seed from 0 to 2\*\*64 - 1$"):
+        symile_mimic.evaluate(root, "test", scores, seed=-1)
+    with pytest.raises(symile_mimic.Error, match=rf"^seed={2**64}: expected a seed from 0 to 2\*\*64 - 1$"):
+        symile_mimic.evaluate(root, "test", scores, seed=2**64)
+    with pytest.raises(symile_mimic.Error, match=r"^scores of dtype <U3: expected numbers \(float or int\), one per row of split test$"):
+        symile_mimic.evaluate(root, "test", ["1.0", "0.5", "0", "0"])
+    with pytest.raises(symile_mimic.Error, match=r"^scores of dtype object: expected numbers"):
+        symile_mimic.evaluate(root, "test", [1.0, None, 0.0, 0.0])
+    e = np.ones((4, 2), dtype=np.float32)
+    with pytest.raises(symile_mimic.Error, match=r"^r_e of dtype <U1: expected numbers"):
+        symile_mimic.scores_from_embeddings(root, "test", e, [["a", "b"]] * 4, e)
+    # The edges of the range are accepted; numpy integers are integers.
+    assert symile_mimic.evaluate(root, "test", scores, seed=2**64 - 1)["accuracy"] == 1.0
+    assert symile_mimic.evaluate(root, "test", scores, bootstrap=np.int64(2), seed=np.uint8(3))["queries"] == 2
+    assert symile_mimic.evaluate(root, "test", [1, 1, 0, 0])["accuracy"] == 1.0
+
+
 def doc_blocks() -> List[Tuple[str, str]]:
     text = (REPO / "docs" / "evaluate.md").read_text()
     return [

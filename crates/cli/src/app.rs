@@ -173,7 +173,8 @@ pub struct BuildArgs {
     #[arg(long)]
     pub force: bool,
     /// Where the embedded demo input is kept when no MIMIC input is given [default: $SYMILE_MIMIC_CACHE, else
-    /// $XDG_CACHE_HOME/symile-mimic, else ~/.cache/symile-mimic].
+    /// symile-mimic in the platform's cache directory: $XDG_CACHE_HOME or ~/.cache, ~/Library/Caches on macOS,
+    /// %LOCALAPPDATA% on Windows].
     #[arg(long = "demo-cache", alias = "demo_cache", value_name = "DIR")]
     pub demo_cache: Option<PathBuf>,
     #[command(flatten)]
@@ -214,13 +215,73 @@ impl BuildArgs {
     }
 }
 
-/// The platform's cache directory for the demo input.
+/// The platform's cache directory for the demo input, from this process's
+/// environment (see [`cache_dir_from`]).
 pub fn default_cache_dir() -> PathBuf {
     let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    var("SYMILE_MIMIC_CACHE")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("symile-mimic")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache").join("symile-mimic")))
-        .unwrap_or_else(|| std::env::temp_dir().join("symile-mimic-cache"))
+    let env = CacheEnv {
+        symile_mimic_cache: var("SYMILE_MIMIC_CACHE"),
+        xdg_cache_home: var("XDG_CACHE_HOME"),
+        home: var("HOME"),
+        local_app_data: var("LOCALAPPDATA"),
+    };
+    cache_dir_from(&env, Platform::current()).unwrap_or_else(|| std::env::temp_dir().join("symile-mimic-cache"))
+}
+
+/// The environment values the demo cache's place depends on (unset or empty: `None`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheEnv {
+    /// `SYMILE_MIMIC_CACHE`: the cache directory itself.
+    pub symile_mimic_cache: Option<PathBuf>,
+    /// `XDG_CACHE_HOME` (Linux and other Unix).
+    pub xdg_cache_home: Option<PathBuf>,
+    /// `HOME`.
+    pub home: Option<PathBuf>,
+    /// `LOCALAPPDATA` (Windows).
+    pub local_app_data: Option<PathBuf>,
+}
+
+/// Which convention the user cache directory follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// The XDG base directories: `$XDG_CACHE_HOME`, else `~/.cache`.
+    Xdg,
+    /// macOS: `~/Library/Caches`.
+    MacOs,
+    /// Windows: `%LOCALAPPDATA%`.
+    Windows,
+}
+
+impl Platform {
+    /// The platform this binary was built for.
+    pub fn current() -> Platform {
+        if cfg!(target_os = "macos") {
+            Platform::MacOs
+        } else if cfg!(windows) {
+            Platform::Windows
+        } else {
+            Platform::Xdg
+        }
+    }
+}
+
+/// Where the demo input is cached: `SYMILE_MIMIC_CACHE` as given, else
+/// `symile-mimic` in the platform's user cache directory (the one the
+/// `dirs` crate's `cache_dir` names: `$XDG_CACHE_HOME` or `~/.cache`,
+/// `~/Library/Caches`, `%LOCALAPPDATA%`); `None` when the environment names
+/// none of them. `--demo-cache` wins over all of these (see [`BuildArgs`]).
+/// A pure function of `env`, so the precedence is tested without touching
+/// the process's environment.
+pub fn cache_dir_from(env: &CacheEnv, platform: Platform) -> Option<PathBuf> {
+    if let Some(d) = &env.symile_mimic_cache {
+        return Some(d.clone());
+    }
+    let base = match platform {
+        Platform::Xdg => env.xdg_cache_home.clone().or_else(|| env.home.as_ref().map(|h| h.join(".cache"))),
+        Platform::MacOs => env.home.as_ref().map(|h| h.join("Library").join("Caches")),
+        Platform::Windows => env.local_app_data.clone(),
+    };
+    base.map(|b| b.join("symile-mimic"))
 }
 
 /// Flags of `symile-mimic recipe`.
@@ -453,10 +514,14 @@ fn requested<F>(args: &RecipeArgs<F>, spelling: Spelling) -> Result<Requested> {
 /// A pipeline error in the caller's words: a recipe error as they wrote the
 /// value, and for an error about a field, how they set it.
 fn explain(err: pipeline::PipelineError, provenance: &Provenance, spelling: Spelling) -> anyhow::Error {
-    let recipe_text = err.recipe_error().map(|r| (r.to_string(), r.render(spelling)));
+    let recipe_text = err.recipe_error().map(|r| (errors::Chain(r).to_string(), r.render(spelling)));
     let field = err.field();
     let no_input = matches!(err, pipeline::PipelineError::NoInput { .. });
+    let settings = crate::spelled_settings(&err, spelling);
     let mut text = crate::error_chain(&anyhow::Error::new(err));
+    for (plain, spelled) in settings {
+        text = text.replacen(&plain, &spelled, 1);
+    }
     if no_input {
         text.push_str(match spelling {
             Spelling::Python => " (mimic_root=, or mimiciv_hosp_dir=, cxr_data_dir= and ecg_data_dir=)",
@@ -559,4 +624,36 @@ fn run(command: Command, progress: &dyn Progress, spelling: Spelling) -> Result<
             progress,
         )?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::{CacheEnv, Platform, cache_dir_from};
+
+    fn p(s: &str) -> Option<PathBuf> {
+        Some(PathBuf::from(s))
+    }
+
+    #[test]
+    fn the_demo_cache_is_the_override_then_the_platforms_cache_directory() {
+        let all = CacheEnv {
+            symile_mimic_cache: p("/my/cache"),
+            xdg_cache_home: p("/xdg"),
+            home: p("/home/u"),
+            local_app_data: p("C:/Users/u/AppData/Local"),
+        };
+        for platform in [Platform::Xdg, Platform::MacOs, Platform::Windows] {
+            assert_eq!(cache_dir_from(&all, platform), p("/my/cache"), "{platform:?}");
+        }
+        let no_override = CacheEnv { symile_mimic_cache: None, ..all.clone() };
+        assert_eq!(cache_dir_from(&no_override, Platform::Xdg), p("/xdg/symile-mimic"));
+        assert_eq!(cache_dir_from(&no_override, Platform::MacOs), p("/home/u/Library/Caches/symile-mimic"));
+        assert_eq!(cache_dir_from(&no_override, Platform::Windows), p("C:/Users/u/AppData/Local/symile-mimic"));
+        let home_only = CacheEnv { home: p("/home/u"), ..CacheEnv::default() };
+        assert_eq!(cache_dir_from(&home_only, Platform::Xdg), p("/home/u/.cache/symile-mimic"));
+        assert_eq!(cache_dir_from(&home_only, Platform::Windows), None);
+        assert_eq!(cache_dir_from(&CacheEnv::default(), Platform::Xdg), None);
+    }
 }

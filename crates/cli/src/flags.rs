@@ -4,6 +4,14 @@
 //! flag per [`recipe::Field`] of the sections a command uses, from the
 //! field's own name, comment and value syntax, so a field added to the
 //! recipe is a flag (and a Python keyword) with no edit here.
+//!
+//! The closed sets (`--format`, `--crop-rng`, `--negatives`) are not
+//! `clap::ValueEnum`s on purpose: the enums live in the libraries, which
+//! never depend on clap, so deriving `ValueEnum` would need a second
+//! declaration of every variant here. Their accepted words come from the
+//! recipe's field table instead, which reads them from the serde enums
+//! themselves (`recipe::Choice`), so the flag takes exactly what a recipe
+//! file takes.
 
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -150,7 +158,10 @@ impl<F: Fields> FromArgMatches for RecipeArgs<F> {
 
 impl<F> RecipeArgs<F> {
     /// The recipe asked for: the published defaults, the file (or mapping)
-    /// over them, the flags over that; checked.
+    /// over them, the flags over that. Each layer's values are checked alone
+    /// as it is read (naming the file and line, or the flag); the rules
+    /// across fields once, on the merged recipe, so a flag can mend what the
+    /// file alone breaks (`cxr_scale = 200` in the file, `--cxr_crop 200`).
     pub fn requested(&self) -> Result<Requested, recipe::RecipeError> {
         let mut req = match (&self.mapping, &self.file) {
             (Some(m), _) => Requested::from_mapping(m.clone())?,
@@ -329,5 +340,39 @@ mod tests {
         assert!(r.recipe.tensors.strict && !r.recipe.cohort.skip_unreadable_ecg);
         let e = T::try_parse_from(["t", "--format", "hdf5"]).unwrap_err().to_string();
         assert!(e.contains("safetensors") && e.contains("npy"), "{e}");
+    }
+
+    #[test]
+    fn a_flag_mends_what_the_file_alone_breaks_and_a_rule_left_broken_names_both_sources() {
+        let d = tempfile::tempdir().unwrap();
+        let file = d.path().join("r.toml");
+        std::fs::write(&file, "[tensors]\ncxr_scale = 200\n").unwrap();
+        let f = file.to_str().unwrap();
+        let r = T::try_parse_from(["t", "--recipe", f, "--cxr_crop", "200"]).unwrap().r.requested().unwrap();
+        assert_eq!((r.recipe.tensors.cxr_scale, r.recipe.tensors.cxr_crop), (200, 200));
+        let e = T::try_parse_from(["t", "--recipe", f]).unwrap().r.requested().unwrap_err();
+        assert_eq!(
+            e.render(recipe::Spelling::CommandLine),
+            format!("{f}:2: tensors.cxr_scale: 200 is smaller than tensors.cxr_crop (320, the published default)")
+        );
+        let e = T::try_parse_from(["t", "--recipe", f, "--cxr-crop", "240"]).unwrap().r.requested().unwrap_err();
+        assert_eq!(
+            e.render(recipe::Spelling::CommandLine),
+            format!("--cxr_crop: 240 is larger than tensors.cxr_scale (200, in {f}:2)")
+        );
+    }
+
+    #[test]
+    fn a_choice_flag_offers_the_enums_words() {
+        let cmd = <T as clap::CommandFactory>::command();
+        for (field, names) in [
+            (Field::Format, <recipe::Format as recipe::Choice>::names()),
+            (Field::CropRng, <recipe::CropGenerator as recipe::Choice>::names()),
+            (Field::Negatives, <recipe::Negatives as recipe::Choice>::names()),
+        ] {
+            let a = cmd.get_arguments().find(|a| a.get_long() == Some(field.flag())).unwrap();
+            let offered: Vec<String> = a.get_possible_values().iter().map(|v| v.get_name().to_string()).collect();
+            assert_eq!(offered, names, "{field}");
+        }
     }
 }

@@ -11,6 +11,7 @@ pub mod progress;
 pub mod signals;
 
 pub use app::BuildArgs;
+use mimic_io::discover::{Project, Setting};
 use recipe::{Field, Provenance, Source, Spelling};
 
 /// Logs go to stderr. The level is `info`, `error` with `--quiet` (quiet
@@ -57,6 +58,60 @@ pub fn how_set(field: Field, provenance: &Provenance, spelling: Spelling) -> Str
             _ => format!("{flag}, or {} in a --recipe file", field.path()),
         },
     }
+}
+
+/// How the caller of `spelling` chooses `setting`: `--cxr-version` on the
+/// command line, `cxr_version=` in Python. The libraries name these
+/// settings in words of their own; only the front ends know their spelling.
+pub fn spell_setting(setting: Setting, spelling: Spelling) -> String {
+    let python = spelling == Spelling::Python;
+    match setting {
+        Setting::Release(Project::MimicIv) if python => "mimiciv_version=".into(),
+        Setting::Release(Project::CxrJpg) if python => "cxr_version=".into(),
+        Setting::Release(Project::IvEcg) if python => "ecg_version=".into(),
+        Setting::Release(Project::MimicIv) => "--mimiciv-version".into(),
+        Setting::Release(Project::CxrJpg) => "--cxr-version".into(),
+        Setting::Release(Project::IvEcg) => "--ecg-version".into(),
+        Setting::ProjectDirs if python => "mimiciv_hosp_dir=, cxr_data_dir=, ecg_data_dir=".into(),
+        Setting::ProjectDirs => "--mimiciv_hosp_dir, --cxr_data_dir, --ecg_data_dir".into(),
+    }
+}
+
+/// For each level of `err` whose message leaves a setting of the caller's
+/// unsaid, `(that message, the message naming it as spelling spells it)`:
+/// what [`app`]'s errors substitute in the printed chain.
+pub fn spelled_settings(err: &(dyn std::error::Error + 'static), spelling: Spelling) -> Vec<(String, String)> {
+    use cohort::CohortError;
+    use mimic_io::discover::DiscoverError;
+    use pipeline::PipelineError;
+
+    let spell = |s: Setting| Some(spell_setting(s, spelling));
+    let discover = |d: &DiscoverError| (d.to_string(), d.render(&spell));
+    let cohort = |c: &CohortError| match c {
+        CohortError::PlanRelease { project, planned, .. } => {
+            let plain = c.to_string();
+            let spelled = format!("{plain} with {} {planned}", spell_setting(Setting::Release(*project), spelling));
+            Some((plain, spelled))
+        }
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut level = Some(err);
+    while let Some(e) = level {
+        // Stage errors wrap the others transparently: their text is the inner error's.
+        let found = match e.downcast_ref::<PipelineError>() {
+            Some(PipelineError::Discover(d)) => Some(discover(d)),
+            Some(PipelineError::Cohort(c)) => cohort(c),
+            _ => None,
+        };
+        let found = found
+            .or_else(|| e.downcast_ref::<DiscoverError>().map(discover))
+            .or_else(|| e.downcast_ref::<CohortError>().and_then(cohort))
+            .or_else(|| e.downcast_ref::<Box<CohortError>>().and_then(|c| cohort(c)));
+        out.extend(found.filter(|(plain, spelled)| plain != spelled));
+        level = e.source();
+    }
+    out
 }
 
 #[cfg(test)]

@@ -93,6 +93,49 @@ pub enum CohortError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A file of a download plan cannot be read.
+    #[error("{path}: cannot read {what}")]
+    PlanRead {
+        /// The file.
+        path: PathBuf,
+        /// What it should be (`the plan's file list`, …).
+        what: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `plan.json` does not parse as a download plan (the parser's error
+    /// names the line and column).
+    #[error("{path}: not a download plan")]
+    PlanJson {
+        /// plan.json.
+        path: PathBuf,
+        /// The parser's error.
+        source: serde_json::Error,
+    },
+    /// The download holds another release of a project than the plan was
+    /// made for. The message names no setting; the caller says how to choose
+    /// a release in its own spelling.
+    #[error(
+        "{}{}: the plan is for {} {planned}, the download has {have} ({}); plan again for {have}, or choose {planned}",
+        plan.display(),
+        line.map_or_else(String::new, |l| format!(":{l}")),
+        project.name(),
+        root.display()
+    )]
+    PlanRelease {
+        /// plan.json.
+        plan: PathBuf,
+        /// The line of the release in plan.json, if found.
+        line: Option<usize>,
+        /// The project.
+        project: mimic_io::discover::Project,
+        /// The release the plan was made for.
+        planned: String,
+        /// The release the download holds.
+        have: String,
+        /// Where the download holds it.
+        root: PathBuf,
+    },
     /// Files a download plan lists are not on disk (or are empty) and the
     /// download did not record them as missing from the archive.
     #[error(

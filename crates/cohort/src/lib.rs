@@ -169,6 +169,11 @@ pub struct CohortReport {
     /// one built from the same releases. Left out when none is known.
     #[serde(skip_serializing_if = "Releases::is_empty")]
     pub versions: Releases,
+    /// The input is the embedded synthetic demo ([`Input::SyntheticDemo`]),
+    /// not MIMIC: the dataset card then says no row is patient data. Written
+    /// only when true, so the report of a real input keeps its bytes.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
     /// Absent files the download plan's `absent.txt` records as missing from
     /// the archive (so not a sign of an incomplete download). Not written:
     /// the report of a planned download equals that of a complete one.
@@ -246,11 +251,28 @@ impl CohortReport {
     }
 }
 
+/// What the inputs of a run are, as its report records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Input {
+    /// MIMIC (or anything the caller does not vouch is synthetic).
+    #[default]
+    Mimic,
+    /// The embedded synthetic demo (`synth`'s MIMIC-shaped generator): the
+    /// report says `"synthetic": true`, and the dataset card says so.
+    SyntheticDemo,
+}
+
 /// Builds the cohort from the MIMIC inputs named in `cfg` and writes
 /// `symile_mimic_data.csv`, `symile_mimic_data.parquet` and `cohort_report.json`
 /// to `cfg.save_dir`.
 pub fn run(cfg: &CohortConfig, progress: &dyn Progress) -> Result<CohortReport, CohortError> {
-    run_with_checker(cfg, progress, &mimic_io::wfdb::record_validity)
+    run_on(cfg, Input::Mimic, progress)
+}
+
+/// [`run`], saying what the inputs are (the report of
+/// [`Input::SyntheticDemo`] records `"synthetic": true`; the rows are the same).
+pub fn run_on(cfg: &CohortConfig, input: Input, progress: &dyn Progress) -> Result<CohortReport, CohortError> {
+    run_with_checker(cfg, input, progress, &mimic_io::wfdb::record_validity)
 }
 
 /// What a filter that emptied the cohort tested, in the rules' own terms.
@@ -372,6 +394,7 @@ pub(crate) fn read_tables(
 /// reads WFDB records, and the only part worth parallelising).
 pub(crate) fn run_with_checker(
     cfg: &CohortConfig,
+    input: Input,
     progress: &dyn Progress,
     checker: ecg::Checker<'_>,
 ) -> Result<CohortReport, CohortError> {
@@ -424,6 +447,7 @@ pub(crate) fn run_with_checker(
         versions,
         labevents_rows_in_window: reach.labs.rows_in_window,
         rules: rules.clone(),
+        synthetic: input == Input::SyntheticDemo,
         ..CohortReport::default()
     };
     let a = &mut rep.attrition;

@@ -7,7 +7,8 @@
 //!
 //! Failure handling differs from plain libjpeg in two places, both to behave like Pillow:
 //! * libjpeg's fatal errors unwind out of the `mozjpeg` crate as panics; they are caught here and
-//!   returned as [`CxrError::Decode`] naming the file.
+//!   returned as [`CxrError::Rejected`] naming the file (an I/O-level error the decoder returns
+//!   is [`CxrError::Decode`], with that error as its source).
 //! * on premature end of data libjpeg only *warns* and pads the image with grey, whereas Pillow
 //!   (without `LOAD_TRUNCATED_IMAGES`) raises "image file is truncated". The source we hand to
 //!   libjpeg records whether libjpeg ever asked for bytes past the end of the file before the last
@@ -153,8 +154,8 @@ pub fn decode_jpeg(bytes: &[u8], origin: &Path) -> Result<Image, CxrError> {
             tracing::debug!(file = %origin.display(), error = %e, "JPEG ended inside its headers");
             Err(CxrError::Truncated { path, rows_done: 0, height: 0 })
         }
-        Ok(Err(e)) => Err(CxrError::Decode { path, message: e.to_string() }),
-        Err(payload) => Err(CxrError::Decode { path, message: panic_message(payload) }),
+        Ok(Err(source)) => Err(CxrError::Decode { path, source }),
+        Err(payload) => Err(CxrError::Rejected { path, message: panic_message(payload) }),
     }
 }
 
@@ -175,7 +176,7 @@ pub fn jpeg_dimensions(path: &Path) -> Result<(u32, u32), CxrError> {
     let result = catch_unwind(AssertUnwindSafe(|| Decompress::builder().from_reader(&mut reader).map(|d| d.size())));
     match result {
         Ok(Ok((w, h))) => Ok((w as u32, h as u32)),
-        Ok(Err(e)) => Err(CxrError::Decode { path: path.to_path_buf(), message: e.to_string() }),
-        Err(payload) => Err(CxrError::Decode { path: path.to_path_buf(), message: panic_message(payload) }),
+        Ok(Err(source)) => Err(CxrError::Decode { path: path.to_path_buf(), source }),
+        Err(payload) => Err(CxrError::Rejected { path: path.to_path_buf(), message: panic_message(payload) }),
     }
 }

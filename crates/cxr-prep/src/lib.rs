@@ -105,8 +105,17 @@ pub enum CxrError {
         color_space: String,
     },
     /// libjpeg rejected the data (corrupt markers, bad Huffman tables, unsupported precision, ...).
-    #[error("{path}: corrupt or unsupported JPEG: {message}")]
+    #[error("{path}: corrupt or unsupported JPEG")]
     Decode {
+        /// The file.
+        path: PathBuf,
+        /// libjpeg's error, as the decoder returned it.
+        source: std::io::Error,
+    },
+    /// libjpeg stopped on an error it reports by unwinding (its message is
+    /// all there is of it).
+    #[error("{path}: corrupt or unsupported JPEG: {message}")]
+    Rejected {
         /// The file.
         path: PathBuf,
         /// libjpeg's message.

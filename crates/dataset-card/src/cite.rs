@@ -26,6 +26,10 @@ pub(crate) const LICENSE_NAME: &str = "PhysioNet Credentialed Health Data Licens
 pub(crate) const LICENSE_URL: &str =
     "https://physionet.org/about/licenses/physionet-credentialed-health-data-license-150/";
 
+/// The MIT licence, symile-mimic's (the workspace's `license`), which covers
+/// the synthetic demo's data too.
+pub(crate) const MIT_URL: &str = "https://spdx.org/licenses/MIT.html";
+
 /// This tool's repository (the workspace's `repository`).
 pub(crate) const REPOSITORY: &str = "https://github.com/symile-mimic/symile-mimic";
 /// The page describing every output file.

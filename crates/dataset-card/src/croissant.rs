@@ -70,10 +70,7 @@ pub(crate) fn render(input: &CardInput) -> String {
     let mut doc: Vec<(String, Json)> = vec![
         ("@context".into(), context()),
         ("@type".into(), Json::str("sc:Dataset")),
-        (
-            "name".into(),
-            Json::str(if provenance == Provenance::Published { "Symile-MIMIC" } else { "Symile-MIMIC (variant)" }),
-        ),
+        ("name".into(), Json::str(name(provenance))),
         ("description".into(), Json::Str(description(input))),
         ("conformsTo".into(), Json::str(CONFORMS_TO)),
         ("citeAs".into(), Json::Str(cite::bibtex())),
@@ -86,10 +83,8 @@ pub(crate) fn render(input: &CardInput) -> String {
                     .collect(),
             ),
         ),
+        ("datePublished".into(), Json::Str(crate::date_published(input))),
     ];
-    if let Some(date) = crate::date_published(input) {
-        doc.push(("datePublished".into(), Json::Str(date)));
-    }
     doc.extend([
         (
             "keywords".into(),
@@ -109,15 +104,8 @@ pub(crate) fn render(input: &CardInput) -> String {
                 .to_vec(),
             ),
         ),
-        ("license".into(), Json::str(cite::LICENSE_URL)),
-        (
-            "conditionsOfAccess".into(),
-            Json::str(
-                "Credentialed access: only credentialed PhysioNet users who have signed the data use agreements \
-                 of MIMIC-IV and MIMIC-CXR-JPG may access this data, under the PhysioNet Credentialed Health Data \
-                 License 1.5.0.",
-            ),
-        ),
+        ("license".into(), Json::str(if input.synthetic { cite::MIT_URL } else { cite::LICENSE_URL })),
+        ("conditionsOfAccess".into(), Json::str(conditions_of_access(input))),
         (
             "url".into(),
             Json::str(if provenance == Provenance::Published { cite::SYMILE_MIMIC_URL } else { cite::REPOSITORY }),
@@ -125,19 +113,38 @@ pub(crate) fn render(input: &CardInput) -> String {
         ("version".into(), Json::Str(crate::dataset_version(input))),
         ("isBasedOn".into(), strs(based_on(input))),
         ("rai:dataCollection".into(), Json::Str(facts::data_collection(input))),
-        ("rai:dataCollectionType".into(), strs(vec!["Secondary Data analysis".into()])),
-        ("rai:dataCollectionRawData".into(), Json::Str(raw_data(input))),
+        ("rai:dataCollectionType".into(), strs(vec![facts::collection_type(input).into()])),
+        ("rai:dataCollectionRawData".into(), Json::Str(facts::raw_data(input))),
         ("rai:dataPreprocessingProtocol".into(), strs(facts::preprocessing(input))),
         ("rai:dataImputationProtocol".into(), Json::Str(facts::imputation())),
-        ("rai:dataLimitations".into(), Json::Str(facts::limitations())),
-        ("rai:dataBiases".into(), strs(facts::biases())),
-        ("rai:personalSensitiveInformation".into(), strs(facts::sensitive())),
-        ("rai:dataUseCases".into(), strs(facts::use_cases())),
-        ("rai:dataReleaseMaintenancePlan".into(), strs(vec![facts::maintenance()])),
+        ("rai:dataLimitations".into(), Json::Str(facts::limitations(input))),
+        ("rai:dataBiases".into(), strs(facts::biases(input))),
+        ("rai:personalSensitiveInformation".into(), strs(facts::sensitive(input))),
+        ("rai:dataUseCases".into(), strs(facts::use_cases(input))),
+        ("rai:dataReleaseMaintenancePlan".into(), strs(vec![facts::maintenance(input)])),
         ("distribution".into(), Json::Arr(input.files.iter().map(|f| file_object(f, input)).collect())),
         ("recordSet".into(), Json::Arr(input.csvs.iter().map(record_set).collect())),
     ]);
     Json::Obj(doc).pretty()
+}
+
+/// The dataset's `name`.
+pub(crate) fn name(provenance: Provenance) -> &'static str {
+    match provenance {
+        Provenance::Published => "Symile-MIMIC",
+        Provenance::Synthetic => "Symile-MIMIC (synthetic demo)",
+        Provenance::PublishedRecipeOtherReleases | Provenance::Variant => "Symile-MIMIC (variant)",
+    }
+}
+
+fn conditions_of_access(input: &CardInput) -> &'static str {
+    if input.synthetic {
+        "None: synthetic data with no patient information, not derived from PhysioNet data, under the MIT licence."
+    } else {
+        "Credentialed access: only credentialed PhysioNet users who have signed the data use agreements of \
+         MIMIC-IV and MIMIC-CXR-JPG may access this data, under the PhysioNet Credentialed Health Data License \
+         1.5.0."
+    }
 }
 
 fn description(input: &CardInput) -> String {
@@ -151,9 +158,8 @@ fn description(input: &CardInput) -> String {
         })
         .collect();
     format!(
-        "Symile-MIMIC is a multimodal clinical dataset of chest X-rays, electrocardiograms and blood labs from \
-         MIMIC-IV, made to evaluate Symile, a contrastive objective for any number of modalities. {} {} Built by \
-         symile-mimic {}; splits: {}. Tensors as {}.",
+        "{} {} {} Built by symile-mimic {}; splits: {}. Tensors as {}.",
+        facts::what_it_is(input),
         facts::what_a_row_is(input),
         facts::which_dataset(input),
         input.tool_version,
@@ -162,9 +168,13 @@ fn description(input: &CardInput) -> String {
     )
 }
 
-/// The DOIs (or pages) of the MIMIC releases read.
+/// The DOIs (or pages) of the MIMIC releases read; none for synthetic data,
+/// which only has their layout.
 fn based_on(input: &CardInput) -> Vec<String> {
     let mut out = Vec::new();
+    if input.synthetic {
+        return out;
+    }
     for project in Project::ALL {
         if let Some(v) = input.versions.get(project) {
             out.push(match cite::release_doi(project, v) {
@@ -174,14 +184,6 @@ fn based_on(input: &CardInput) -> Vec<String> {
         }
     }
     out
-}
-
-fn raw_data(input: &CardInput) -> String {
-    let names: Vec<String> = Project::ALL.iter().map(|&p| facts::release_name(input, p)).collect();
-    format!(
-        "{} (hosp module), {} and {}, as downloaded from PhysioNet by a credentialed user.",
-        names[0], names[1], names[2]
-    )
 }
 
 fn file_object(f: &FileEntry, input: &CardInput) -> Json {
@@ -212,6 +214,7 @@ fn encoding_format(path: &str) -> &'static str {
         Some("pt") => "application/zip",
         Some("md") => "text/markdown",
         Some("txt") => "text/plain",
+        Some("toml") => "application/toml",
         _ => "application/octet-stream",
     }
 }
@@ -280,6 +283,7 @@ mod tests {
         assert_eq!(encoding_format("train/cxr_train.safetensors"), "application/x-safetensors");
         assert_eq!(encoding_format("SHA256SUMS.txt"), "text/plain");
         assert_eq!(encoding_format("test/label_test.pt"), "application/zip");
+        assert_eq!(encoding_format("recipe.toml"), "application/toml");
         assert_eq!(encoding_format("LICENSE"), "application/octet-stream");
     }
 }

@@ -6,10 +6,7 @@ use dataset_layout::{
     Split, Tensor,
 };
 
-use crate::{CROISSANT, CardInput, README};
-
-/// `SHA256SUMS.txt` (durable's name; spelled here to keep the card free of I/O crates).
-const SUMS_FILE: &str = "SHA256SUMS.txt";
+use crate::{CROISSANT, CardInput, README, SUMS_FILE};
 
 /// A one-line description of `path`, or `None` for a file the layout does not declare.
 pub(crate) fn describe(path: &str, input: &CardInput) -> Option<String> {

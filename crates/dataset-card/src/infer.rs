@@ -1,6 +1,7 @@
 //! A CSV's columns typed as `pandas.read_csv` types them.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use pyfmt::pandas::{KindInference, is_na};
 
@@ -11,10 +12,8 @@ use crate::{CardError, Column, ColumnKind, CsvTable};
 const BOOLS: [&[u8]; 6] = [b"True", b"TRUE", b"true", b"False", b"FALSE", b"false"];
 
 pub(crate) fn infer(file: String, data: impl Read) -> Result<CsvTable, CardError> {
-    let err = |e: csv::Error| {
-        let at = e.position().map(|p| format!("line {}: ", p.line())).unwrap_or_default();
-        CardError::Csv { file: file.clone(), message: format!("{at}{e}") }
-    };
+    // The csv crate's message says the record, line and byte where reading stopped.
+    let err = |e: csv::Error| CardError::Csv { file: file.clone(), source: Arc::new(e) };
     let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(data);
     let header = reader.byte_headers().map_err(err)?.clone();
     let mut kinds = vec![KindInference::default(); header.len()];
@@ -30,8 +29,8 @@ pub(crate) fn infer(file: String, data: impl Read) -> Result<CsvTable, CardError
     }
     let mut columns = Vec::with_capacity(header.len());
     for (i, name) in header.iter().enumerate() {
-        let name = std::str::from_utf8(name)
-            .map_err(|_| CardError::Csv { file: file.clone(), message: format!("column {} is not UTF-8", i + 1) })?;
+        let name =
+            std::str::from_utf8(name).map_err(|_| CardError::HeaderNotUtf8 { file: file.clone(), column: i + 1 })?;
         let kind = match ColumnKind::from(kinds[i].kind()) {
             // A header alone: pandas gives every column dtype object.
             _ if rows == 0 => ColumnKind::Text,
@@ -66,8 +65,18 @@ mod tests {
     }
 
     #[test]
-    fn a_ragged_row_names_the_file_and_line() {
-        let e = infer("bad.csv".into(), "a,b\n1,2\n3\n".as_bytes()).unwrap_err().to_string();
-        assert!(e.starts_with("bad.csv: line 3"), "{e}");
+    fn a_ragged_row_names_the_file_and_its_cause_the_line() {
+        use std::error::Error as _;
+        let e = infer("bad.csv".into(), "a,b\n1,2\n3\n".as_bytes()).unwrap_err();
+        assert_eq!(e.to_string(), "bad.csv: cannot read it as CSV");
+        let cause = e.source().expect("the csv error is the source").to_string();
+        assert!(cause.contains("line: 3") && cause.contains("found record with 1 field"), "{cause}");
+        assert!(matches!(&e, CardError::Csv { source, .. } if source.position().map(|p| p.line()) == Some(3)));
+    }
+
+    #[test]
+    fn a_header_that_is_not_utf8_names_its_column() {
+        let e = infer("h.csv".into(), &b"a,\xff\n1,2\n"[..]).unwrap_err().to_string();
+        assert_eq!(e, "h.csv: column 2 of the header is not UTF-8");
     }
 }

@@ -21,10 +21,20 @@
 //! published Symile-MIMIC* only when the recipe is the published one **and**
 //! the three MIMIC releases are the ones the published dataset was built from
 //! (MIMIC-IV 2.2, MIMIC-CXR-JPG 2.0.0, MIMIC-IV-ECG 1.0); anything else is
-//! labelled a variant, with the windows and settings of its own recipe.
+//! labelled a variant, with the windows and settings of its own recipe. A
+//! build of the embedded synthetic demo ([`CardInput::synthetic`]) is
+//! neither: its card says that no row is patient data and that nothing in it
+//! is derived from PhysioNet data, whatever its recipe.
+//!
+//! Every card has a `datePublished` and none is the time of the run: the
+//! published dataset is dated by PhysioNet's release (2025-01-28), anything
+//! else by the release of the symile-mimic version that built it
+//! ([`TOOL_RELEASED`]), since a variant is a function of its recipe, the MIMIC
+//! releases and the tool version.
 
 use std::collections::BTreeSet;
 use std::io::Read;
+use std::sync::Arc;
 
 use mimic_io::discover::Releases;
 
@@ -42,12 +52,34 @@ mod readme;
 pub const README: &str = dataset_layout::CARD;
 /// The Croissant file's name in a dataset directory.
 pub const CROISSANT: &str = dataset_layout::CROISSANT;
+/// `SHA256SUMS.txt` (durable's name; spelled here to keep the card free of I/O
+/// crates). It lists both cards, so neither can list it with a digest.
+pub const SUMS_FILE: &str = "SHA256SUMS.txt";
+
+/// The symile-mimic version this crate is part of (the workspace's version).
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The release date of [`TOOL_VERSION`], `YYYY-MM-DD`: the `datePublished` of
+/// every card but the published dataset's. A build's bytes depend only on its
+/// recipe, the MIMIC releases and the tool version, so the tool's release
+/// dates it, and the same build has the same date on every run and machine.
+/// A new version needs its date here (a unit test pairs the two).
+pub const TOOL_RELEASED: &str = "2026-12-04";
 
 /// Everything a card says about one dataset directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardInput {
-    /// The symile-mimic version that built the directory (`0.1.0`).
+    /// The symile-mimic version that built the directory (`0.1.0`). Unless
+    /// `date_published` is given it must be [`TOOL_VERSION`], whose release
+    /// date ([`TOOL_RELEASED`]) dates a card that is not the published dataset.
     pub tool_version: String,
+    /// The rows come from the embedded synthetic demo (symile-mimic's
+    /// MIMIC-shaped generator), not from MIMIC: the card then says that no row
+    /// is patient data and that no PhysioNet licence applies.
+    pub synthetic: bool,
+    /// The directory keeps `SHA256SUMS.txt`, so every file has a digest and
+    /// `croissant.json` can be written. Without checksums the card says why
+    /// there is no `croissant.json`, and [`render_croissant`] refuses.
+    pub checksums: bool,
     /// The effective recipe as TOML text, shown verbatim in the card.
     pub recipe_toml: String,
     /// Whether the recipe is the published Symile-MIMIC recipe.
@@ -70,11 +102,13 @@ pub struct CardInput {
     pub tensor_format: Format,
     /// `YYYY-MM-DD` for Croissant's `datePublished`. `None`: the published
     /// dataset's PhysioNet date (2025-01-28) for the published dataset, and
-    /// no `datePublished` for anything else.
+    /// [`TOOL_RELEASED`] for anything else.
     pub date_published: Option<String>,
     /// Row counts of the splits, in the order to show them.
     pub splits: Vec<SplitCount>,
-    /// The files of the directory the card describes, relative paths with `/`.
+    /// The files of the directory the card describes, relative paths with `/`;
+    /// neither `croissant.json` nor `SHA256SUMS.txt` (each holds the digests
+    /// of the others), though the card lists the checksums file by name.
     pub files: Vec<FileEntry>,
     /// The CSV files to describe as Croissant record sets (each also in `files`).
     pub csvs: Vec<CsvTable>,
@@ -179,7 +213,7 @@ impl CsvTable {
 }
 
 /// An input the card cannot be rendered from; each names the field as written.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CardError {
     /// A path that is not a plain relative `/`-separated path.
     #[error("files[{index}].path {path:?}: {why}")]
@@ -208,9 +242,27 @@ pub enum CardError {
     /// A `date_published` that is not a calendar date `YYYY-MM-DD`.
     #[error("date_published {0:?}: expected a date YYYY-MM-DD")]
     BadDate(String),
-    /// A CSV that cannot be read.
-    #[error("{file}: {message}")]
-    Csv { file: String, message: String },
+    /// A tool version whose release date this crate does not know, and no
+    /// `date_published` to date the card by.
+    #[error(
+        "tool_version {0:?}: its release date is not known (this is symile-mimic {TOOL_VERSION}, released \
+         {TOOL_RELEASED}); give date_published"
+    )]
+    UnknownToolRelease(String),
+    /// `render_croissant` of a directory without checksums.
+    #[error("checksums is false: croissant.json gives every file's SHA-256, so it needs a build that keeps them")]
+    NoChecksums,
+    /// A CSV that cannot be read (its cause says where).
+    #[error("{file}: cannot read it as CSV")]
+    Csv {
+        file: String,
+        /// Shared, so that the error stays `Clone`.
+        #[source]
+        source: Arc<csv::Error>,
+    },
+    /// A CSV header that is not UTF-8.
+    #[error("{file}: column {column} of the header is not UTF-8")]
+    HeaderNotUtf8 { file: String, column: usize },
 }
 
 /// The dataset directory's `README.md`: what the dataset is, how it was built
@@ -226,12 +278,53 @@ pub fn render_readme(input: &CardInput) -> Result<String, CardError> {
 /// per CSV of `csvs`.
 pub fn render_croissant(input: &CardInput) -> Result<String, CardError> {
     validate(input)?;
+    if !input.checksums {
+        return Err(CardError::NoChecksums);
+    }
     Ok(croissant::render(input))
+}
+
+/// Both cards of a directory, rendered in the one order that works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cards {
+    /// `README.md`.
+    pub readme: String,
+    /// `croissant.json`, listing the README among its files; `None` when the
+    /// directory keeps no checksums ([`CardInput::checksums`]).
+    pub croissant: Option<String>,
+}
+
+/// Renders `README.md`, then (with checksums) `croissant.json` with the
+/// README's size and SHA-256 among its files, in path order. Write both,
+/// then the checksums of every file, these two included: `SHA256SUMS.txt`
+/// holds the Croissant file's digest, so it comes last and is listed by
+/// neither.
+pub fn render_cards(input: &CardInput) -> Result<Cards, CardError> {
+    let readme = render_readme(input)?;
+    if !input.checksums {
+        return Ok(Cards { readme, croissant: None });
+    }
+    let mut with_readme = input.clone();
+    with_readme.files.push(FileEntry::of(README, readme.as_bytes()));
+    with_readme.files.sort_by(|a, b| a.path.cmp(&b.path));
+    let croissant = render_croissant(&with_readme)?;
+    Ok(Cards { readme, croissant: Some(croissant) })
+}
+
+impl FileEntry {
+    /// The entry of a file at `path` (relative, `/`-separated) holding `bytes`.
+    pub fn of(path: impl Into<String>, bytes: &[u8]) -> FileEntry {
+        use sha2::{Digest, Sha256};
+        let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        FileEntry { path: path.into(), bytes: bytes.len() as u64, sha256 }
+    }
 }
 
 /// What the card may claim the directory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Provenance {
+    /// Rows of the embedded synthetic demo, whatever the recipe: no patient data.
+    Synthetic,
     /// The published recipe on the published releases: Symile-MIMIC 1.0.0's rows.
     Published,
     /// The published recipe on other (or unrecorded) MIMIC releases.
@@ -242,6 +335,9 @@ pub(crate) enum Provenance {
 
 impl Provenance {
     pub(crate) fn of(input: &CardInput) -> Provenance {
+        if input.synthetic {
+            return Provenance::Synthetic;
+        }
         let published_releases = input.versions == Releases::published();
         match (input.recipe_is_published, published_releases) {
             (true, true) => Provenance::Published,
@@ -252,13 +348,16 @@ impl Provenance {
 }
 
 /// Croissant's `version`: the release reproduced (`1.0.0`), or for anything
-/// else `1.0.0+variant.<12 hex>` — SemVer build metadata from a hash of the
-/// recipe and the releases, so two different variants never share a version.
+/// else `1.0.0+variant.<12 hex>` (`+synthetic.` for the demo) — SemVer build
+/// metadata from a hash of the recipe and the releases, so two different
+/// variants never share a version.
 pub(crate) fn dataset_version(input: &CardInput) -> String {
     use sha2::{Digest, Sha256};
-    if Provenance::of(input) == Provenance::Published {
-        return cite::SYMILE_MIMIC_VERSION.to_string();
-    }
+    let kind = match Provenance::of(input) {
+        Provenance::Published => return cite::SYMILE_MIMIC_VERSION.to_string(),
+        Provenance::Synthetic => "synthetic",
+        Provenance::PublishedRecipeOtherReleases | Provenance::Variant => "variant",
+    };
     let mut h = Sha256::new();
     h.update(input.recipe_toml.as_bytes());
     for (project, release) in input.versions.iter() {
@@ -266,15 +365,16 @@ pub(crate) fn dataset_version(input: &CardInput) -> String {
     }
     let digest = h.finalize();
     let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-    format!("{}+variant.{hex}", cite::SYMILE_MIMIC_VERSION)
+    format!("{}+{kind}.{hex}", cite::SYMILE_MIMIC_VERSION)
 }
 
-/// `datePublished`, when the card has one.
-pub(crate) fn date_published(input: &CardInput) -> Option<String> {
+/// `datePublished`: the date given, else PhysioNet's for the published
+/// dataset and the tool's release for anything else (never the run's time).
+pub(crate) fn date_published(input: &CardInput) -> String {
     match (&input.date_published, Provenance::of(input)) {
-        (Some(d), _) => Some(d.clone()),
-        (None, Provenance::Published) => Some(cite::SYMILE_MIMIC_PUBLISHED.to_string()),
-        (None, _) => None,
+        (Some(d), _) => d.clone(),
+        (None, Provenance::Published) => cite::SYMILE_MIMIC_PUBLISHED.to_string(),
+        (None, _) => TOOL_RELEASED.to_string(),
     }
 }
 
@@ -291,6 +391,9 @@ fn validate(input: &CardInput) -> Result<(), CardError> {
         check_path(&f.path).map_err(bad)?;
         if f.path == CROISSANT {
             return Err(bad("croissant.json cannot list itself: it holds every listed file's hash"));
+        }
+        if f.path == SUMS_FILE {
+            return Err(bad("SHA256SUMS.txt holds croissant.json's hash, so croissant.json cannot hold its hash"));
         }
         if !paths.insert(f.path.as_str()) {
             return Err(CardError::DuplicatePath { index, path: f.path.clone() });
@@ -330,10 +433,12 @@ fn validate(input: &CardInput) -> Result<(), CardError> {
             return Err(CardError::DuplicateSplit { index, name: s.name.clone() });
         }
     }
-    if let Some(d) = &input.date_published
-        && !is_date(d)
-    {
-        return Err(CardError::BadDate(d.clone()));
+    match &input.date_published {
+        Some(d) if !is_date(d) => return Err(CardError::BadDate(d.clone())),
+        None if Provenance::of(input) != Provenance::Published && input.tool_version != TOOL_VERSION => {
+            return Err(CardError::UnknownToolRelease(input.tool_version.clone()));
+        }
+        _ => {}
     }
     Ok(())
 }

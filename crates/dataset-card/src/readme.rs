@@ -4,64 +4,70 @@ use std::fmt::Write as _;
 
 use mimic_io::discover::Project;
 
-use crate::{CROISSANT, CardInput, Format, Provenance, README, cite, facts, files};
+use crate::{CROISSANT, CardInput, Format, Provenance, README, SUMS_FILE, cite, croissant, facts, files};
 
 pub(crate) fn render(input: &CardInput) -> String {
     let mut md = String::new();
     let provenance = Provenance::of(input);
-    md.push_str(match provenance {
-        Provenance::Published => "# Symile-MIMIC\n\n",
-        _ => "# Symile-MIMIC (variant)\n\n",
-    });
-    if provenance != Provenance::Published {
-        md.push_str("> **A variant, not the published Symile-MIMIC dataset.** Cite and describe it as a variant.\n\n");
+    let _ = writeln!(md, "# {}\n", croissant::name(provenance));
+    match provenance {
+        Provenance::Published => {}
+        Provenance::Synthetic => md.push_str(
+            "> **Synthetic data, not the Symile-MIMIC dataset.** Every row was made by symile-mimic's generator; \
+             none describes a real patient.\n\n",
+        ),
+        Provenance::PublishedRecipeOtherReleases | Provenance::Variant => md.push_str(
+            "> **A variant, not the published Symile-MIMIC dataset.** Cite and describe it as a variant.\n\n",
+        ),
     }
-    let _ = writeln!(
-        md,
-        "Symile-MIMIC is a multimodal clinical dataset of chest X-rays, electrocardiograms and blood labs from \
-         MIMIC-IV, made to evaluate Symile, a contrastive objective for any number of modalities (Saporta et al., \
-         NeurIPS 2024). {}\n",
-        facts::what_a_row_is(input)
-    );
+    let _ = writeln!(md, "{} {}\n", facts::what_it_is(input), facts::what_a_row_is(input));
     let _ = writeln!(md, "{}\n", facts::which_dataset(input));
-    let _ = writeln!(
-        md,
-        "The data is derived from credentialed PhysioNet data: only credentialed users bound by its data use \
-         agreement may have it (see [Licence and access](#licence-and-access)).\n"
-    );
+    let _ = writeln!(md, "{}\n", facts::access(input));
 
     section_build(&mut md, input);
     section_splits(&mut md, input);
     section_files(&mut md, input);
     section_loading(&mut md, input);
     section_evaluating(&mut md);
-    section_responsible_use(&mut md);
+    section_responsible_use(&mut md, input);
     section_citing(&mut md, input);
     md.push_str("## Licence and access\n\n");
-    md.push_str(&facts::licence());
+    md.push_str(&facts::licence(input));
     md.push('\n');
     md
 }
 
 fn section_build(md: &mut String, input: &CardInput) {
     md.push_str("## How it was built\n\n");
-    let _ = writeln!(
-        md,
-        "Built by [symile-mimic]({}) {} with {}, from these MIMIC releases:\n",
-        cite::REPOSITORY,
-        input.tool_version,
-        if input.recipe_is_published {
-            "the published Symile-MIMIC recipe (below)"
-        } else {
-            "the recipe below, which is not the published Symile-MIMIC recipe"
+    let recipe = if input.recipe_is_published {
+        "the published Symile-MIMIC recipe (below)"
+    } else {
+        "the recipe below, which is not the published Symile-MIMIC recipe"
+    };
+    if input.synthetic {
+        let _ = writeln!(
+            md,
+            "Built by [symile-mimic]({}) {} with {}, from its embedded synthetic demo input (the generator's \
+             MIMIC-shaped tables, images and ECG records), not from MIMIC.\n",
+            cite::REPOSITORY,
+            input.tool_version,
+            recipe
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "Built by [symile-mimic]({}) {} with {}, from these MIMIC releases:\n",
+            cite::REPOSITORY,
+            input.tool_version,
+            recipe
+        );
+        md.push_str("| MIMIC project | release |\n|---|---|\n");
+        for project in Project::ALL {
+            let release = input.versions.get(project).unwrap_or("not recorded");
+            let _ = writeln!(md, "| {} | {} |", project.name(), cell(release));
         }
-    );
-    md.push_str("| MIMIC project | release |\n|---|---|\n");
-    for project in Project::ALL {
-        let release = input.versions.get(project).unwrap_or("not recorded");
-        let _ = writeln!(md, "| {} | {} |", project.name(), cell(release));
+        md.push('\n');
     }
-    md.push('\n');
     if !input.recipe_summary.is_empty() {
         md.push_str("| setting | value |\n|---|---|\n");
         for (key, value) in &input.recipe_summary {
@@ -118,11 +124,24 @@ fn section_files(md: &mut String, input: &CardInput) {
         let holds = files::describe(&f.path, input).unwrap_or_else(|| "—".to_string());
         let _ = writeln!(md, "| `{}` | {} | {} |", f.path, size(f.bytes), cell(&holds));
     }
-    let _ = writeln!(
-        md,
-        "\nWith them, this `{README}` and `{CROISSANT}` (Croissant 1.1 metadata: every file with its size and \
-         SHA-256, and the columns of each CSV as a record set).\n"
-    );
+    if input.checksums {
+        // Written after the card (it holds the card's digest), so its size is not known here.
+        let holds = files::describe(SUMS_FILE, input).unwrap_or_default();
+        let _ = writeln!(md, "| `{SUMS_FILE}` | — | {} |", cell(&holds));
+        let _ = writeln!(
+            md,
+            "\nWith them, this `{README}` and `{CROISSANT}` (Croissant 1.1 metadata: every file with its size and \
+             SHA-256, and the columns of each CSV as a record set). `{SUMS_FILE}` lists the SHA-256 of every file, \
+             these two included.\n"
+        );
+    } else {
+        let _ = writeln!(
+            md,
+            "\nWith them, this `{README}`. There is no `{CROISSANT}`: this build kept no checksums \
+             (`--no-checksums`), and Croissant metadata gives every file's SHA-256. To get it, build again \
+             without `--no-checksums` (in Python, without `no_checksums=True`).\n"
+        );
+    }
 }
 
 fn section_loading(md: &mut String, input: &CardInput) {
@@ -136,13 +155,19 @@ fn section_loading(md: &mut String, input: &CardInput) {
          \"train\")\nsample = ds[0]   # numpy arrays: cxr, ecg, labs_percentiles, labs_missingness, hadm_id\n\
          batch = ds[0:8]  # the same keys with a leading batch dimension\n```\n\n",
     );
-    md.push_str("The tensor files alone, one tensor per file named like the file stem:\n\n");
+    md.push_str("A `Dataset` is a PyTorch map-style dataset, so a `DataLoader` batches it, with worker processes:\n\n");
+    md.push_str(
+        "```python\nimport torch\nimport symile_mimic\n\nroot = \"path/to/this/directory\"\nds = \
+         symile_mimic.Dataset(root, \"train\")\nloader = torch.utils.data.DataLoader(ds, batch_size=8, \
+         shuffle=True, num_workers=2)\nbatch = next(iter(loader))   # torch tensors: batch[\"cxr\"] is (8, 3, H, W)\n\
+         ```\n\n",
+    );
+    md.push_str("The tensor files alone, one tensor per file named like the file stem, with numpy:\n\n");
     match input.tensor_format {
         Format::Safetensors => md.push_str(
-            "```python\nfrom safetensors.numpy import load_file   # or safetensors.torch\n\nroot = \
-             \"path/to/this/directory\"\ncxr = load_file(f\"{root}/train/cxr_train.safetensors\")[\"cxr_train\"]   \
-             # float32 (n, 3, H, W)\n```\n\n`safetensors.safe_open(path, framework=\"np\")` and \
-             `get_slice(name)[i:j]` read rows lazily.\n\n",
+            "```python\nfrom safetensors.numpy import load_file\n\nroot = \"path/to/this/directory\"\ncxr = \
+             load_file(f\"{root}/train/cxr_train.safetensors\")[\"cxr_train\"]   # float32 (n, 3, H, W)\n```\n\n\
+             `safetensors.safe_open(path, framework=\"np\")` and `get_slice(name)[i:j]` read rows lazily.\n\n",
         ),
         Format::Npy => md.push_str(
             "```python\nimport numpy as np\n\nroot = \"path/to/this/directory\"\ncxr = \
@@ -150,18 +175,41 @@ fn section_loading(md: &mut String, input: &CardInput) {
              ```\n\n",
         ),
         Format::Pt => md.push_str(
+            "A `.pt` file is a torch archive: numpy reads it through `symile_mimic.Dataset` (above), or through \
+             torch as below.\n\n",
+        ),
+    }
+    md.push_str("With torch:\n\n");
+    match input.tensor_format {
+        Format::Safetensors => md.push_str(
+            "```python\nimport torch\nfrom safetensors.torch import load_file\n\nroot = \
+             \"path/to/this/directory\"\ncxr = load_file(f\"{root}/train/cxr_train.safetensors\")[\"cxr_train\"]   \
+             # torch.float32 (n, 3, H, W)\n```\n\n",
+        ),
+        Format::Npy => md.push_str(
+            "```python\nimport numpy as np\nimport torch\n\nroot = \"path/to/this/directory\"\ncxr = \
+             torch.from_numpy(np.load(f\"{root}/train/cxr_train.npy\"))   # torch.float32 (n, 3, H, W)\n```\n\n",
+        ),
+        Format::Pt => md.push_str(
             "```python\nimport torch\n\nroot = \"path/to/this/directory\"\ncxr = \
              torch.load(f\"{root}/train/cxr_train.pt\", mmap=True, weights_only=True)   # torch.float32 (n, 3, H, \
              W)\n```\n\n",
         ),
     }
-    md.push_str(
-        "The CSVs with pandas, or every CSV as a record set through Croissant:\n\n```python\nimport pandas as \
-         pd\nimport mlcroissant as mlc\n\nroot = \"path/to/this/directory\"\ntrain = \
-         pd.read_csv(f\"{root}/train.csv\")\nfor record in mlc.Dataset(jsonld=f\"{root}/croissant.json\").records(\
-         \"test\"):\n    print(record[\"test/hadm_id\"])   # fields are named <record set>/<column>, URL-escaped\n    \
-         break\n```\n\n",
-    );
+    if input.checksums {
+        md.push_str(
+            "The CSVs with pandas, or every CSV as a record set through Croissant:\n\n```python\nimport pandas as \
+             pd\nimport mlcroissant as mlc\n\nroot = \"path/to/this/directory\"\ntrain = \
+             pd.read_csv(f\"{root}/train.csv\")\nfor record in mlc.Dataset(jsonld=f\"{root}/croissant.json\").records(\
+             \"test\"):\n    print(record[\"test/hadm_id\"])   # fields are named <record set>/<column>, URL-escaped\n    \
+             break\n```\n\n",
+        );
+    } else {
+        md.push_str(
+            "The CSVs with pandas:\n\n```python\nimport pandas as pd\n\nroot = \"path/to/this/directory\"\ntrain = \
+             pd.read_csv(f\"{root}/train.csv\")\n```\n\n",
+        );
+    }
 }
 
 fn section_evaluating(md: &mut String) {
@@ -178,18 +226,18 @@ fn section_evaluating(md: &mut String) {
     let _ = writeln!(md, "Both are described in [evaluate.md]({}).\n", cite::EVALUATE_URL);
 }
 
-fn section_responsible_use(md: &mut String) {
+fn section_responsible_use(md: &mut String, input: &CardInput) {
     md.push_str("## Limitations and biases\n\n");
-    let _ = writeln!(md, "{}\n", facts::limitations());
-    for b in facts::biases() {
+    let _ = writeln!(md, "{}\n", facts::limitations(input));
+    for b in facts::biases(input) {
         let _ = writeln!(md, "- {b}");
     }
     md.push_str("\nSensitive information:\n\n");
-    for s in facts::sensitive() {
+    for s in facts::sensitive(input) {
         let _ = writeln!(md, "- {s}");
     }
     md.push_str("\nUses:\n\n");
-    for u in facts::use_cases() {
+    for u in facts::use_cases(input) {
         let _ = writeln!(md, "- {u}");
     }
     md.push('\n');
@@ -197,9 +245,12 @@ fn section_responsible_use(md: &mut String) {
 
 fn section_citing(md: &mut String, input: &CardInput) {
     md.push_str("## Citing\n\n");
-    md.push_str(
-        "Cite the Symile paper and the Symile-MIMIC dataset, the MIMIC releases the build read, and PhysioNet:\n\n",
-    );
+    md.push_str(if input.synthetic {
+        "These rows are synthetic: nothing here is a source of data to cite. When you describe the dataset they \
+         imitate, cite the Symile paper and the Symile-MIMIC dataset, the MIMIC releases and PhysioNet:\n\n"
+    } else {
+        "Cite the Symile paper and the Symile-MIMIC dataset, the MIMIC releases the build read, and PhysioNet:\n\n"
+    });
     for (i, line) in cite::citations(&input.versions).iter().enumerate() {
         let _ = writeln!(md, "{}. {line}", i + 1);
     }

@@ -26,7 +26,7 @@ fn published() -> CardInput {
     let mut paths: Vec<String> =
         ["symile_mimic_data.csv", "train.csv", "val.csv", "val_retrieval.csv", "test.csv"].map(String::from).to_vec();
     paths.extend(dataset_layout::tensor_outputs(Format::Safetensors).iter().map(|p| p.to_str().unwrap().to_string()));
-    paths.extend(["labs_means.json", "SHA256SUMS.txt", "README.md"].map(String::from));
+    paths.extend(["labs_means.json", "recipe.toml", "README.md"].map(String::from));
     let files = paths
         .into_iter()
         .enumerate()
@@ -48,6 +48,8 @@ fn published() -> CardInput {
         .collect();
     CardInput {
         tool_version: "0.1.0".into(),
+        synthetic: false,
+        checksums: true,
         recipe_toml: "[cohort]\ncxr_window_hours = [24, 72]\n".into(),
         recipe_is_published: true,
         recipe_summary: vec![
@@ -129,7 +131,8 @@ fn one_file_object_per_file_with_its_hash() {
     assert_eq!(fmt("train/cxr_train.safetensors"), "application/x-safetensors");
     assert_eq!(fmt("labs_means.json"), "application/json");
     assert_eq!(fmt("README.md"), "text/markdown");
-    assert_eq!(fmt("SHA256SUMS.txt"), "text/plain");
+    assert_eq!(fmt("recipe.toml"), "application/toml");
+    assert!(dist.iter().all(|o| o["@id"] != "SHA256SUMS.txt" && o["@id"] != "croissant.json"));
 }
 
 #[test]
@@ -251,14 +254,140 @@ fn readme_states_every_split_count_the_recipe_and_the_licence() {
     assert!(md.contains("the published Symile-MIMIC (version 1.0.0 on PhysioNet"));
 }
 
+/// The card's `python` blocks, in order.
+fn python_blocks(md: &str) -> Vec<&str> {
+    md.split("```python\n").skip(1).map(|b| b.split("```").next().unwrap()).collect()
+}
+
 #[test]
-fn the_loading_example_follows_the_tensor_format() {
+fn the_loading_examples_follow_the_tensor_format_for_numpy_and_torch() {
     let mut input = published();
+    let md = render_readme(&input).unwrap();
+    let blocks = python_blocks(&md);
+    // Dataset, DataLoader, numpy, torch, pandas + mlcroissant, evaluate.
+    assert_eq!(blocks.len(), 6, "{blocks:#?}");
+    assert!(blocks[0].contains("symile_mimic.Dataset(root, \"train\")") && !blocks[0].contains("torch"));
+    assert!(blocks[1].contains("import torch\n") && blocks[1].contains("torch.utils.data.DataLoader(ds"));
+    assert!(blocks[2].contains("from safetensors.numpy import load_file") && !blocks[2].contains("torch"));
+    assert!(blocks[3].starts_with("import torch\nfrom safetensors.torch import load_file\n"), "{}", blocks[3]);
+    assert!(blocks[3].contains("load_file(f\"{root}/train/cxr_train.safetensors\")[\"cxr_train\"]"));
+
+    input.tensor_format = Format::Npy;
+    let md = render_readme(&input).unwrap();
+    let blocks = python_blocks(&md);
+    assert_eq!(blocks.len(), 6);
+    assert!(
+        blocks[2].contains("np.load(f\"{root}/train/cxr_train.npy\", mmap_mode=\"r\")") && !blocks[2].contains("torch")
+    );
+    assert!(blocks[3].contains("torch.from_numpy(np.load(f\"{root}/train/cxr_train.npy\"))"));
+
+    // numpy reads a torch archive only through the Dataset: no numpy block of its own.
     input.tensor_format = Format::Pt;
     let md = render_readme(&input).unwrap();
-    assert!(md.contains("torch.load(f\"{root}/train/cxr_train.pt\", mmap=True, weights_only=True)"));
-    input.tensor_format = Format::Npy;
-    assert!(render_readme(&input).unwrap().contains("np.load(f\"{root}/train/cxr_train.npy\", mmap_mode=\"r\")"));
+    let blocks = python_blocks(&md);
+    assert_eq!(blocks.len(), 5);
+    assert!(blocks[2].contains("torch.load(f\"{root}/train/cxr_train.pt\", mmap=True, weights_only=True)"));
+    // Only the torch blocks need torch.
+    for b in &blocks {
+        assert_eq!(b.contains("torch"), b.contains("import torch\n"), "{b}");
+    }
+}
+
+#[test]
+fn the_file_table_lists_the_checksums_file_without_a_digest() {
+    let md = render_readme(&published()).unwrap();
+    assert!(
+        md.contains("| `SHA256SUMS.txt` | — | SHA-256 of every output file (`sha256sum -c SHA256SUMS.txt`) |\n"),
+        "{md}"
+    );
+    assert_eq!(md.matches("| `SHA256SUMS.txt` |").count(), 1);
+    assert!(md.contains("`SHA256SUMS.txt` lists the SHA-256 of every file, these two included."));
+}
+
+#[test]
+fn without_checksums_the_card_says_why_there_is_no_croissant_file() {
+    let mut input = variant();
+    input.checksums = false;
+    let md = render_readme(&input).unwrap();
+    assert!(md.contains(
+        "With them, this `README.md`. There is no `croissant.json`: this build kept no checksums \
+         (`--no-checksums`), and Croissant metadata gives every file's SHA-256. To get it, build again without \
+         `--no-checksums` (in Python, without `no_checksums=True`)."
+    ));
+    assert!(!md.contains("| `SHA256SUMS.txt` |") && !md.contains("mlcroissant"));
+    assert!(python_blocks(&md).iter().any(|b| b.contains("pd.read_csv(f\"{root}/train.csv\")")));
+    assert!(matches!(render_croissant(&input), Err(CardError::NoChecksums)));
+    assert!(render_readme(&variant()).unwrap().contains("mlcroissant"));
+}
+
+fn synthetic() -> CardInput {
+    let mut v = variant();
+    v.synthetic = true;
+    v.versions = Releases::default();
+    v
+}
+
+#[test]
+fn a_synthetic_build_claims_no_patients_and_no_physionet_licence() {
+    let md = render_readme(&synthetic()).unwrap();
+    assert!(md.starts_with(
+        "# Symile-MIMIC (synthetic demo)\n\n> **Synthetic data, not the Symile-MIMIC dataset.** Every row was made \
+         by symile-mimic's generator; none describes a real patient.\n\nSynthetic, MIMIC-shaped data"
+    ));
+    assert!(
+        md.contains("Each row is one synthetic admission made by symile-mimic's deterministic MIMIC-shaped generator")
+    );
+    assert!(md.contains("not derived from PhysioNet data"));
+    for claim in [
+        "Beth Israel",
+        "BIDMC",
+        "derived from credentialed",
+        "credentialed PhysioNet users bound",
+        "Health data of real patients",
+        "| MIMIC project | release |",
+    ] {
+        assert!(!md.contains(claim), "{claim:?} in the synthetic card:\n{md}");
+    }
+    let licence = md.split("## Licence and access\n\n").nth(1).unwrap();
+    assert!(licence.starts_with("This directory holds synthetic data made by symile-mimic's generator"));
+    assert!(licence.contains("It is not derived from PhysioNet data and holds no patient data"));
+    assert!(licence.contains("MIT licence of symile-mimic (https://spdx.org/licenses/MIT.html)"));
+
+    let c = croissant(&synthetic());
+    assert_eq!(c["name"], "Symile-MIMIC (synthetic demo)");
+    assert_eq!(c["license"], "https://spdx.org/licenses/MIT.html");
+    assert!(c["version"].as_str().unwrap().starts_with("1.0.0+synthetic."));
+    assert_eq!(c["datePublished"], TOOL_RELEASED);
+    assert_eq!(c["isBasedOn"], serde_json::json!([]));
+    assert!(c["description"].as_str().unwrap().starts_with("Synthetic, MIMIC-shaped data"));
+    assert!(c["description"].as_str().unwrap().contains("no row describes a real patient"));
+    assert_eq!(c["rai:dataCollectionType"][0], "Synthetic data generation");
+    assert!(c["rai:dataCollection"].as_str().unwrap().starts_with("No data was collected. Every row was generated"));
+    assert!(c["rai:personalSensitiveInformation"][0].as_str().unwrap().starts_with("None: every row"));
+    assert!(c["rai:dataLimitations"].as_str().unwrap().starts_with("Synthetic:"));
+    let mut all = Vec::new();
+    strings(&c, "", &mut all);
+    for (key, text) in all {
+        assert!(!text.contains("Beth Israel") && !text.contains("real patients"), "{key}: {text}");
+    }
+
+    // The flag wins over a recipe and releases that would otherwise be the published dataset's.
+    let mut published_shape = published();
+    published_shape.synthetic = true;
+    let md = render_readme(&published_shape).unwrap();
+    assert!(md.starts_with("# Symile-MIMIC (synthetic demo)\n") && !md.contains("the same rows, splits and values"));
+    assert_eq!(croissant(&published_shape)["datePublished"], TOOL_RELEASED);
+}
+
+#[test]
+fn a_real_build_keeps_the_credentialed_licence() {
+    for input in [published(), variant()] {
+        let md = render_readme(&input).unwrap();
+        let licence = md.split("## Licence and access\n\n").nth(1).unwrap();
+        assert!(licence.starts_with("This dataset is derived from credentialed-access PhysioNet data"), "{licence}");
+        assert!(md.contains("Beth Israel Deaconess Medical Center") && !md.contains("synthetic"));
+        assert_eq!(croissant(&input)["rai:dataCollectionType"][0], "Secondary Data analysis");
+    }
 }
 
 #[test]
@@ -270,7 +399,7 @@ fn a_variant_is_labelled_a_variant_with_its_own_windows() {
     assert!(!md.contains("the same rows, splits and values"));
     let c = croissant(&input);
     assert_eq!(c["name"], "Symile-MIMIC (variant)");
-    assert!(c["datePublished"].is_null(), "a variant has no publication date unless given");
+    assert_eq!(c["datePublished"], TOOL_RELEASED, "a variant is dated by the release of the tool that built it");
     assert_eq!(c["url"], "https://github.com/symile-mimic/symile-mimic");
     let version = c["version"].as_str().unwrap();
     assert!(version.starts_with("1.0.0+variant.") && version.len() == "1.0.0+variant.".len() + 12, "{version}");
@@ -295,7 +424,7 @@ fn the_published_recipe_on_other_releases_is_not_the_published_dataset() {
     assert!(md.contains("(variant)") && md.contains("not the published dataset"));
     assert!(md.contains("https://doi.org/10.13026/kpb9-mt58"), "MIMIC-IV 3.1 cited by its DOI");
     let c = croissant(&input);
-    assert!(c["datePublished"].is_null());
+    assert_eq!(c["datePublished"], "2026-12-04");
     assert!(c["version"].as_str().unwrap().contains("+variant."));
 
     let mut partial = published();
@@ -310,15 +439,17 @@ fn bad_inputs_are_refused_naming_the_field() {
     let err = |f: &dyn Fn(&mut CardInput)| {
         let mut input = published();
         f(&mut input);
-        let a = render_croissant(&input).unwrap_err();
-        assert_eq!(render_readme(&input).unwrap_err(), a);
-        a.to_string()
+        let a = render_croissant(&input).unwrap_err().to_string();
+        assert_eq!(render_readme(&input).unwrap_err().to_string(), a);
+        a
     };
     let e = err(&|i| i.files[0].path = "/data/out/test.csv".into());
     assert!(e.starts_with("files[0].path \"/data/out/test.csv\": an absolute path"), "{e}");
     assert!(err(&|i| i.files[1].path = "a/../b.csv".into()).contains("'..'"));
     assert!(err(&|i| i.files[1].path = "a b.csv".into()).contains("character"));
     assert!(err(&|i| i.files[2].path = "croissant.json".into()).contains("cannot list itself"));
+    let e = err(&|i| i.files[2].path = "SHA256SUMS.txt".into());
+    assert!(e.starts_with("files[2].path \"SHA256SUMS.txt\": SHA256SUMS.txt holds croissant.json's hash"), "{e}");
     assert!(err(&|i| i.files[2].path = i.files[1].path.clone()).contains("listed twice"));
     assert!(err(&|i| i.files[3].sha256 = "ABC".into()).starts_with("files[3].sha256 \"ABC\""));
     assert!(err(&|i| i.files[3].sha256 = "AB".repeat(32)).contains("lowercase"));
@@ -331,6 +462,31 @@ fn bad_inputs_are_refused_naming_the_field() {
         assert!(err(&|i| i.date_published = Some(bad.into())).starts_with("date_published"), "{bad}");
     }
     assert!(is_date("2024-02-29") && !is_date("2023-02-29") && !is_date("2000-13-01"));
+    let e = err(&|i| {
+        i.recipe_is_published = false;
+        i.tool_version = "0.0.9".into();
+    });
+    assert_eq!(
+        e,
+        "tool_version \"0.0.9\": its release date is not known (this is symile-mimic 0.1.0, released 2026-12-04); \
+         give date_published"
+    );
+}
+
+#[test]
+fn every_version_of_the_tool_has_its_release_date() {
+    // Bumping the version without dating its release would date its variants wrongly.
+    assert_eq!((TOOL_VERSION, TOOL_RELEASED), ("0.1.0", "2026-12-04"));
+    assert!(is_date(TOOL_RELEASED));
+    // Another version's card is dated by the caller.
+    let mut input = variant();
+    input.tool_version = "0.0.9".into();
+    input.date_published = Some("2026-01-02".into());
+    assert_eq!(croissant(&input)["datePublished"], "2026-01-02");
+    // The published dataset is PhysioNet's, whatever built it.
+    let mut input = published();
+    input.tool_version = "0.0.9".into();
+    assert_eq!(croissant(&input)["datePublished"], "2025-01-28");
 }
 
 #[test]
@@ -340,4 +496,27 @@ fn a_stem_shared_by_two_csvs_is_refused() {
     input.csvs.push(CsvTable { file: "aux/test.csv".into(), columns: vec![col("a", ColumnKind::Int)] });
     let e = render_croissant(&input).unwrap_err().to_string();
     assert!(e.contains("stem \"test\""), "{e}");
+}
+
+#[test]
+fn render_cards_lists_the_readme_in_the_croissant_file_by_its_digest() {
+    let mut input = variant();
+    input.files.retain(|f| f.path != README);
+    let cards = render_cards(&input).unwrap();
+    assert_eq!(cards.readme, render_readme(&input).unwrap());
+    let c: Value = serde_json::from_str(cards.croissant.as_deref().unwrap()).unwrap();
+    let dist = c["distribution"].as_array().unwrap();
+    assert_eq!(dist.len(), input.files.len() + 1);
+    let readme = dist.iter().find(|o| o["@id"] == README).unwrap();
+    assert_eq!(readme["sha256"], FileEntry::of(README, cards.readme.as_bytes()).sha256.as_str());
+    assert_eq!(readme["contentSize"], format!("{} B", cards.readme.len()));
+    let ids: Vec<&str> = dist.iter().map(|o| o["@id"].as_str().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in path order: {ids:?}");
+    assert_eq!(
+        FileEntry::of("a.txt", b"abc").sha256,
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+
+    input.checksums = false;
+    assert_eq!(render_cards(&input).unwrap().croissant, None);
 }

@@ -19,8 +19,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -31,15 +29,23 @@ use crate::{DirLock, DurableError};
 /// Name of the journal of a commit in progress, at the root of the locked directory.
 pub const JOURNAL_FILE: &str = ".symile-commit.json";
 
-/// Milliseconds to sleep between two renames of a commit: a hook that lets
-/// tests kill a process at exactly that point. Zero (no pause) unless set.
-static PAUSE_BETWEEN_RENAMES_MS: AtomicU64 = AtomicU64::new(0);
+/// The environment variable that, in a build with the `fault-injection`
+/// feature only, makes each commit sleep that many milliseconds between two
+/// renames, so that a test can kill the process at exactly that point.
+#[cfg(feature = "fault-injection")]
+pub const PAUSE_BETWEEN_RENAMES_ENV: &str = "SYMILE_MIMIC_TEST_COMMIT_PAUSE_MS";
 
-/// Makes every later commit of this process sleep `pause` between two
-/// renames. For tests that kill a run in the middle of a commit.
-#[doc(hidden)]
-pub fn set_pause_between_renames(pause: Duration) {
-    PAUSE_BETWEEN_RENAMES_MS.store(pause.as_millis() as u64, Ordering::Relaxed);
+/// The pause between two renames of this commit: none, unless this is a
+/// `fault-injection` build and [`PAUSE_BETWEEN_RENAMES_ENV`] asks for one.
+/// Read at each commit, so nothing outlives the call.
+fn pause_between_renames() -> Option<std::time::Duration> {
+    #[cfg(feature = "fault-injection")]
+    {
+        let ms: u64 = std::env::var(PAUSE_BETWEEN_RENAMES_ENV).ok()?.parse().ok()?;
+        Some(std::time::Duration::from_millis(ms)).filter(|d| !d.is_zero())
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    None
 }
 
 /// Whether a commit keeps the directory's `SHA256SUMS.txt`.
@@ -160,10 +166,10 @@ impl Transaction {
         // The commit is decided: the journal now owns the temporaries.
         pending.0.clear();
 
-        let pause = PAUSE_BETWEEN_RENAMES_MS.load(Ordering::Relaxed);
+        let pause = pause_between_renames();
         for (i, (temp, dest, _)) in entries.iter().enumerate() {
-            if i > 0 && pause > 0 {
-                std::thread::sleep(Duration::from_millis(pause));
+            if let Some(pause) = pause.filter(|_| i > 0) {
+                std::thread::sleep(pause);
             }
             fs::rename(temp, dest).map_err(|source| DurableError::CommitIncomplete {
                 dest: dest.clone(),
@@ -223,8 +229,8 @@ pub(crate) fn recover(lock: &DirLock) -> Result<usize, DurableError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(source) => return Err(DurableError::Io { path, source }),
     };
-    let journal: Journal = serde_json::from_str(&text)
-        .map_err(|e| DurableError::Journal { path: path.clone(), what: format!("not a commit journal: {e}") })?;
+    let journal: Journal =
+        serde_json::from_str(&text).map_err(|source| DurableError::JournalSyntax { path: path.clone(), source })?;
     let mut moved = 0;
     let mut dests = Vec::new();
     for e in &journal.entries {

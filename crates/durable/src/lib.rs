@@ -9,6 +9,18 @@
 //!   not at all ([`Transaction`]), with a journal the next run completes.
 //! - [`sums`]: the directory's `SHA256SUMS.txt`, kept by every commit.
 //! - [`space`]: free space, checked before the work.
+//!
+//! # Fault injection (test builds only)
+//!
+//! The feature `fault-injection` (off by default) lets a test stop a
+//! commit half-way: each commit then reads
+//! `SYMILE_MIMIC_TEST_COMMIT_PAUSE_MS` (`commit::PAUSE_BETWEEN_RENAMES_ENV`)
+//! and sleeps that long between two renames, so the test can kill the
+//! process with some files renamed and the journal still in place. Only the
+//! command's `[dev-dependencies]` turn it on, so the binaries `cargo test`
+//! builds have it and `cargo build`, `cargo install` and the Python module
+//! do not: there the hook is not compiled at all. It is read at each
+//! commit and held nowhere, so nothing it does outlives one commit.
 
 pub mod atomic;
 pub mod commit;
@@ -42,6 +54,9 @@ pub enum DurableError {
     /// The journal of an interrupted commit cannot be used.
     #[error("{path}: {what}")]
     Journal { path: PathBuf, what: String },
+    /// The journal of an interrupted commit does not parse.
+    #[error("{path}: not a commit journal")]
+    JournalSyntax { path: PathBuf, source: serde_json::Error },
     /// A line of a `SHA256SUMS.txt` that is not in `sha256sum`'s format.
     #[error("{path}:{line}: {what}")]
     Sums { path: PathBuf, line: usize, what: String },

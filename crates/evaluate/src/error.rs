@@ -171,12 +171,69 @@ pub enum EvalError {
     /// A score kind other than `symile` and `clip`.
     #[error("unknown score kind {0:?}: expected symile or clip")]
     UnknownKind(String),
-    /// A scores file that is not a 1-D float32 or float64 array.
-    #[error("{path}: {what}")]
+    /// A scores file that cannot be read, or is not a 1-D float32 or float64
+    /// array; the source says which.
+    #[error("{path}")]
     ScoresFile {
         /// The file.
         path: PathBuf,
         /// What is wrong with it, and what was expected.
-        what: String,
+        #[source]
+        source: ScoresFileError,
+    },
+}
+
+/// What is wrong with a scores file (the cause of [`EvalError::ScoresFile`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ScoresFileError {
+    /// The file could not be opened or read.
+    #[error("cannot read it")]
+    Io(#[source] std::io::Error),
+    /// A `.npy` format version other than 1.0, 2.0, 3.0.
+    #[error("npy format version {0} is not one of 1, 2, 3")]
+    NpyVersion(u8),
+    /// The file ends inside the `.npy` header.
+    #[error("truncated npy header")]
+    Truncated,
+    /// A header longer than any numpy writes.
+    #[error("npy header of {len} bytes: expected at most {max}")]
+    HeaderTooLong {
+        /// The length the header states.
+        len: usize,
+        /// The longest read.
+        max: usize,
+    },
+    /// A header that is not UTF-8 text.
+    #[error("npy header is not text")]
+    HeaderNotText,
+    /// A header without one of its keys.
+    #[error("npy header without '{0}'")]
+    MissingKey(&'static str),
+    /// An element type other than little-endian float32 or float64.
+    #[error("dtype {0}: expected float32 (<f4) or float64 (<f8), little-endian")]
+    Dtype(String),
+    /// A shape that does not parse.
+    #[error("npy shape {0} is not a shape")]
+    BadShape(String),
+    /// A shape other than `(n,)`.
+    #[error("shape {0}: expected a 1-D array (n,), one score per row")]
+    NotOneDimensional(String),
+    /// Data of another length than the shape states.
+    #[error("{got} data bytes, expected {n} × {size} for shape ({n},)")]
+    DataLength {
+        /// Bytes after the header.
+        got: usize,
+        /// Values the shape states.
+        n: usize,
+        /// Bytes per value.
+        size: usize,
+    },
+    /// A tensor file (safetensors, `.pt`) that is not a 1-D float32 tensor.
+    #[error("expected a 1-D float32 or float64 array of scores, found {dtype} of shape {shape:?}")]
+    Tensor {
+        /// Its element type.
+        dtype: &'static str,
+        /// Its shape.
+        shape: Vec<usize>,
     },
 }

@@ -33,7 +33,7 @@ mod retrieval;
 mod scores_file;
 
 pub use embeddings::{Kind, scores_from_embeddings};
-pub use error::EvalError;
+pub use error::{EvalError, ScoresFileError};
 pub use metric::{Bootstrap, Evaluation, evaluate, predict};
 pub use retrieval::Retrieval;
 pub use scores_file::read_scores;

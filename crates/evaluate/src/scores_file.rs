@@ -12,7 +12,7 @@ use std::path::Path;
 
 use tensor_store::{DType, TensorReader};
 
-use crate::EvalError;
+use crate::{EvalError, ScoresFileError as Bad};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
 /// Longest `.npy` header read (numpy's own headers are under 200 bytes).
@@ -20,8 +20,8 @@ const MAX_HEADER: usize = 64 * 1024;
 
 /// The scores in `path`, as f64 (float32 values are widened exactly).
 pub fn read_scores(path: &Path) -> Result<Vec<f64>, EvalError> {
-    let bad = |what: String| EvalError::ScoresFile { path: path.to_path_buf(), what };
-    let io = |e: std::io::Error| bad(format!("cannot read: {e}"));
+    let bad = |source: Bad| EvalError::ScoresFile { path: path.to_path_buf(), source };
+    let io = |e: std::io::Error| bad(Bad::Io(e));
     let mut file = File::open(path).map_err(io)?;
     let mut magic = [0u8; 6];
     let is_npy = match file.read_exact(&mut magic) {
@@ -45,7 +45,7 @@ fn read_tensor(path: &Path) -> Result<Vec<f64>, EvalError> {
         let dtype = if spec.dtype == DType::F32 { "float32" } else { "int64" };
         return Err(EvalError::ScoresFile {
             path: path.to_path_buf(),
-            what: format!("expected a 1-D float32 or float64 array of scores, found {dtype} of shape {:?}", spec.shape),
+            source: Bad::Tensor { dtype, shape: spec.shape.clone() },
         });
     }
     let bytes = reader.read_all()?;
@@ -53,35 +53,35 @@ fn read_tensor(path: &Path) -> Result<Vec<f64>, EvalError> {
 }
 
 /// The scores of a whole `.npy` file's bytes; the error says what is wrong.
-fn parse_npy(bytes: &[u8]) -> Result<Vec<f64>, String> {
+fn parse_npy(bytes: &[u8]) -> Result<Vec<f64>, Bad> {
     let (len_bytes, start) = match bytes.get(6) {
         Some(1) => (2, 10),
         Some(2 | 3) => (4, 12),
-        Some(v) => return Err(format!("npy format version {v} is not one of 1, 2, 3")),
-        None => return Err("truncated npy header".into()),
+        Some(&v) => return Err(Bad::NpyVersion(v)),
+        None => return Err(Bad::Truncated),
     };
-    let len_field = bytes.get(8..8 + len_bytes).ok_or("truncated npy header")?;
+    let len_field = bytes.get(8..8 + len_bytes).ok_or(Bad::Truncated)?;
     let header_len = len_field.iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
     if header_len > MAX_HEADER {
-        return Err(format!("npy header of {header_len} bytes: expected at most {MAX_HEADER}"));
+        return Err(Bad::HeaderTooLong { len: header_len, max: MAX_HEADER });
     }
-    let header = bytes.get(start..start + header_len).ok_or("truncated npy header")?;
-    let header = std::str::from_utf8(header).map_err(|_| "npy header is not text")?;
-    let descr = value_of(header, "descr").ok_or("npy header without 'descr'")?;
-    let shape = value_of(header, "shape").ok_or("npy header without 'shape'")?;
+    let header = bytes.get(start..start + header_len).ok_or(Bad::Truncated)?;
+    let header = std::str::from_utf8(header).map_err(|_| Bad::HeaderNotText)?;
+    let descr = value_of(header, "descr").ok_or(Bad::MissingKey("descr"))?;
+    let shape = value_of(header, "shape").ok_or(Bad::MissingKey("shape"))?;
     let size = match descr.trim_matches(|c| c == '\'' || c == '"') {
         "<f8" => 8,
         "<f4" => 4,
-        other => return Err(format!("dtype {other}: expected float32 (<f4) or float64 (<f8), little-endian")),
+        other => return Err(Bad::Dtype(other.to_string())),
     };
     let dims: Vec<&str> = shape.trim_matches(|c| c == '(' || c == ')').split(',').map(str::trim).collect();
     let n: usize = match dims.as_slice() {
-        [n, ""] => n.parse().map_err(|_| format!("npy shape {shape} is not a shape"))?,
-        _ => return Err(format!("shape {shape}: expected a 1-D array (n,), one score per row")),
+        [n, ""] => n.parse().map_err(|_| Bad::BadShape(shape.to_string()))?,
+        _ => return Err(Bad::NotOneDimensional(shape.to_string())),
     };
     let data = &bytes[start + header_len..];
     if Some(data.len()) != n.checked_mul(size) {
-        return Err(format!("{} data bytes, expected {n} × {size} for shape ({n},)", data.len()));
+        return Err(Bad::DataLength { got: data.len(), n, size });
     }
     Ok(match size {
         8 => data.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect(),
@@ -127,12 +127,25 @@ mod tests {
 
     #[test]
     fn says_what_is_wrong() {
-        let err = |b: Vec<u8>| parse_npy(&b).unwrap_err();
+        let err = |b: Vec<u8>| parse_npy(&b).unwrap_err().to_string();
         assert!(err(npy("<i8", "(3,)", &[0; 24])).contains("expected float32 (<f4) or float64 (<f8)"));
         assert!(err(npy(">f8", "(3,)", &[0; 24])).contains("little-endian"));
         assert!(err(npy("<f8", "(3, 1)", &[0; 24])).contains("expected a 1-D array"));
         assert!(err(npy("<f8", "()", &[0; 8])).contains("expected a 1-D array"));
         assert!(err(npy("<f8", "(4,)", &[0; 24])).contains("24 data bytes, expected 4 × 8"));
         assert!(err(MAGIC.to_vec()).contains("truncated"));
+        assert!(matches!(parse_npy(&npy("<f8", "(4,)", &[0; 24])), Err(Bad::DataLength { got: 24, n: 4, size: 8 })));
+    }
+
+    #[test]
+    fn the_cause_is_the_source_said_once() {
+        use std::error::Error as _;
+        let dir = std::env::temp_dir().join(format!("evaluate-scores-{}", std::process::id()));
+        let e = read_scores(&dir.join("missing.npy")).unwrap_err();
+        assert_eq!(e.to_string(), dir.join("missing.npy").display().to_string());
+        let cause = e.source().expect("a typed cause");
+        assert_eq!(cause.to_string(), "cannot read it");
+        let io = cause.source().and_then(|s| s.downcast_ref::<std::io::Error>()).expect("the io error below it");
+        assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
     }
 }

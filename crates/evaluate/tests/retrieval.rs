@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use dataset_layout::{Format, Split, Tensor};
-use evaluate::{EvalError, Kind, Retrieval, evaluate, predict, read_scores, scores_from_embeddings};
+use evaluate::{EvalError, Kind, Retrieval, ScoresFileError, evaluate, predict, read_scores, scores_from_embeddings};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use tensor_store::{DType, TensorFile, TensorSpec};
@@ -486,7 +486,16 @@ fn reads_scores_files() {
     // int64 ids are not scores.
     write(dir.path(), "ids", DType::I64, Format::Safetensors, &rows);
     let e = read_scores(&dir.path().join("ids.safetensors")).unwrap_err();
-    assert!(e.to_string().contains("expected a 1-D float32 or float64 array of scores, found int64"), "{e}");
+    let chain = errors::Chain(&e).to_string();
+    assert!(
+        chain.ends_with("ids.safetensors: expected a 1-D float32 or float64 array of scores, found int64 of shape [3]"),
+        "{chain}"
+    );
+    assert!(matches!(&e, EvalError::ScoresFile { source: ScoresFileError::Tensor { dtype: "int64", .. }, .. }));
     let e = read_scores(&dir.path().join("missing.npy")).unwrap_err();
-    assert!(matches!(e, EvalError::ScoresFile { .. }) && e.to_string().contains("cannot read"), "{e}");
+    assert!(
+        matches!(&e, EvalError::ScoresFile { source: ScoresFileError::Io(io), .. } if io.kind() == std::io::ErrorKind::NotFound)
+    );
+    let chain = errors::Chain(&e).to_string();
+    assert!(chain.contains("missing.npy: cannot read it: No such file or directory"), "{chain}");
 }

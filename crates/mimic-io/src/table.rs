@@ -53,9 +53,12 @@ pub enum TableError {
     /// Reading failed: an I/O error, or bad or truncated gzip data.
     #[error("{at}: read error (is the file a complete gzip/CSV file?)")]
     Io { at: Location, source: io::Error },
-    /// A malformed CSV row.
-    #[error("{at}: {message}")]
-    Read { at: Location, message: String },
+    /// A row with another number of fields than the header.
+    #[error("{at}: expected {expected} fields like the header, found {found}")]
+    Fields { at: Location, expected: u64, found: u64 },
+    /// A malformed CSV row of another kind (the CSV reader's error says which).
+    #[error("{at}: malformed CSV")]
+    Csv { at: Location, source: csv::Error },
     /// A field that does not parse as its column's type.
     #[error("{at}: column {column:?}: expected {expected}, found {value:?}")]
     Field { at: Location, column: String, value: String, expected: &'static str },
@@ -73,7 +76,8 @@ impl TableError {
         match self {
             TableError::Open { .. } | TableError::MissingColumns { .. } | TableError::Empty { .. } => None,
             TableError::Io { at, .. }
-            | TableError::Read { at, .. }
+            | TableError::Fields { at, .. }
+            | TableError::Csv { at, .. }
             | TableError::Field { at, .. }
             | TableError::Duplicate { at, .. }
             | TableError::Invalid { at, .. } => Some(at),
@@ -376,26 +380,24 @@ pub fn parse_i64_bytes(b: &[u8]) -> Option<i64> {
 }
 
 fn csv_error(at: Location, e: csv::Error) -> TableError {
-    let text = e.to_string();
-    match e.into_kind() {
-        csv::ErrorKind::Io(source) => TableError::Io { at, source },
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            TableError::Read { at, message: format!("expected {expected_len} fields like the header, found {len}") }
+    match e.kind() {
+        csv::ErrorKind::Io(_) => match e.into_kind() {
+            csv::ErrorKind::Io(source) => TableError::Io { at, source },
+            _ => unreachable!("the kind was just matched"),
+        },
+        &csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            TableError::Fields { at, expected: expected_len, found: len }
         }
-        _ => TableError::Read { at, message: text },
+        _ => TableError::Csv { at, source: e },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
     fn gz(path: &Path, text: &str) {
-        let f = File::create(path).unwrap();
-        let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
-        e.write_all(text.as_bytes()).unwrap();
-        e.finish().unwrap();
+        test_support::gz::write_gz(path, text.as_bytes());
     }
 
     #[test]

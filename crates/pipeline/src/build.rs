@@ -116,10 +116,18 @@ pub fn build(req: &BuildRequest, progress: &dyn Progress) -> Result<BuildSummary
     if let Some(plan) = &req.plan {
         key["plan"] = serde_json::json!(plan);
     }
+    // The demo's rows are synthetic: its cohort report says so, and so does the
+    // card stage 3 writes from it. (In the key only then, so that the manifest
+    // of a real input keeps its bytes; a cohort built before it was recorded
+    // is built again.)
+    let input = if demo_input.is_some() { cohort::Input::SyntheticDemo } else { cohort::Input::Mimic };
+    if input == cohort::Input::SyntheticDemo {
+        key["synthetic"] = serde_json::json!(true);
+    }
     stages.run(
         Stage { name: "cohort", key, inputs: &tables, outputs: vec![cohort_csv.clone(), out.join(COHORT_PARQUET)] },
         || {
-            let r = stages::cohort(&dirs, out, &req.recipe, req.plan.clone(), req.checksums, progress)?;
+            let r = stages::cohort_of(&dirs, input, out, &req.recipe, req.plan.clone(), req.checksums, progress)?;
             Ok(r.summary())
         },
     )?;

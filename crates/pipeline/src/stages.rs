@@ -96,8 +96,23 @@ pub fn cohort(
     checksums: durable::Checksums,
     progress: &dyn Progress,
 ) -> Result<cohort::CohortReport, PipelineError> {
+    cohort_of(dirs, cohort::Input::Mimic, save_dir, requested, plan, checksums, progress)
+}
+
+/// [`cohort`], saying what the input is: `build` passes
+/// [`cohort::Input::SyntheticDemo`] for the embedded demo, so that the report
+/// and the dataset card say the rows are synthetic.
+pub fn cohort_of(
+    dirs: &InputDirs,
+    input: cohort::Input,
+    save_dir: &Path,
+    requested: &Requested,
+    plan: Option<PathBuf>,
+    checksums: durable::Checksums,
+    progress: &dyn Progress,
+) -> Result<cohort::CohortReport, PipelineError> {
     requested.validate()?;
-    let report = cohort::run(
+    let report = cohort::run_on(
         &cohort::CohortConfig {
             hosp_dir: dirs.hosp.clone(),
             cxr_dir: dirs.cxr.clone(),
@@ -109,6 +124,7 @@ pub fn cohort(
             versions: Some(dirs.versions.clone()),
             plan,
         },
+        input,
         progress,
     )?;
     if let Some(w) = report.absent_files_warning() {

@@ -130,13 +130,18 @@ pub fn argv(command: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<O
                 }
             }
             _ => {
-                // A list or tuple gives a repeated flag (for flags that take several values).
-                let values: Vec<Bound<'_, PyAny>> = if value.is_instance_of::<pyo3::types::PyList>()
-                    || value.is_instance_of::<pyo3::types::PyTuple>()
-                {
-                    value.try_iter()?.collect::<PyResult<_>>()?
-                } else {
-                    vec![value]
+                let is_sequence =
+                    value.is_instance_of::<pyo3::types::PyList>() || value.is_instance_of::<pyo3::types::PyTuple>();
+                // A list or tuple for a recipe field holding several values (a
+                // window, the views, the labs) is that field's one flag value,
+                // `LO,HI` or `A,B,…`; for any other flag it repeats the flag.
+                let values: Vec<Bound<'_, PyAny>> = match (is_sequence, list_field(arg)) {
+                    (true, Some(field)) => {
+                        let items: Vec<Bound<'_, PyAny>> = value.try_iter()?.collect::<PyResult<_>>()?;
+                        vec![joined(&key, field, &items)?.into_pyobject(value.py())?.into_any()]
+                    }
+                    (true, None) => value.try_iter()?.collect::<PyResult<_>>()?,
+                    (false, _) => vec![value],
                 };
                 for v in values {
                     let w = word(&key, &v)?;
@@ -158,6 +163,44 @@ pub fn argv(command: &str, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<O
         flags.extend(positionals.into_iter().map(|(_, w)| w));
     }
     Ok(flags)
+}
+
+/// The recipe field `arg` sets, when its value is a list (a window, words, itemids).
+fn list_field(arg: &Arg) -> Option<recipe::Field> {
+    recipe::Field::ALL.into_iter().find(|f| {
+        f.key() == arg.get_id().as_str()
+            && matches!(f.kind(), recipe::ValueKind::Window | recipe::ValueKind::Words | recipe::ValueKind::Integers)
+    })
+}
+
+/// A list keyword's items as the field's flag text: `[12, 96]` → `12,96`,
+/// `['AP', 'PA']` → `AP,PA`. An item holding a comma would read as two, so
+/// it is refused; anything but a str, int or float is a type error.
+fn joined(key: &str, field: recipe::Field, items: &[Bound<'_, PyAny>]) -> PyResult<String> {
+    let mut words = Vec::with_capacity(items.len());
+    for item in items {
+        if item.is_instance_of::<PyBool>()
+            || !(item.is_instance_of::<PyString>()
+                || item.is_instance_of::<PyInt>()
+                || item.is_instance_of::<PyFloat>())
+        {
+            return Err(PyTypeError::new_err(format!(
+                "{key}=: expected a list of {}, found an item of type {}",
+                match field.kind() {
+                    recipe::ValueKind::Words => "str",
+                    recipe::ValueKind::Integers => "int",
+                    _ => "numbers",
+                },
+                item.get_type().name()?
+            )));
+        }
+        let w: String = item.str()?.extract()?;
+        if w.contains(',') {
+            return Err(Error::new_err(format!("{key}=: {w:?} holds a comma; give each value as an item of the list")));
+        }
+        words.push(w);
+    }
+    Ok(words.join(","))
 }
 
 /// A clap error as one line, in Python's words: its message without the

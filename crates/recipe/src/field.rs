@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::Choice;
+
 /// A section of the recipe: which stage a field belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,7 +62,8 @@ pub enum ValueKind {
     Integer,
     /// `true` / `false` (the reference's spellings: yes/true/t/y/1, no/false/f/n/0).
     Bool,
-    /// One of a closed set of words.
+    /// One of a closed set of words: the variant names of the field's serde
+    /// enum ([`crate::Choice::names`]).
     Choice(&'static [&'static str]),
 }
 
@@ -270,9 +273,10 @@ impl Field {
             Labs => ValueKind::Integers,
             TrainN | ValN | CandidateN | Seed | CxrScale | CxrCrop => ValueKind::Integer,
             SkipUnreadableEcg | FitSmallCohort | Strict => ValueKind::Bool,
-            Negatives => ValueKind::Choice(&["reference", "fast"]),
-            Format => ValueKind::Choice(&["safetensors", "npy", "pt"]),
-            CropRng => ValueKind::Choice(&["chacha", "torch"]),
+            // The words are the serde enums' own (see `crate::Choice`).
+            Negatives => ValueKind::Choice(<crate::Negatives as Choice>::names()),
+            Format => ValueKind::Choice(<crate::Format as Choice>::names()),
+            CropRng => ValueKind::Choice(<crate::CropGenerator as Choice>::names()),
         }
     }
 
@@ -339,10 +343,13 @@ pub enum Source {
     Fitted,
 }
 
-/// The source of every field that is not at its default.
+/// The source of every field that is not at its default, and the line of
+/// each key a file set (so that a rule found broken only once every layer
+/// is in still names the line the value was written on).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Provenance {
     sources: BTreeMap<Field, Source>,
+    lines: BTreeMap<Field, usize>,
 }
 
 impl Provenance {
@@ -351,12 +358,40 @@ impl Provenance {
         self.sources.get(&field).unwrap_or(&Source::Default)
     }
 
+    /// The 1-based line of `field`'s key in the file it came from, if a file set it.
+    pub fn line(&self, field: Field) -> Option<usize> {
+        self.lines.get(&field).copied()
+    }
+
     /// Records where `field`'s value came from.
     pub fn set(&mut self, field: Field, source: Source) {
+        self.set_at(field, source, None);
+    }
+
+    /// Records where `field`'s value came from, with the line of its key
+    /// when a file holds it.
+    pub fn set_at(&mut self, field: Field, source: Source, line: Option<usize>) {
+        match line {
+            Some(l) => self.lines.insert(field, l),
+            None => self.lines.remove(&field),
+        };
         if source == Source::Default {
             self.sources.remove(&field);
         } else {
             self.sources.insert(field, source);
+        }
+    }
+
+    /// The layer `field`'s value came from, lowest first: the defaults (or
+    /// the cohort's size), a recorded recipe, a file or mapping, a flag. A
+    /// rule across two fields is reported on the one of the higher layer,
+    /// the value the caller wrote last.
+    pub fn layer(&self, field: Field) -> u8 {
+        match self.source(field) {
+            Source::Default | Source::Fitted => 0,
+            Source::Recorded(_) => 1,
+            Source::File(_) | Source::Mapping => 2,
+            Source::Flag => 3,
         }
     }
 
@@ -392,9 +427,20 @@ mod tests {
 
     #[test]
     fn every_field_has_one_path_flag_and_keyword() {
-        let mut paths: Vec<&str> = Field::ALL.iter().map(|f| f.path()).collect();
-        paths.dedup();
-        assert_eq!(paths.len(), Field::ALL.len());
+        // Distinct paths, keys within a section, flags (with their aliases) and keywords.
+        let distinct = |names: Vec<String>| {
+            let n = names.len();
+            let set: std::collections::BTreeSet<String> = names.into_iter().collect();
+            assert_eq!(set.len(), n, "a name is used twice: {set:?}");
+        };
+        distinct(Field::ALL.iter().map(|f| f.path().to_string()).collect());
+        distinct(
+            Field::ALL.iter().flat_map(|f| [Some(f.flag()), f.flag_alias()]).flatten().map(str::to_string).collect(),
+        );
+        distinct(Field::ALL.iter().map(|f| f.keyword()).collect());
+        // The check itself catches a repeat that is not next to its twin.
+        let twice = ["a", "b", "a"].map(String::from).to_vec();
+        assert!(std::panic::catch_unwind(|| distinct(twice)).is_err());
         for f in Field::ALL {
             assert_eq!(f.path(), format!("{}.{}", f.section(), f.key()));
             assert_eq!(Field::from_path(f.path()), Some(f));

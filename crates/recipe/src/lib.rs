@@ -17,8 +17,12 @@
 //! source of each field ([`Provenance`]), so an error about `splits.train_n`
 //! can tell a command-line user "--train_n" and a Python user "train_n=".
 //! Bad recipes are refused before anything runs, naming the key and where it
-//! was set.
+//! was set. Each layer is checked alone as it is read (types, ranges, a
+//! window's order: a value wrong whatever else is set), and the rules
+//! across fields (a crop no larger than the scale) once, on the merged
+//! recipe, so that a flag can mend what a file alone would break.
 
+mod choice;
 mod field;
 mod render;
 mod whole;
@@ -30,6 +34,7 @@ use dataset_layout::Dims;
 pub use dataset_layout::Format;
 use serde::{Deserialize, Serialize};
 
+pub use choice::Choice;
 pub use field::{Field, Provenance, Section, Source, Spelling, ValueKind};
 pub use render::{render, render_template};
 pub use window::{HOUR, Hours, Window, seconds_of_hours};
@@ -237,58 +242,93 @@ impl Recipe {
         Field::ALL.into_iter().filter(|f| !packaging.contains(f) && self.value(*f) != published.value(*f)).collect()
     }
 
-    /// Checks the rules that hold whatever the data: windows with lo < hi,
-    /// views and labs non-empty and distinct, positive sizes, a crop no
-    /// larger than the scale, a seed numpy accepts. `provenance` says where
-    /// each field was set, for the error.
+    /// Checks the rules that hold whatever the data: each field's own
+    /// ([`Recipe::check_field`]: windows with lo < hi, views and labs
+    /// non-empty and distinct, positive sizes, a seed numpy accepts), then
+    /// those across fields (a crop no larger than the scale). `provenance`
+    /// says where each field was set, for the error.
     pub fn validate(&self, provenance: &Provenance) -> Result<(), RecipeError> {
-        let bad = |field: Field, problem: String| Err(RecipeError::at(field, provenance, problem));
+        for field in Field::ALL {
+            self.check_field(field).map_err(|problem| RecipeError::at(field, provenance, problem))?;
+        }
+        self.check_across(provenance)
+    }
+
+    /// The rules of `field`'s value alone, whatever the other fields hold:
+    /// what is wrong, if anything. A layer (a file, a mapping, a flag) is
+    /// checked with these as it is read, so the error names its line.
+    pub fn check_field(&self, field: Field) -> Result<(), String> {
         let c = &self.cohort;
-        for (field, w) in [
-            (Field::CxrWindowHours, c.cxr_window_hours),
-            (Field::EcgWindowHours, c.ecg_window_hours),
-            (Field::LabsWindowHours, c.labs_window_hours),
-        ] {
+        let window = |w: Window| {
             if w.lo >= w.hi {
-                return bad(field, format!("lo ({}) must be less than hi ({})", Hours(w.lo), Hours(w.hi)));
+                return Err(format!("lo ({}) must be less than hi ({})", Hours(w.lo), Hours(w.hi)));
             }
-        }
-        if c.cxr_views.is_empty() {
-            return bad(Field::CxrViews, "the list of views is empty: no image would be kept".into());
-        }
-        if let Some(v) = c.cxr_views.iter().find(|v| v.trim().is_empty() || v.contains(',')) {
-            return bad(Field::CxrViews, format!("{v:?} is not a ViewPosition value"));
-        }
-        if let Some(d) = first_duplicate(&c.cxr_views) {
-            return bad(Field::CxrViews, format!("{d:?} is listed twice"));
-        }
-        if c.labs.is_empty() {
-            return bad(Field::Labs, "the list of labs is empty: no admission would have a lab".into());
-        }
-        if c.labs.len() > MAX_LABS {
-            return bad(Field::Labs, format!("{} labs listed; at most {MAX_LABS}", c.labs.len()));
-        }
-        if let Some(d) = first_duplicate(&c.labs) {
-            return bad(Field::Labs, format!("itemid {d} is listed twice"));
-        }
-        let s = &self.splits;
-        for (field, n) in [(Field::TrainN, s.train_n), (Field::ValN, s.val_n), (Field::CandidateN, s.candidate_n)] {
-            if n == 0 {
-                return bad(field, "must be at least 1".into());
+            Ok(())
+        };
+        let at_least_one = |n: u64| if n == 0 { Err("must be at least 1".to_string()) } else { Ok(()) };
+        match field {
+            Field::CxrWindowHours => window(c.cxr_window_hours),
+            Field::EcgWindowHours => window(c.ecg_window_hours),
+            Field::LabsWindowHours => window(c.labs_window_hours),
+            Field::CxrViews => {
+                if c.cxr_views.is_empty() {
+                    return Err("the list of views is empty: no image would be kept".into());
+                }
+                if let Some(v) = c.cxr_views.iter().find(|v| v.trim().is_empty() || v.contains(',')) {
+                    return Err(format!("{v:?} is not a ViewPosition value"));
+                }
+                match first_duplicate(&c.cxr_views) {
+                    Some(d) => Err(format!("{d:?} is listed twice")),
+                    None => Ok(()),
+                }
             }
+            Field::Labs => {
+                if c.labs.is_empty() {
+                    return Err("the list of labs is empty: no admission would have a lab".into());
+                }
+                if c.labs.len() > MAX_LABS {
+                    return Err(format!("{} labs listed; at most {MAX_LABS}", c.labs.len()));
+                }
+                match first_duplicate(&c.labs) {
+                    Some(d) => Err(format!("itemid {d} is listed twice")),
+                    None => Ok(()),
+                }
+            }
+            Field::TrainN => at_least_one(self.splits.train_n as u64),
+            Field::ValN => at_least_one(self.splits.val_n as u64),
+            Field::CandidateN => at_least_one(self.splits.candidate_n as u64),
+            Field::Seed if self.splits.seed > u64::from(u32::MAX) => {
+                Err(format!("{} is outside 0..=4294967295 (numpy's RandomState seed range)", self.splits.seed))
+            }
+            Field::CxrScale => at_least_one(self.tensors.cxr_scale.into()),
+            Field::CxrCrop => at_least_one(self.tensors.cxr_crop.into()),
+            Field::Seed
+            | Field::SkipUnreadableEcg
+            | Field::Negatives
+            | Field::FitSmallCohort
+            | Field::Format
+            | Field::CropRng
+            | Field::Strict => Ok(()),
         }
-        if s.seed > u64::from(u32::MAX) {
-            return bad(Field::Seed, format!("{} is outside 0..=4294967295 (numpy's RandomState seed range)", s.seed));
-        }
+    }
+
+    /// The rules across fields, on the merged recipe. The error is reported
+    /// on the field of the higher layer ([`Provenance::layer`]: the one the
+    /// caller set, or set last), naming the other field, its value and
+    /// where that came from.
+    fn check_across(&self, provenance: &Provenance) -> Result<(), RecipeError> {
         let t = &self.tensors;
-        if t.cxr_scale == 0 {
-            return bad(Field::CxrScale, "must be at least 1".into());
-        }
-        if t.cxr_crop == 0 {
-            return bad(Field::CxrCrop, "must be at least 1".into());
-        }
         if t.cxr_crop > t.cxr_scale {
-            return bad(Field::CxrCrop, format!("{} is larger than tensors.cxr_scale ({})", t.cxr_crop, t.cxr_scale));
+            let (crop, scale) = (Field::CxrCrop, Field::CxrScale);
+            let (field, problem, other, value) = if provenance.layer(scale) > provenance.layer(crop) {
+                (scale, format!("{} is smaller than {crop}", t.cxr_scale), crop, t.cxr_crop)
+            } else {
+                (crop, format!("{} is larger than {scale}", t.cxr_crop), scale, t.cxr_scale)
+            };
+            let origin = Some(Origin::of(other, provenance))
+                .filter(|o| *o != Origin::Default || self.value(other) == Recipe::default().value(other));
+            let related = Related { field: other, value: value.to_string(), origin };
+            return Err(RecipeError::at(field, provenance, problem).with_related(related));
         }
         Ok(())
     }
@@ -315,16 +355,57 @@ pub enum Origin {
     Default,
 }
 
+impl Origin {
+    /// Where `field`'s value was written, as `provenance` records it.
+    pub fn of(field: Field, provenance: &Provenance) -> Self {
+        match provenance.source(field) {
+            Source::File(p) | Source::Recorded(p) => Origin::File { path: p.clone(), line: provenance.line(field) },
+            Source::Mapping => Origin::Mapping,
+            Source::Flag => Origin::Flag,
+            Source::Default | Source::Fitted => Origin::Default,
+        }
+    }
+
+    /// `in variant.toml:3`, `set by --cxr_scale`, `the published default`:
+    /// where `field`'s value came from, in a caller of `spelling`'s words.
+    fn describe(&self, field: Field, spelling: Spelling) -> String {
+        match self {
+            Origin::File { path, line: Some(l) } => format!("in {}:{l}", path.display()),
+            Origin::File { path, line: None } => format!("in {}", path.display()),
+            Origin::Mapping if spelling == Spelling::Python => "in recipe=".to_string(),
+            Origin::Mapping => "in the recipe mapping".to_string(),
+            Origin::Flag if spelling == Spelling::Recipe => "set by a flag".to_string(),
+            Origin::Flag => format!("set by {}", field.spelled(spelling)),
+            Origin::Default => "the published default".to_string(),
+        }
+    }
+}
+
+/// The other field of a rule across two fields, as an error about one of
+/// them names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Related {
+    /// The field.
+    pub field: Field,
+    /// Its value, as a recipe writes it.
+    pub value: String,
+    /// Where the value came from; `None` when the provenance does not know
+    /// (a recipe built in code: a value it calls "default" that is not the
+    /// published one).
+    pub origin: Option<Origin>,
+}
+
 /// A recipe that cannot be used: the key, where it was set and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum RecipeError {
     /// The file cannot be read.
-    #[error("cannot read the recipe {}: {message}", path.display())]
+    #[error("cannot read the recipe {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// The system's message.
-        message: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
     },
     /// A key or value is wrong.
     #[error("{}", self.render(Spelling::Recipe))]
@@ -337,18 +418,27 @@ pub enum RecipeError {
         field: Option<Field>,
         /// What is wrong.
         problem: String,
+        /// For a rule across fields, the other field (boxed: most errors have none).
+        related: Option<Box<Related>>,
     },
 }
 
 impl RecipeError {
     fn at(field: Field, provenance: &Provenance, problem: String) -> Self {
-        let origin = match provenance.source(field) {
-            Source::File(p) | Source::Recorded(p) => Origin::File { path: p.clone(), line: None },
-            Source::Mapping => Origin::Mapping,
-            Source::Flag => Origin::Flag,
-            Source::Default | Source::Fitted => Origin::Default,
-        };
-        RecipeError::Invalid { origin, key: field.path().to_string(), field: Some(field), problem }
+        RecipeError::Invalid {
+            origin: Origin::of(field, provenance),
+            key: field.path().to_string(),
+            field: Some(field),
+            problem,
+            related: None,
+        }
+    }
+
+    fn with_related(mut self, other: Related) -> Self {
+        if let RecipeError::Invalid { related, .. } = &mut self {
+            *related = Some(Box::new(other));
+        }
+        self
     }
 
     /// The field the error is about, if it names one.
@@ -359,28 +449,41 @@ impl RecipeError {
         }
     }
 
-    /// The message as a caller of `spelling` reads it: a flag is named as
-    /// they typed it (`--train_n` / `train_n=`), a file by its path and line.
+    /// The whole message as a caller of `spelling` reads it: a flag is named
+    /// as they typed it (`--train_n` / `train_n=`), a file by its path and
+    /// line; for a file that cannot be read, the message and its causes
+    /// (what [`errors::Chain`] prints).
     pub fn render(&self, spelling: Spelling) -> String {
         match self {
-            RecipeError::Read { .. } => self.to_string(),
-            RecipeError::Invalid { origin, key, field, problem } => match (origin, field) {
-                (Origin::File { path, line: Some(l) }, _) if key.is_empty() => {
-                    format!("{}:{l}: {problem}", path.display())
+            RecipeError::Read { .. } => errors::Chain(self).to_string(),
+            RecipeError::Invalid { origin, key, field, problem, related } => {
+                let problem = match related {
+                    Some(r) => match &r.origin {
+                        Some(o) => format!("{problem} ({}, {})", r.value, o.describe(r.field, spelling)),
+                        None => format!("{problem} ({})", r.value),
+                    },
+                    None => problem.clone(),
+                };
+                match (origin, field) {
+                    (Origin::File { path, line: Some(l) }, _) if key.is_empty() => {
+                        format!("{}:{l}: {problem}", path.display())
+                    }
+                    (Origin::File { path, line: Some(l) }, _) => format!("{}:{l}: {key}: {problem}", path.display()),
+                    (Origin::File { path, line: None }, _) if key.is_empty() => {
+                        format!("{}: {problem}", path.display())
+                    }
+                    (Origin::File { path, line: None }, _) => format!("{}: {key}: {problem}", path.display()),
+                    (Origin::Mapping, _) => match spelling {
+                        Spelling::Python => format!("recipe= {key}: {problem}"),
+                        _ => format!("recipe mapping: {key}: {problem}"),
+                    },
+                    (Origin::Flag, Some(f)) if spelling != Spelling::Recipe => {
+                        format!("{}: {problem}", f.spelled(spelling))
+                    }
+                    (Origin::Flag, _) => format!("{key} (a flag): {problem}"),
+                    (Origin::Default, _) => format!("{key}: {problem}"),
                 }
-                (Origin::File { path, line: Some(l) }, _) => format!("{}:{l}: {key}: {problem}", path.display()),
-                (Origin::File { path, line: None }, _) if key.is_empty() => format!("{}: {problem}", path.display()),
-                (Origin::File { path, line: None }, _) => format!("{}: {key}: {problem}", path.display()),
-                (Origin::Mapping, _) => match spelling {
-                    Spelling::Python => format!("recipe= {key}: {problem}"),
-                    _ => format!("recipe mapping: {key}: {problem}"),
-                },
-                (Origin::Flag, Some(f)) if spelling != Spelling::Recipe => {
-                    format!("{}: {problem}", f.spelled(spelling))
-                }
-                (Origin::Flag, _) => format!("{key} (a flag): {problem}"),
-                (Origin::Default, _) => format!("{key}: {problem}"),
-            },
+            }
         }
     }
 }
@@ -400,30 +503,41 @@ impl Requested {
         Self::default()
     }
 
-    /// A recipe file over the published defaults.
+    /// A recipe file over the published defaults, each value checked alone
+    /// ([`Recipe::check_field`]); the rules across fields wait for
+    /// [`Requested::validate`], once the flags are in.
     pub fn from_file(path: &Path) -> Result<Self, RecipeError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| RecipeError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| RecipeError::Read { path: path.to_path_buf(), source })?;
         Self::from_toml(&text, path, Source::File(path.to_path_buf()))
     }
 
-    /// The recipe a dataset directory records (`recipe.toml`), if it has one.
+    /// The recipe a dataset directory records (`recipe.toml`), if it has
+    /// one, checked whole: it is not a layer under flags but what built the
+    /// files.
     pub fn recorded(dir: &Path) -> Result<Option<Self>, RecipeError> {
         let path = dir.join(RECIPE_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(text) => Self::from_toml(&text, &path, Source::Recorded(path.clone())).map(Some),
+            Ok(text) => {
+                let req = Self::from_toml(&text, &path, Source::Recorded(path.clone()))?;
+                req.validate()?;
+                Ok(Some(req))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(RecipeError::Read { path, message: e.to_string() }),
+            Err(source) => Err(RecipeError::Read { path, source }),
         }
     }
 
     /// TOML text over the published defaults; `path` names it in errors.
+    /// Each key's line is kept in the provenance, and each value it sets is
+    /// checked alone; the rules across fields are [`Requested::validate`]'s.
     pub fn from_toml(text: &str, path: &Path, source: Source) -> Result<Self, RecipeError> {
         let file_err = |key: String, line: Option<usize>, problem: String| RecipeError::Invalid {
             origin: Origin::File { path: path.to_path_buf(), line },
             field: Field::from_path(&key),
             key,
             problem,
+            related: None,
         };
         let de = toml::Deserializer::parse(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
@@ -434,25 +548,25 @@ impl Requested {
             let (key, problem) = split_path_error(&e.path().to_string(), e.inner().message());
             file_err(key, line, problem)
         })?;
-        let table: toml::Table = toml::from_str(text).map_err(|e| file_err(String::new(), None, e.to_string()))?;
-        let doc = serde_json::to_value(table).map_err(|e| file_err(String::new(), None, e.to_string()))?;
+        let keys = key_lines(text).map_err(|e| file_err(String::new(), None, e.message().to_string()))?;
         let mut provenance = Provenance::default();
-        for f in present_fields(&doc) {
-            provenance.set(f, source.clone());
+        for (field, line) in keys {
+            provenance.set_at(field, source.clone(), Some(line));
         }
         let req = Self { recipe, provenance };
-        req.recipe.validate(&req.provenance)?;
+        req.check_layer()?;
         Ok(req)
     }
 
     /// A mapping (`{"splits": {"train_n": 100}}`, from Python) over the
-    /// published defaults.
+    /// published defaults, each value checked alone (as [`Requested::from_toml`]).
     pub fn from_mapping(doc: serde_json::Value) -> Result<Self, RecipeError> {
         let err = |key: String, problem: String| RecipeError::Invalid {
             origin: Origin::Mapping,
             field: Field::from_path(&key),
             key,
             problem,
+            related: None,
         };
         let recipe: Recipe = serde_path_to_error::deserialize(doc.clone()).map_err(|e| {
             let (key, problem) = split_path_error(&e.path().to_string(), &e.inner().to_string());
@@ -463,32 +577,60 @@ impl Requested {
             provenance.set(f, Source::Mapping);
         }
         let req = Self { recipe, provenance };
-        req.recipe.validate(&req.provenance)?;
+        req.check_layer()?;
         Ok(req)
     }
 
-    /// Sets `field` from a flag's text (`24,72`, `AP,PA`, `10000`, `true`).
-    /// Call [`Requested::validate`] once every flag is set.
+    /// Sets `field` from a flag's text (`24,72`, `AP,PA`, `10000`, `true`),
+    /// checking the value alone. Call [`Requested::validate`] once every
+    /// flag is set.
     pub fn set_flag(&mut self, field: Field, text: &str) -> Result<(), RecipeError> {
         let invalid = |problem: String| RecipeError::Invalid {
             origin: Origin::Flag,
             key: field.path().to_string(),
             field: Some(field),
             problem,
+            related: None,
         };
         let value = flag_value(field, text).map_err(invalid)?;
         let mut doc = serde_json::to_value(&self.recipe).expect("a recipe serialises");
         doc[field.section().name()][field.key()] = value;
-        self.recipe = serde_path_to_error::deserialize(doc)
+        let recipe: Recipe = serde_path_to_error::deserialize(doc)
             .map_err(|e| invalid(split_path_error(&e.path().to_string(), &e.inner().to_string()).1))?;
+        recipe.check_field(field).map_err(invalid)?;
+        self.recipe = recipe;
         self.provenance.set(field, Source::Flag);
         Ok(())
     }
 
-    /// [`Recipe::validate`] with this provenance.
+    /// Every rule ([`Recipe::validate`]) with this provenance: what a caller
+    /// runs once all layers are in.
     pub fn validate(&self) -> Result<(), RecipeError> {
         self.recipe.validate(&self.provenance)
     }
+
+    /// The rules of each value this layer sets, alone.
+    fn check_layer(&self) -> Result<(), RecipeError> {
+        for field in Field::ALL.into_iter().filter(|f| *self.provenance.source(*f) != Source::Default) {
+            self.recipe.check_field(field).map_err(|problem| RecipeError::at(field, &self.provenance, problem))?;
+        }
+        Ok(())
+    }
+}
+
+/// The fields a TOML document sets, each with the 1-based line of its key.
+fn key_lines(text: &str) -> Result<Vec<(Field, usize)>, toml::de::Error> {
+    let doc = toml::de::DeTable::parse(text)?;
+    let mut out = Vec::new();
+    for (section, value) in doc.get_ref() {
+        let toml::de::DeValue::Table(table) = value.get_ref() else { continue };
+        for (key, _) in table {
+            if let Some(field) = Field::from_path(&format!("{}.{}", section.get_ref(), key.get_ref())) {
+                out.push((field, line_of(text, key.span().start)));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// 1-based line of byte `offset` in `text`.

@@ -111,14 +111,19 @@ fn a_mapping_is_a_recipe_too() {
         e.render(Spelling::Python),
         "recipe= splits.train: unknown key (expected one of train_n, val_n, candidate_n, seed, negatives, fit_small_cohort)"
     );
-    let e = Requested::from_mapping(serde_json::json!({"tensors": {"cxr_crop": 400}})).unwrap_err();
+    // A rule across fields waits for the merged recipe.
+    let req = Requested::from_mapping(serde_json::json!({"tensors": {"cxr_crop": 400}})).unwrap();
+    let e = req.validate().unwrap_err();
     assert_eq!(e.field(), Some(Field::CxrCrop));
-    assert!(e.render(Spelling::Python).contains("larger than tensors.cxr_scale (320)"), "{e}");
+    assert_eq!(
+        e.render(Spelling::Python),
+        "recipe= tensors.cxr_crop: 400 is larger than tensors.cxr_scale (320, the published default)"
+    );
 }
 
 #[test]
 fn bad_recipes_name_the_key_the_file_and_the_line() {
-    let cases: [(&str, &str); 14] = [
+    let cases: [(&str, &str); 16] = [
         (
             "[cohort]\ncxr_windows = [1, 2]\n",
             "variant.toml:2: cohort.cxr_windows: unknown key (expected one of cxr_window_hours,",
@@ -132,14 +137,14 @@ fn bad_recipes_name_the_key_the_file_and_the_line() {
             "[splits]\n\ntrain_n = -5\n",
             "variant.toml:3: splits.train_n: invalid value: -5, expected a whole number (0 or more)",
         ),
-        ("[splits]\nval_n = 0\n", "variant.toml: splits.val_n: must be at least 1"),
+        ("[splits]\nval_n = 0\n", "variant.toml:2: splits.val_n: must be at least 1"),
         (
             "[cohort]\necg_window_hours = [24, -24]\n",
-            "variant.toml: cohort.ecg_window_hours: lo (24 h) must be less than hi (-24 h)",
+            "variant.toml:2: cohort.ecg_window_hours: lo (24 h) must be less than hi (-24 h)",
         ),
         (
             "[cohort]\nlabs_window_hours = [1, 1]\n",
-            "variant.toml: cohort.labs_window_hours: lo (1 h) must be less than hi (1 h)",
+            "variant.toml:2: cohort.labs_window_hours: lo (1 h) must be less than hi (1 h)",
         ),
         (
             "[cohort]\ncxr_window_hours = [24, 0.0001]\n",
@@ -149,20 +154,26 @@ fn bad_recipes_name_the_key_the_file_and_the_line() {
             "[cohort]\ncxr_window_hours = [24]\n",
             "variant.toml:2: cohort.cxr_window_hours: invalid length 1, expected [lo, hi] in hours",
         ),
-        ("[cohort]\ncxr_views = []\n", "variant.toml: cohort.cxr_views: the list of views is empty"),
-        ("[cohort]\nlabs = []\n", "variant.toml: cohort.labs: the list of labs is empty"),
-        ("[cohort]\nlabs = [51221, 50912, 51221]\n", "variant.toml: cohort.labs: itemid 51221 is listed twice"),
+        ("[cohort]\ncxr_views = []\n", "variant.toml:2: cohort.cxr_views: the list of views is empty"),
+        ("# labs\n[cohort]\n\nlabs = []\n", "variant.toml:4: cohort.labs: the list of labs is empty"),
+        ("[cohort]\nlabs = [51221, 50912, 51221]\n", "variant.toml:2: cohort.labs: itemid 51221 is listed twice"),
         (
             "[tensors]\ncxr_scale = 64\ncxr_crop = 65\n",
-            "variant.toml: tensors.cxr_crop: 65 is larger than tensors.cxr_scale (64)",
+            "variant.toml:3: tensors.cxr_crop: 65 is larger than tensors.cxr_scale (64, in variant.toml:2)",
         ),
+        (
+            "[tensors]\ncxr_scale = 200\n",
+            "variant.toml:2: tensors.cxr_scale: 200 is smaller than tensors.cxr_crop (320, the published default)",
+        ),
+        ("tensors.cxr_crop = 0\n", "variant.toml:1: tensors.cxr_crop: must be at least 1"),
         (
             "[tensors]\nformat = \"hdf5\"\n",
             "variant.toml:2: tensors.format: unknown variant `hdf5`, expected one of `safetensors`, `npy`, `pt`",
         ),
     ];
     for (text, want) in cases {
-        let e = toml(text).unwrap_err();
+        // Refused by the file alone, or (a rule across fields) once merged.
+        let e = toml(text).and_then(|r| r.validate()).unwrap_err();
         let got = problem(&e);
         assert!(got.starts_with(want), "for {text:?}\n got: {got}\nwant: {want}…");
     }
@@ -171,7 +182,10 @@ fn bad_recipes_name_the_key_the_file_and_the_line() {
     assert!(problem(&e).starts_with("variant.toml:1: "), "{e}");
     // A file that cannot be read.
     let e = Requested::from_file(Path::new("/nonexistent/r.toml")).unwrap_err();
-    assert!(e.to_string().starts_with("cannot read the recipe /nonexistent/r.toml: "), "{e}");
+    assert_eq!(e.to_string(), "cannot read the recipe /nonexistent/r.toml");
+    let cause = std::error::Error::source(&e).expect("the I/O error is the source");
+    assert_eq!(cause.downcast_ref::<std::io::Error>().map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+    assert_eq!(e.render(Spelling::CommandLine), format!("cannot read the recipe /nonexistent/r.toml: {cause}"));
 }
 
 #[test]
@@ -190,13 +204,90 @@ fn bad_flags_are_named_as_the_caller_typed_them() {
     assert_eq!(e.render(Spelling::Python), "train_n=: invalid value: -1, expected a whole number (0 or more)");
     req.set_flag(Field::CxrCrop, "400").unwrap();
     let e = req.validate().unwrap_err();
-    assert_eq!(e.render(Spelling::CommandLine), "--cxr_crop: 400 is larger than tensors.cxr_scale (320)");
-    req.set_flag(Field::CxrCrop, "320").unwrap();
-    req.set_flag(Field::Seed, "4294967296").unwrap();
     assert_eq!(
-        req.validate().unwrap_err().render(Spelling::CommandLine),
+        e.render(Spelling::CommandLine),
+        "--cxr_crop: 400 is larger than tensors.cxr_scale (320, the published default)"
+    );
+    req.set_flag(Field::CxrCrop, "320").unwrap();
+    // A value wrong alone is refused as the flag is read, the recipe unchanged.
+    let e = req.set_flag(Field::Seed, "4294967296").unwrap_err();
+    assert_eq!(
+        e.render(Spelling::CommandLine),
         "--seed: 4294967296 is outside 0..=4294967295 (numpy's RandomState seed range)"
     );
+    assert_eq!(req.recipe.splits.seed, 0);
+    let e = req.set_flag(Field::CxrViews, ",").unwrap_err();
+    assert_eq!(e.render(Spelling::Python), "cxr_views=: the list of views is empty: no image would be kept");
+}
+
+#[test]
+fn a_flag_mends_a_rule_across_fields_that_the_file_alone_breaks() {
+    // The file alone: a scale under the published crop.
+    let mut req = toml("[tensors]\ncxr_scale = 200\n").unwrap();
+    assert!(req.validate().is_err());
+    req.set_flag(Field::CxrCrop, "200").unwrap();
+    req.validate().unwrap();
+    assert_eq!((req.recipe.tensors.cxr_scale, req.recipe.tensors.cxr_crop), (200, 200));
+    // The same from a mapping.
+    let mut req = Requested::from_mapping(serde_json::json!({"tensors": {"cxr_scale": 200}})).unwrap();
+    req.set_flag(Field::CxrCrop, "200").unwrap();
+    req.validate().unwrap();
+    // Still broken after the flags: reported on the value set last, naming the other and its source.
+    let mut req = toml("[tensors]\n\ncxr_scale = 200\n").unwrap();
+    req.set_flag(Field::CxrCrop, "250").unwrap();
+    let e = req.validate().unwrap_err();
+    assert_eq!(e.field(), Some(Field::CxrCrop));
+    assert_eq!(
+        e.render(Spelling::CommandLine),
+        "--cxr_crop: 250 is larger than tensors.cxr_scale (200, in variant.toml:3)"
+    );
+    assert_eq!(e.render(Spelling::Python), "cxr_crop=: 250 is larger than tensors.cxr_scale (200, in variant.toml:3)");
+    let mut req = toml("[tensors]\ncxr_crop = 100\n").unwrap();
+    req.set_flag(Field::CxrScale, "64").unwrap();
+    let e = req.validate().unwrap_err();
+    assert_eq!(e.field(), Some(Field::CxrScale));
+    assert_eq!(e.render(Spelling::Python), "cxr_scale=: 64 is smaller than tensors.cxr_crop (100, in variant.toml:2)");
+    let e = Requested::from_mapping(serde_json::json!({"tensors": {"cxr_scale": 64}})).unwrap().validate().unwrap_err();
+    assert_eq!(
+        e.render(Spelling::Python),
+        "recipe= tensors.cxr_scale: 64 is smaller than tensors.cxr_crop (320, the published default)"
+    );
+    let mut req = Requested::from_mapping(serde_json::json!({"tensors": {"cxr_crop": 400}})).unwrap();
+    req.set_flag(Field::CxrScale, "300").unwrap();
+    assert_eq!(
+        req.validate().unwrap_err().render(Spelling::Python),
+        "cxr_scale=: 300 is smaller than tensors.cxr_crop (400, in recipe=)"
+    );
+}
+
+#[test]
+fn a_recipe_built_in_code_names_no_source_it_does_not_know() {
+    let mut r = Recipe::default();
+    r.tensors.cxr_scale = 64;
+    r.tensors.cxr_crop = 65;
+    let e = r.validate(&Provenance::default()).unwrap_err();
+    assert_eq!(e.to_string(), "tensors.cxr_crop: 65 is larger than tensors.cxr_scale (64)");
+}
+
+#[test]
+fn a_recorded_recipe_is_checked_whole_when_read_back() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join(RECIPE_FILE), "[tensors]\ncxr_scale = 64\ncxr_crop = 65\n").unwrap();
+    let e = Requested::recorded(d.path()).unwrap_err();
+    let path = d.path().join(RECIPE_FILE);
+    assert_eq!(
+        e.render(Spelling::CommandLine),
+        format!(
+            "{}:3: tensors.cxr_crop: 65 is larger than tensors.cxr_scale (64, in {}:2)",
+            path.display(),
+            path.display()
+        )
+    );
+    std::fs::write(&path, "[tensors]\ncxr_scale = 64\ncxr_crop = 64\n").unwrap();
+    let req = Requested::recorded(d.path()).unwrap().unwrap();
+    assert_eq!(req.provenance.source(Field::CxrCrop), &Source::Recorded(path));
+    assert_eq!(req.provenance.line(Field::CxrCrop), Some(3));
+    assert!(Requested::recorded(&d.path().join("none")).unwrap().is_none());
 }
 
 #[test]

@@ -162,7 +162,7 @@ pub(crate) fn write_jpeg(path: &Path, pixels: &[u8], rows: u32, cols: u32, quali
     let mut buf = Vec::with_capacity(pixels.len() / 4 + 1024);
     JpegEncoder::new_with_quality(&mut buf, quality)
         .encode(pixels, cols, rows, ExtendedColorType::L8)
-        .map_err(|e| SynthError::Jpeg { path: path.to_path_buf(), message: e.to_string() })?;
+        .map_err(|source| SynthError::Jpeg { path: path.to_path_buf(), source })?;
     std::fs::write(path, buf).map_err(io_err(path))
 }
 

@@ -249,8 +249,8 @@ pub enum SynthError {
     NotOurs { path: PathBuf },
     #[error("invalid synth config: {0}")]
     Config(String),
-    #[error("{path}: JPEG encoding failed: {message}")]
-    Jpeg { path: PathBuf, message: String },
+    #[error("{path}: JPEG encoding failed")]
+    Jpeg { path: PathBuf, source: image::ImageError },
     #[error("{path}: writing the manifest failed")]
     Manifest { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
     #[error(transparent)]

@@ -170,6 +170,12 @@ pub enum StoreError {
     /// A file that is not a valid tensor file of the expected format.
     #[error("{path}: {what}")]
     Malformed { path: PathBuf, what: String },
+    /// A `.pt` file that is not a valid zip archive of a torch tensor.
+    #[error("{path}: invalid torch zip archive")]
+    PtArchive { path: PathBuf, source: zip::result::ZipError },
+    /// A record of a `.pt` archive that cannot be read.
+    #[error("{path}: cannot read {record}")]
+    PtRecord { path: PathBuf, record: String, source: std::io::Error },
 }
 
 /// How a [`TensorFile`] is written.

@@ -391,7 +391,7 @@ fn open_safetensors(path: &Path, file: &File, file_len: u64, prefix: [u8; 8]) ->
 /// Opens a torch zip archive: the folder is the first record's prefix (as
 /// torch's reader does), `data.pkl` names the storage record.
 fn open_pt(path: &Path, file: &File, file_len: u64) -> Result<Header, StoreError> {
-    let zerr = |e: zip::result::ZipError| malformed(path, format!("invalid torch zip archive: {e}"));
+    let zerr = |source| StoreError::PtArchive { path: path.to_path_buf(), source };
     // Torch archives start at byte 0. Saying so matters: the zip crate's
     // offset detection guesses `eocd - cd_size` and, with the ZIP64 end records
     // torch (and we) write between the central directory and the EOCD, lands on
@@ -418,7 +418,11 @@ fn open_pt(path: &Path, file: &File, file_len: u64) -> Result<Header, StoreError
         }
         let mut buf = Vec::new();
         // `take` as well: the size checked above is only what the directory claims.
-        f.take(MAX_PICKLE + 1).read_to_end(&mut buf).map_err(|e| malformed(path, format!("{pkl_name}: {e}")))?;
+        f.take(MAX_PICKLE + 1).read_to_end(&mut buf).map_err(|source| StoreError::PtRecord {
+            path: path.to_path_buf(),
+            record: pkl_name.clone(),
+            source,
+        })?;
         if buf.len() as u64 > MAX_PICKLE {
             return Err(malformed(path, format!("{pkl_name} holds more than {MAX_PICKLE} bytes")));
         }

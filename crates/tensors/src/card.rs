@@ -7,8 +7,11 @@
 //! (digests from the hashing that feeds `SHA256SUMS.txt`, so the two lists
 //! agree), the recipe and the releases that built it. The Croissant file
 //! lists the card, so the card is rendered and hashed first; neither lists
-//! `SHA256SUMS.txt` (which lists both). Without checksums there are no
-//! digests to give, and only the card is written.
+//! `SHA256SUMS.txt` with a digest (it lists both). Without checksums there
+//! are no digests to give: only the card is written, and it says why there is
+//! no `croissant.json`. A build of the embedded synthetic demo is said to be
+//! one (the cohort stage records `"synthetic": true` in its report), so its
+//! card claims no patient data and no PhysioNet licence.
 
 use std::path::Path;
 
@@ -16,6 +19,7 @@ use dataset_card::{CardInput, CsvTable, FileEntry, SplitCount, Windows};
 use durable::Digest;
 use mimic_io::discover::Releases;
 use recipe::{Field, Recipe};
+use serde_json::Value;
 use sha2::Digest as _;
 
 use crate::error::TensorsError;
@@ -56,13 +60,16 @@ fn summary_value(r: &Recipe, field: Field) -> String {
     }
 }
 
-/// The releases the cohort was built from, as its report records them.
-fn versions(data_dir: &Path) -> Releases {
-    std::fs::read(data_dir.join(dataset_layout::COHORT_REPORT))
+/// What the card takes from the cohort's report: the releases the cohort
+/// was built from, and whether its input was the synthetic demo (`"synthetic":
+/// true`; the key is absent for any other input).
+fn cohort_facts(data_dir: &Path) -> (Releases, bool) {
+    let report = std::fs::read(data_dir.join(dataset_layout::COHORT_REPORT))
         .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|v| serde_json::from_value(v["versions"].clone()).ok())
-        .unwrap_or_default()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .unwrap_or(Value::Null);
+    let versions = serde_json::from_value(report["versions"].clone()).unwrap_or_default();
+    (versions, report["synthetic"] == Value::Bool(true))
 }
 
 /// Renders the card and (with digests) the Croissant file for `data_dir`
@@ -123,8 +130,11 @@ pub(crate) fn render(
         })
         .collect();
     let c = &recipe.cohort;
-    let mut input = CardInput {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    let (versions, synthetic) = cohort_facts(data_dir);
+    let input = CardInput {
+        tool_version: dataset_card::TOOL_VERSION.to_string(),
+        synthetic,
+        checksums: sums_kept,
         recipe_toml: recipe::render(recipe),
         recipe_is_published: recipe.differences_from_published().is_empty(),
         recipe_summary: Field::ALL.iter().map(|&f| (f.path().to_string(), summary_value(recipe, f))).collect(),
@@ -136,27 +146,16 @@ pub(crate) fn render(
         cxr_views: c.cxr_views.clone(),
         labs: c.labs.len(),
         cxr_crop: recipe.tensors.cxr_crop as usize,
-        versions: versions(data_dir),
+        versions,
         tensor_format: recipe.tensors.format,
         date_published: None,
         splits,
         files,
         csvs,
     };
-    let readme_path = data_dir.join(dataset_card::README);
-    let readme = dataset_card::render_readme(&input).map_err(|e| card_err(e, &readme_path))?.into_bytes();
-    if !sums_kept {
-        return Ok(Cards { readme, croissant: None });
-    }
-    input.files.push(FileEntry {
-        path: dataset_card::README.to_string(),
-        bytes: readme.len() as u64,
-        sha256: durable::sums::hex(&sha256(&readme)),
-    });
-    input.files.sort_by(|a, b| a.path.cmp(&b.path));
-    let croissant_path = data_dir.join(dataset_card::CROISSANT);
-    let croissant = dataset_card::render_croissant(&input).map_err(|e| card_err(e, &croissant_path))?.into_bytes();
-    Ok(Cards { readme, croissant: Some(croissant) })
+    // Both cards check the same input, so an error is the card's.
+    let cards = dataset_card::render_cards(&input).map_err(|e| card_err(e, &data_dir.join(dataset_card::README)))?;
+    Ok(Cards { readme: cards.readme.into_bytes(), croissant: cards.croissant.map(String::into_bytes) })
 }
 
 /// The SHA-256 of bytes about to be staged.

@@ -26,10 +26,14 @@ pub enum TensorsError {
     /// A split CSV could not be read, lacks columns or has a bad field.
     #[error(transparent)]
     Table(#[from] TableError),
-    /// `labs_means.json` is unreadable, not a flat JSON object of numbers, or
-    /// does not have exactly one `<itemid>_percentile` key per lab of the recipe.
+    /// `labs_means.json` cannot be read.
+    #[error("{path}: cannot read the lab means")]
+    LabsMeansRead { path: PathBuf, source: io::Error },
+    /// `labs_means.json` is not a flat JSON object of numbers, or does not
+    /// have exactly one `<itemid>_percentile` key per lab of the recipe
+    /// (then `field` is the recipe's lab list).
     #[error("{path}: {message}")]
-    LabsMeans { path: PathBuf, message: String },
+    LabsMeans { path: PathBuf, message: String, field: Option<recipe::Field> },
     /// A split CSV has no data row (the reference cannot stack an empty split).
     #[error("{table}: the split has no rows (expected at least one: the reference cannot stack an empty split)")]
     EmptySplit { table: PathBuf },
@@ -98,7 +102,7 @@ impl TensorsError {
     pub fn field(&self) -> Option<recipe::Field> {
         match self {
             TensorsError::Recipe(e) => e.field(),
-            TensorsError::LabsMeans { message, .. } if message.contains("cohort.labs") => Some(recipe::Field::Labs),
+            TensorsError::LabsMeans { field, .. } => *field,
             _ => None,
         }
     }

@@ -27,14 +27,14 @@ impl LabsMeans {
     /// Reads and checks `labs_means.json` against the recipe's labs.
     pub fn read(path: &Path, labs: &[u32]) -> Result<Self, TensorsError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| TensorsError::LabsMeans { path: path.to_path_buf(), message: format!("cannot read: {e}") })?;
+            .map_err(|source| TensorsError::LabsMeansRead { path: path.to_path_buf(), source })?;
         Self::parse(&text, path, labs)
     }
 
     /// Parses the text of `labs_means.json`; `path` is only used in errors.
     pub fn parse(text: &str, path: &Path, labs: &[u32]) -> Result<Self, TensorsError> {
-        let err = |message: String| TensorsError::LabsMeans { path: path.to_path_buf(), message };
-        let entries = parse_flat_object(text).map_err(err)?;
+        let err = |message: String, field| TensorsError::LabsMeans { path: path.to_path_buf(), message, field };
+        let entries = parse_flat_object(text).map_err(|m| err(m, None))?;
         // Python's json.load keeps the last of duplicate keys.
         let mut map: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
         for (k, v) in entries {
@@ -44,11 +44,14 @@ impl LabsMeans {
         let missing: Vec<&String> = expected.iter().filter(|k| !map.contains_key(*k)).collect();
         let unexpected: Vec<&String> = map.keys().filter(|k| !expected.contains(k)).collect();
         if !missing.is_empty() || !unexpected.is_empty() {
-            return Err(err(format!(
-                "expected exactly the {} keys <itemid>_percentile of the labs of the recipe (cohort.labs); missing \
-                 {missing:?}, unexpected {unexpected:?}",
-                labs.len()
-            )));
+            return Err(err(
+                format!(
+                    "expected exactly the {} keys <itemid>_percentile of the labs of the recipe (cohort.labs); missing \
+                     {missing:?}, unexpected {unexpected:?}",
+                    labs.len()
+                ),
+                Some(recipe::Field::Labs),
+            ));
         }
         // BTreeMap iterates in byte order of the keys = Python's sorted() for ASCII keys.
         let (keys, means) = map.into_iter().unzip();

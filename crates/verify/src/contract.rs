@@ -244,9 +244,28 @@ pub(crate) fn check_contract(dir: &Path, expect_published: bool, rep: &mut Verif
     }
     check_disjoint(&csvs, rep);
     if expect_published {
-        check_published(dir, &csvs, rep);
+        match recorded.as_ref().map(Recipe::differences_from_published).filter(|d| !d.is_empty()) {
+            Some(differ) => not_published(&differ, rep),
+            None => check_published(dir, &csvs, rep),
+        }
     }
     Ok(())
+}
+
+/// The release's frozen counts are those of the published recipe: a
+/// dataset built by another one cannot have them, so instead of failing
+/// each count the check fails once, saying why.
+fn not_published(differ: &[recipe::Field], rep: &mut VerifyReport) {
+    let names: Vec<&str> = differ.iter().map(|f| f.path()).collect();
+    rep.check(
+        Check::Published("recipe"),
+        false,
+        format!(
+            "published: the recorded recipe ({RECIPE_FILE}) differs from the published one in {}, so the published \
+             contract does not apply",
+            names.join(", ")
+        ),
+    );
 }
 
 /// `labs_means.json` holds one `<itemid>_percentile` per lab of the recipe.
@@ -405,5 +424,51 @@ fn check_blocks(
             v.hadm[..] == h[..positives],
             format!("{split}: positives are val.csv's rows in order"),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn published_findings(rep: &VerifyReport) -> Vec<&crate::Finding> {
+        rep.findings().iter().filter(|f| matches!(f.check, Check::Published(_))).collect()
+    }
+
+    #[test]
+    fn a_variant_fails_the_published_contract_once_saying_why() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join(RECIPE_FILE),
+            "[cohort]\ncxr_window_hours = [12, 96]\n\n[tensors]\nformat = \"npy\"\n",
+        )
+        .unwrap();
+        let mut rep = VerifyReport::default();
+        check_contract(d.path(), true, &mut rep).unwrap();
+        let published = published_findings(&rep);
+        assert_eq!(published.len(), 1, "{}", rep.text());
+        assert_eq!(published[0].check, Check::Published("recipe"));
+        assert!(!published[0].passed);
+        assert_eq!(
+            published[0].detail,
+            "published: the recorded recipe (recipe.toml) differs from the published one in \
+             cohort.cxr_window_hours, so the published contract does not apply"
+        );
+        // Without expect_published the recipe is not held against the release.
+        let mut rep = VerifyReport::default();
+        check_contract(d.path(), false, &mut rep).unwrap();
+        assert!(published_findings(&rep).is_empty());
+    }
+
+    #[test]
+    fn the_published_recipe_is_held_to_the_frozen_counts() {
+        let d = tempfile::tempdir().unwrap();
+        // The format is packaging, not a difference of the data.
+        std::fs::write(d.path().join(RECIPE_FILE), "[tensors]\nformat = \"npy\"\n").unwrap();
+        let mut rep = VerifyReport::default();
+        check_contract(d.path(), true, &mut rep).unwrap();
+        let checks: Vec<Check> = published_findings(&rep).iter().map(|f| f.check).collect();
+        assert!(checks.contains(&Check::Published("train has 10,000 rows")), "{checks:?}");
+        assert!(!checks.contains(&Check::Published("recipe")));
     }
 }

@@ -35,6 +35,8 @@ pub struct VerifyRequest {
     pub dir: PathBuf,
     /// Also require the published release's frozen counts (11,622
     /// admissions; 10,000 / 750 / 464 queries; 7,500 / 4,640 retrieval rows).
+    /// They are the published recipe's: a directory recording another
+    /// recipe fails this once, naming the fields that differ.
     pub expect_published: bool,
     /// Another build's `SHA256SUMS.txt`: list the files whose checksums differ.
     pub against: Option<PathBuf>,

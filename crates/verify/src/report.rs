@@ -19,6 +19,8 @@ pub enum Check {
     Checksums,
     /// The files agree with another build's checksum list.
     Against,
+    /// `croissant.json`'s files and digests agree with `SHA256SUMS.txt`.
+    Croissant,
     /// The recorded recipe is readable and listed in `SHA256SUMS.txt`.
     Recipe,
     /// A split CSV is readable.
@@ -61,6 +63,7 @@ impl fmt::Display for Check {
             Check::SumsReadable => f.write_str("sums-readable"),
             Check::Checksums => f.write_str("checksums"),
             Check::Against => f.write_str("against"),
+            Check::Croissant => f.write_str("croissant"),
             Check::Recipe => f.write_str("recipe"),
             Check::CsvReadable(s) => write!(f, "csv-readable:{s}"),
             Check::LabsMeans => f.write_str("labs-means"),

@@ -1,9 +1,11 @@
-//! `SHA256SUMS.txt` against the files, and against another build's list.
+//! `SHA256SUMS.txt` against the files, against another build's list, and
+//! against the digests `croissant.json` publishes.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use dataset_layout::CROISSANT;
 use durable::{SUMS_FILE, Sums};
 use errors::Chain;
 use progress::Progress;
@@ -88,6 +90,9 @@ pub(crate) fn check_sums(
             rep.check(Check::Checksums, true, format!("{SUMS_FILE}: all {} files match", own.len()));
         }
     }
+    if let Some(own) = &own {
+        check_croissant(dir, own, rep);
+    }
     if let (Some(theirs), Some(path)) = (&theirs, against) {
         // This directory's truth: its own list where it has one, else the files as they are.
         let ours = |name: &str| match &own {
@@ -131,4 +136,113 @@ pub(crate) fn check_sums(
         }
     }
     Ok(())
+}
+
+/// `croissant.json`'s `cr:FileObject`s against `SHA256SUMS.txt`: each
+/// `contentUrl` listed there with the same digest. The card is written with
+/// stage 3's outputs; a stage rerun alone afterwards updates the list but
+/// not the card, which then vouches for bytes that are gone. No card, no
+/// check.
+fn check_croissant(dir: &Path, own: &Sums, rep: &mut VerifyReport) {
+    let path = dir.join(CROISSANT);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => return rep.check(Check::Croissant, false, format!("{CROISSANT}: cannot be read: {e}")),
+    };
+    let doc: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(d) => d,
+        Err(e) => return rep.check(Check::Croissant, false, format!("{CROISSANT}: not JSON: {e}")),
+    };
+    let objects: Vec<&serde_json::Value> =
+        doc["distribution"].as_array().into_iter().flatten().filter(|o| o["@type"] == "cr:FileObject").collect();
+    let mut bad = 0;
+    for (i, o) in objects.iter().enumerate() {
+        let (Some(url), Some(sha)) = (o["contentUrl"].as_str(), o["sha256"].as_str()) else {
+            bad += 1;
+            rep.check(Check::Croissant, false, format!("{CROISSANT}: distribution[{i}] has no contentUrl or sha256"));
+            continue;
+        };
+        match own.get(url) {
+            None => {
+                bad += 1;
+                rep.check(
+                    Check::Croissant,
+                    false,
+                    format!("{CROISSANT}: {url} is not listed in {SUMS_FILE} (the card is stale)"),
+                );
+            }
+            Some(d) if durable::sums::hex(d) != sha => {
+                bad += 1;
+                rep.check(
+                    Check::Croissant,
+                    false,
+                    format!(
+                        "{CROISSANT}: {url} has sha256 {sha}, {SUMS_FILE} has {} (the card is stale: rebuild stage 3)",
+                        durable::sums::hex(d)
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    if bad == 0 {
+        rep.check(
+            Check::Croissant,
+            true,
+            format!("{CROISSANT}: the {} files it lists match {SUMS_FILE}", objects.len()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(entries: &[(&str, String)]) -> String {
+        let objects: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(url, sha)| serde_json::json!({"@type": "cr:FileObject", "contentUrl": url, "sha256": sha}))
+            .chain([serde_json::json!({"@type": "cr:FileSet", "includes": "*.csv"})])
+            .collect();
+        serde_json::json!({"distribution": objects}).to_string()
+    }
+
+    #[test]
+    fn a_stale_croissant_card_is_reported_file_by_file() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let mut sums = Sums::default();
+        sums.set("train.csv", a).unwrap();
+        sums.set("test.csv", b).unwrap();
+        let run = |text: &str| {
+            std::fs::write(d.path().join(CROISSANT), text).unwrap();
+            let mut rep = VerifyReport::default();
+            check_croissant(d.path(), &sums, &mut rep);
+            rep
+        };
+        let rep = run(&card(&[("train.csv", durable::sums::hex(&a)), ("test.csv", durable::sums::hex(&b))]));
+        assert_eq!(rep.passed(), ["croissant.json: the 2 files it lists match SHA256SUMS.txt"]);
+        assert!(rep.ok());
+        // train.csv rewritten by a stage rerun alone; a file the list does not hold.
+        let rep = run(&card(&[("train.csv", durable::sums::hex(&b)), ("gone.csv", durable::sums::hex(&a))]));
+        assert_eq!(
+            rep.failed(),
+            [
+                format!(
+                    "croissant.json: train.csv has sha256 {}, SHA256SUMS.txt has {} (the card is stale: rebuild stage 3)",
+                    durable::sums::hex(&b),
+                    durable::sums::hex(&a)
+                ),
+                "croissant.json: gone.csv is not listed in SHA256SUMS.txt (the card is stale)".to_string(),
+            ]
+        );
+        assert_eq!(rep.failed_of(Check::Croissant).len(), 2);
+        assert!(run("{").failed()[0].starts_with("croissant.json: not JSON: "));
+        // No card, no check.
+        std::fs::remove_file(d.path().join(CROISSANT)).unwrap();
+        let mut rep = VerifyReport::default();
+        check_croissant(d.path(), &sums, &mut rep);
+        assert!(rep.findings().is_empty());
+    }
 }

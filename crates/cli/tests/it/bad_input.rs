@@ -30,40 +30,21 @@ fn user_dir(name: &str) -> PathBuf {
     d
 }
 
-/// The input dir of `which` ("hosp", "cxr" or "ecg").
-fn input_dir<'a>(i: &'a Inputs, which: &str) -> &'a Path {
-    match which {
-        "hosp" => &i.hosp,
-        "cxr" => &i.cxr,
-        "ecg" => &i.ecg,
-        _ => unreachable!("{which}"),
-    }
-}
-
-fn set_input_dir(i: &mut Inputs, which: &str, dir: PathBuf) {
-    match which {
-        "hosp" => i.hosp = dir,
-        "cxr" => i.cxr = dir,
-        "ecg" => i.ecg = dir,
-        _ => unreachable!("{which}"),
-    }
-}
-
 /// The fixture's inputs with `which/rel` replaced by `bytes` (`None`: absent).
-fn inputs_with(case: &str, which: &str, rel: &str, bytes: Option<&[u8]>) -> Inputs {
+fn inputs_with(case: &str, which: InputDir, rel: &str, bytes: Option<&[u8]>) -> Inputs {
     let mut i = fx().inputs.clone();
     let new = fx().scratch(&format!("in-{case}"));
-    let target = overlay(input_dir(&i, which), &new, rel);
+    let target = overlay(which.of(&i), &new, rel);
     if let Some(b) = bytes {
         std::fs::write(&target, b).unwrap();
     }
-    set_input_dir(&mut i, which, new);
+    which.set(&mut i, new);
     i
 }
 
 /// The rows of table `file` of `which` (gunzipped when `.gz`).
-fn table_rows(which: &str, file: &str) -> Vec<Vec<String>> {
-    let path = input_dir(&fx().inputs, which).join(file);
+fn table_rows(which: InputDir, file: &str) -> Vec<Vec<String>> {
+    let path = which.of(&fx().inputs).join(file);
     let bytes = if file.ends_with(".gz") { gunzip(&path) } else { std::fs::read(&path).unwrap() };
     table::rows_from_bytes(&bytes)
 }
@@ -75,7 +56,7 @@ fn table_bytes(file: &str, rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 /// The fixture's inputs with table `file` rewritten by `edit`.
-fn inputs_with_table(case: &str, which: &str, file: &str, edit: impl FnOnce(&mut Vec<Vec<String>>)) -> Inputs {
+fn inputs_with_table(case: &str, which: InputDir, file: &str, edit: impl FnOnce(&mut Vec<Vec<String>>)) -> Inputs {
     let mut rows = table_rows(which, file);
     edit(&mut rows);
     inputs_with(case, which, file, Some(&table_bytes(file, &rows)))
@@ -115,9 +96,9 @@ fn cohort_each_missing_table_is_named() {
     for (which, file) in cohort_tables() {
         let i = inputs_with(&format!("missing-{file}"), which, file, None);
         let dir = match which {
-            "hosp" => "MIMIC-IV hosp directory",
-            "cxr" => "MIMIC-CXR-JPG directory",
-            _ => "MIMIC-IV-ECG directory",
+            InputDir::Hosp => "MIMIC-IV hosp directory",
+            InputDir::Cxr => "MIMIC-CXR-JPG directory",
+            InputDir::Ecg => "MIMIC-IV-ECG directory",
         };
         cohort_fails(&format!("missing-{file}"), &i, &[file, "does not exist", dir]);
     }
@@ -126,12 +107,12 @@ fn cohort_each_missing_table_is_named() {
 #[test]
 fn cohort_missing_or_renamed_columns_are_named() {
     let cases = [
-        ("hosp", layout::ADMISSIONS, "admittime"),
-        ("hosp", layout::PATIENTS, "anchor_age"),
-        ("hosp", layout::LABEVENTS, "valuenum"),
-        ("cxr", layout::CXR_METADATA, "ViewPosition"),
-        ("cxr", layout::CXR_CHEXPERT, "study_id"),
-        ("ecg", layout::ECG_RECORD_LIST, "path"),
+        (InputDir::Hosp, layout::ADMISSIONS, "admittime"),
+        (InputDir::Hosp, layout::PATIENTS, "anchor_age"),
+        (InputDir::Hosp, layout::LABEVENTS, "valuenum"),
+        (InputDir::Cxr, layout::CXR_METADATA, "ViewPosition"),
+        (InputDir::Cxr, layout::CXR_CHEXPERT, "study_id"),
+        (InputDir::Ecg, layout::ECG_RECORD_LIST, "path"),
     ];
     for (k, (which, file, column)) in cases.into_iter().enumerate() {
         // Even cases rename the column, odd ones remove it.
@@ -155,7 +136,7 @@ fn cohort_unmodified_round_trip_of_a_table_is_byte_identical() {
     // must not change what the tool sees.
     for (which, file) in cohort_tables() {
         let rows = table_rows(which, file);
-        let path = input_dir(&fx().inputs, which).join(file);
+        let path = which.of(&fx().inputs).join(file);
         let orig = if file.ends_with(".gz") { gunzip(&path) } else { std::fs::read(&path).unwrap() };
         assert_eq!(table::to_bytes(&rows), orig, "{file}");
     }
@@ -175,8 +156,11 @@ fn cohort_extra_and_reordered_columns_work() {
     let want_csv = std::fs::read(fx().cohort_dir.join(COHORT_DATA[0])).unwrap();
     let want_pq = std::fs::read(fx().cohort_dir.join(COHORT_DATA[1])).unwrap();
     // Tables whose columns the reference picks by name: identical output.
-    for (which, file) in [("hosp", layout::LABEVENTS), ("cxr", layout::CXR_METADATA), ("ecg", layout::ECG_RECORD_LIST)]
-    {
+    for (which, file) in [
+        (InputDir::Hosp, layout::LABEVENTS),
+        (InputDir::Cxr, layout::CXR_METADATA),
+        (InputDir::Ecg, layout::ECG_RECORD_LIST),
+    ] {
         let i = inputs_with_table(&format!("extra-{file}"), which, file, |rows| shuffle_and_extend(rows));
         let save = user_dir(&format!("out-extra-{file}"));
         run(cohort_args(&i, &save)).assert_success();
@@ -187,7 +171,11 @@ fn cohort_extra_and_reordered_columns_work() {
     // Tables the reference passes through (pandas keeps file column order and
     // carries extra columns): every reference column keeps its values.
     let want = by_column(&table::rows_from_bytes(&want_csv));
-    for (which, file) in [("hosp", layout::ADMISSIONS), ("hosp", layout::PATIENTS), ("cxr", layout::CXR_CHEXPERT)] {
+    for (which, file) in [
+        (InputDir::Hosp, layout::ADMISSIONS),
+        (InputDir::Hosp, layout::PATIENTS),
+        (InputDir::Cxr, layout::CXR_CHEXPERT),
+    ] {
         let i = inputs_with_table(&format!("extra-{file}"), which, file, |rows| shuffle_and_extend(rows));
         let save = user_dir(&format!("out-extra-{file}"));
         run(cohort_args(&i, &save)).assert_success();
@@ -206,21 +194,21 @@ fn cohort_extra_and_reordered_columns_work() {
 #[test]
 fn cohort_gzip_truncated_or_not_gzip_is_named() {
     let adm = std::fs::read(fx().inputs.hosp.join(layout::ADMISSIONS)).unwrap();
-    let i = inputs_with("gz-trunc", "hosp", layout::ADMISSIONS, Some(&adm[..adm.len() / 2]));
+    let i = inputs_with("gz-trunc", InputDir::Hosp, layout::ADMISSIONS, Some(&adm[..adm.len() / 2]));
     cohort_fails("gz-trunc", &i, &[layout::ADMISSIONS]);
     let plain = gunzip(&fx().inputs.hosp.join(layout::LABEVENTS));
-    let i = inputs_with("gz-plain", "hosp", layout::LABEVENTS, Some(&plain));
+    let i = inputs_with("gz-plain", InputDir::Hosp, layout::LABEVENTS, Some(&plain));
     cohort_fails("gz-plain", &i, &[layout::LABEVENTS]);
     let meta = std::fs::read(fx().inputs.cxr.join(layout::CXR_METADATA)).unwrap();
-    let i = inputs_with("gz-trunc-meta", "cxr", layout::CXR_METADATA, Some(&meta[..meta.len() - 6]));
+    let i = inputs_with("gz-trunc-meta", InputDir::Cxr, layout::CXR_METADATA, Some(&meta[..meta.len() - 6]));
     cohort_fails("gz-trunc-meta", &i, &[layout::CXR_METADATA]);
 }
 
 #[test]
 fn cohort_row_with_wrong_field_count_names_the_line() {
-    let i = inputs_with_table("fields", "hosp", layout::ADMISSIONS, |rows| rows[5].push("surplus".into()));
+    let i = inputs_with_table("fields", InputDir::Hosp, layout::ADMISSIONS, |rows| rows[5].push("surplus".into()));
     cohort_fails("fields", &i, &[&format!("{}:6", layout::ADMISSIONS), "expected 16 fields", "found 17"]);
-    let i = inputs_with_table("fields-rl", "ecg", layout::ECG_RECORD_LIST, |rows| {
+    let i = inputs_with_table("fields-rl", InputDir::Ecg, layout::ECG_RECORD_LIST, |rows| {
         rows[3].pop();
     });
     cohort_fails("fields-rl", &i, &[&format!("{}:4", layout::ECG_RECORD_LIST), "expected 5 fields", "found 4"]);
@@ -228,12 +216,12 @@ fn cohort_row_with_wrong_field_count_names_the_line() {
 
 #[test]
 fn cohort_unparsable_ids_and_timestamps_name_line_and_column() {
-    let i = inputs_with_table("bad-hadm", "hosp", layout::ADMISSIONS, |rows| {
+    let i = inputs_with_table("bad-hadm", InputDir::Hosp, layout::ADMISSIONS, |rows| {
         let c = col(rows, "hadm_id");
         rows[4][c] = "2x0001".into();
     });
     cohort_fails("bad-hadm", &i, &[&format!("{}:5", layout::ADMISSIONS), "\"hadm_id\"", "integer", "2x0001"]);
-    let i = inputs_with_table("bad-admittime", "hosp", layout::ADMISSIONS, |rows| {
+    let i = inputs_with_table("bad-admittime", InputDir::Hosp, layout::ADMISSIONS, |rows| {
         let c = col(rows, "admittime");
         rows[7][c] = "2180-13-45 25:61:00".into();
     });
@@ -242,19 +230,19 @@ fn cohort_unparsable_ids_and_timestamps_name_line_and_column() {
         &i,
         &[&format!("{}:8", layout::ADMISSIONS), "\"admittime\"", "timestamp", "2180-13-45 25:61:00"],
     );
-    let i = inputs_with_table("bad-subject-pat", "hosp", layout::PATIENTS, |rows| rows[2][0] = "ten".into());
+    let i = inputs_with_table("bad-subject-pat", InputDir::Hosp, layout::PATIENTS, |rows| rows[2][0] = "ten".into());
     cohort_fails("bad-subject-pat", &i, &[&format!("{}:3", layout::PATIENTS), "\"subject_id\"", "integer"]);
-    let i = inputs_with_table("bad-ecg-study", "ecg", layout::ECG_RECORD_LIST, |rows| {
+    let i = inputs_with_table("bad-ecg-study", InputDir::Ecg, layout::ECG_RECORD_LIST, |rows| {
         let c = col(rows, "study_id");
         rows[2][c] = "4e7".into();
     });
     cohort_fails("bad-ecg-study", &i, &[&format!("{}:3", layout::ECG_RECORD_LIST), "\"study_id\"", "integer"]);
-    let i = inputs_with_table("bad-ecg-time", "ecg", layout::ECG_RECORD_LIST, |rows| {
+    let i = inputs_with_table("bad-ecg-time", InputDir::Ecg, layout::ECG_RECORD_LIST, |rows| {
         let c = col(rows, "ecg_time");
         rows[2][c] = "yesterday".into();
     });
     cohort_fails("bad-ecg-time", &i, &[&format!("{}:3", layout::ECG_RECORD_LIST), "\"ecg_time\"", "yesterday"]);
-    let i = inputs_with_table("bad-studydate", "cxr", layout::CXR_METADATA, |rows| {
+    let i = inputs_with_table("bad-studydate", InputDir::Cxr, layout::CXR_METADATA, |rows| {
         let c = col(rows, "StudyDate");
         rows[2][c] = "2180-01-01".into();
     });
@@ -263,12 +251,12 @@ fn cohort_unparsable_ids_and_timestamps_name_line_and_column() {
 
 #[test]
 fn cohort_duplicate_keys_are_named() {
-    let i = inputs_with_table("dup-hadm", "hosp", layout::ADMISSIONS, |rows| {
+    let i = inputs_with_table("dup-hadm", InputDir::Hosp, layout::ADMISSIONS, |rows| {
         let c = col(rows, "hadm_id");
         rows[9][c] = rows[3][c].clone();
     });
     cohort_fails("dup-hadm", &i, &[&format!("{}:10", layout::ADMISSIONS), "duplicate hadm_id", "line 4"]);
-    let i = inputs_with_table("dup-study", "cxr", layout::CXR_CHEXPERT, |rows| {
+    let i = inputs_with_table("dup-study", InputDir::Cxr, layout::CXR_CHEXPERT, |rows| {
         let c = col(rows, "study_id");
         rows[6][c] = rows[2][c].clone();
     });
@@ -384,7 +372,7 @@ fn cohort_only_checks_that_images_exist() {
     // The reference only calls os.path.exists on images: a zero-byte or
     // non-JPEG file at the chosen path must give the unmodified cohort.
     let (_, cxr_path) = cohort_paths();
-    let i = inputs_with("cxr-zero", "cxr", &cxr_path, Some(b""));
+    let i = inputs_with("cxr-zero", InputDir::Cxr, &cxr_path, Some(b""));
     let save = user_dir("out-cxr-zero");
     run(cohort_args(&i, &save)).assert_success();
     for f in COHORT_DATA {
@@ -395,12 +383,12 @@ fn cohort_only_checks_that_images_exist() {
 #[test]
 fn cohort_unsafe_record_list_paths_are_refused() {
     for (k, bad) in ["/etc/passwd", "files/../../outside/record", "../mimic-iv-ecg/files/x"].into_iter().enumerate() {
-        let i = inputs_with_table(&format!("unsafe-rl-{k}"), "ecg", layout::ECG_RECORD_LIST, |rows| {
+        let i = inputs_with_table(&format!("unsafe-rl-{k}"), InputDir::Ecg, layout::ECG_RECORD_LIST, |rows| {
             let c = col(rows, "path");
             let last = rows.len() - 1;
             rows[last][c] = bad.into();
         });
-        let n = table_rows("ecg", layout::ECG_RECORD_LIST).len();
+        let n = table_rows(InputDir::Ecg, layout::ECG_RECORD_LIST).len();
         cohort_fails(
             &format!("unsafe-rl-{k}"),
             &i,
@@ -603,7 +591,7 @@ fn tensors_broken_jpegs_are_named() {
     }
     for (f, line, cxr_path, what, bytes, needle) in cases {
         let case = format!("t-jpeg-{f}-{what}");
-        let i = inputs_with(&case, "cxr", &cxr_path, Some(&bytes));
+        let i = inputs_with(&case, InputDir::Cxr, &cxr_path, Some(&bytes));
         let d = fx().copy_split_inputs(&case);
         let name = Path::new(&cxr_path).file_name().unwrap().to_str().unwrap().to_string();
         tensors_fails(&d, &i, &[&format!("{f}:{line}"), &name, needle]);
@@ -613,7 +601,7 @@ fn tensors_broken_jpegs_are_named() {
 #[test]
 fn tensors_missing_image_is_named() {
     let (cxr_path, line) = later_row("test.csv", "cxr_path");
-    let i = inputs_with("t-noimg", "cxr", &cxr_path, None);
+    let i = inputs_with("t-noimg", InputDir::Cxr, &cxr_path, None);
     let d = fx().copy_split_inputs("t-noimg");
     tensors_fails(&d, &i, &[&format!("test.csv:{line}"), &cxr_path, "does not exist"]);
 }
@@ -645,7 +633,7 @@ fn cohort_failure_keeps_an_earlier_runs_outputs() {
         std::fs::copy(fx().cohort_dir.join(f), save.join(f)).unwrap();
     }
     let before = snapshot(&save);
-    let i = inputs_with_table("earlier-dup", "hosp", layout::ADMISSIONS, |rows| {
+    let i = inputs_with_table("earlier-dup", InputDir::Hosp, layout::ADMISSIONS, |rows| {
         let c = col(rows, "hadm_id");
         rows[9][c] = rows[3][c].clone();
     });
@@ -686,7 +674,7 @@ fn tensors_failure_keeps_an_earlier_runs_outputs() {
     }
     let (cxr_path, line) = later_row("val.csv", "cxr_path");
     let jpeg = std::fs::read(fx().inputs.cxr.join(&cxr_path)).unwrap();
-    let i = inputs_with("t-earlier", "cxr", &cxr_path, Some(&jpeg[..jpeg.len() / 2]));
+    let i = inputs_with("t-earlier", InputDir::Cxr, &cxr_path, Some(&jpeg[..jpeg.len() / 2]));
     tensors_fails(&d, &i, &[&format!("val.csv:{line}"), "truncated"]);
 }
 
@@ -711,7 +699,7 @@ fn error_messages_do_not_repeat_their_cause() {
     // tensors: a truncated train image, a short .dat, a missing split CSV.
     let (cxr_path, _) = later_row("train.csv", "cxr_path");
     let jpeg = std::fs::read(fx().inputs.cxr.join(&cxr_path)).unwrap();
-    let i = inputs_with("rep-jpeg", "cxr", &cxr_path, Some(&jpeg[..jpeg.len() / 2]));
+    let i = inputs_with("rep-jpeg", InputDir::Cxr, &cxr_path, Some(&jpeg[..jpeg.len() / 2]));
     check("tensors, truncated JPEG", run(tensors_args(&fx().copy_split_inputs("rep-jpeg"), &i)));
     let (ecg_path, _) = later_row("test.csv", "ecg_path");
     let i = ecg_record_case("rep-dat", &ecg_path, None, Some(Some(vec![0; 100])));
@@ -774,4 +762,46 @@ fn cohort_cleans_temporaries_of_a_killed_run() {
         std::fs::read(save.join("symile_mimic_data.csv")).unwrap(),
         std::fs::read(f.cohort_dir.join("symile_mimic_data.csv")).unwrap()
     );
+}
+
+// ------------------------------------------------------------------ settings
+
+/// The library names the settings that would resolve a download root in
+/// words of its own; the command prints them as its flags.
+#[test]
+fn an_unresolved_root_names_the_flags_that_resolve_it() {
+    let root = fx().scratch("two-unpublished-releases");
+    for v in ["3.0", "3.1"] {
+        for t in [layout::PATIENTS, layout::ADMISSIONS, layout::LABEVENTS] {
+            let p = root.join(format!("mimiciv/{v}/hosp/{t}"));
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"").unwrap();
+        }
+    }
+    std::fs::create_dir_all(root.join("mimic-cxr-jpg/2.0.0/files")).unwrap();
+    for t in [layout::CXR_METADATA, layout::CXR_CHEXPERT] {
+        std::fs::write(root.join("mimic-cxr-jpg/2.0.0").join(t), b"").unwrap();
+    }
+    std::fs::create_dir_all(root.join("mimic-iv-ecg/1.0/files")).unwrap();
+    std::fs::write(root.join("mimic-iv-ecg/1.0").join(layout::ECG_RECORD_LIST), b"").unwrap();
+    let out = root.join("never-written");
+    let args: [&std::ffi::OsStr; 7] = [
+        "build".as_ref(),
+        "--mimic-root".as_ref(),
+        root.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--ecg-version".as_ref(),
+        "2.0".as_ref(),
+    ];
+    let r = run(args);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    for needle in [
+        "several MIMIC-IV releases and none is the published 2.2: 3.0 (mimiciv/3.0/hosp), 3.1 (mimiciv/3.1/hosp); \
+         choose one with --mimiciv-version;",
+        "MIMIC-IV-ECG 2.0 was asked for (--ecg-version 2.0) but is not there; found 1.0 (mimic-iv-ecg/1.0)",
+    ] {
+        assert!(r.stderr.contains(needle), "{needle:?} not in:\n{}", r.stderr);
+    }
+    assert!(!out.exists());
 }

@@ -344,6 +344,27 @@ fn the_variant_end_to_end_verifies_and_records_its_recipe() {
         rep.findings().iter().filter(|f| f.check == verify::Check::Recipe).map(|f| f.detail.as_str()).collect();
     assert_eq!(recipe_check.len(), 1);
     assert!(recipe_check[0].contains("a variant of the published recipe (cohort.cxr_window_hours"), "{recipe_check:?}");
+    // The release's frozen counts are the published recipe's: a variant fails them once, saying why.
+    let strict = verify::VerifyRequest { expect_published: true, ..verify::VerifyRequest::new(&b.out) };
+    let rep = verify::verify(&strict, &progress::NoProgress).unwrap();
+    let published: Vec<&verify::Finding> =
+        rep.findings().iter().filter(|f| matches!(f.check, verify::Check::Published(_))).collect();
+    assert_eq!(published.len(), 1, "{}", rep.text());
+    assert_eq!(rep.failures(), 1, "{}", rep.text());
+    assert!(
+        published[0].detail.starts_with(
+            "published: the recorded recipe (recipe.toml) differs from the published one in cohort.cxr_window_hours, \
+             cohort.ecg_window_hours,"
+        ) && published[0].detail.ends_with("so the published contract does not apply"),
+        "{}",
+        published[0].detail
+    );
+    let r = run(os_args(&[&"verify", &b.out, &"--expect-published"]));
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(
+        r.stdout.contains("differs from the published one in")
+            || r.stderr.contains("differs from the published one in")
+    );
     // Row shapes follow the recipe's lab count: with the published 50 assumed, the variant fails.
     let bare_dir = scratch("variant-bare");
     for (rel, bytes) in dataset(&b.out) {
@@ -399,8 +420,32 @@ fn the_template_fed_back_changes_no_byte() {
 fn flags_override_the_file_and_the_file_overrides_the_defaults() {
     let dir = scratch("precedence");
     let file = dir.join("partial.toml");
-    std::fs::write(&file, "[splits]\ncandidate_n = 5\nseed = 11\n\n[tensors]\ncxr_scale = 40\ncxr_crop = 40\n")
-        .unwrap();
+    // The file alone breaks a rule across fields (the published crop, 320, over its scale); the flag mends it.
+    std::fs::write(&file, "[splits]\ncandidate_n = 5\nseed = 11\n\n[tensors]\ncxr_scale = 40\n").unwrap();
+    let alone = dir.join("alone");
+    let r = run(os_args(&[&"build", &"--mimic-root", &input().mimic, &"--out", &alone, &"--recipe", &file]));
+    assert_eq!(r.code, Some(2), "{r:?}");
+    let want = format!(
+        "error: {}:6: tensors.cxr_scale: 40 is smaller than tensors.cxr_crop (320, the published default)",
+        file.display()
+    );
+    assert!(r.stderr.contains(&want), "{}", r.stderr);
+    // A flag that leaves it broken is the field named, with the file's value and line.
+    let r = run(os_args(&[
+        &"build",
+        &"--mimic-root",
+        &input().mimic,
+        &"--out",
+        &alone,
+        &"--recipe",
+        &file,
+        &"--cxr_crop",
+        &"50",
+    ]));
+    assert_eq!(r.code, Some(2), "{r:?}");
+    let want = format!("error: --cxr_crop: 50 is larger than tensors.cxr_scale (40, in {}:6)", file.display());
+    assert!(r.stderr.contains(&want), "{}", r.stderr);
+    assert!(!alone.exists());
     let out = dir.join("out");
     let flags: [&dyn AsRef<std::ffi::OsStr>; 11] = [
         &"build",
@@ -532,11 +577,19 @@ fn bad_recipes_are_refused_naming_the_key_and_the_file() {
         (
             "lo-ge-hi",
             "[cohort]\nlabs_window_hours = [24, -24]\n",
-            &["cohort.labs_window_hours: lo (24 h) must be less than hi (-24 h)"],
+            &["bad-lo-ge-hi.toml:2: cohort.labs_window_hours: lo (24 h) must be less than hi (-24 h)"],
         ),
-        ("empty-views", "[cohort]\ncxr_views = []\n", &["cohort.cxr_views: the list of views is empty"]),
-        ("empty-labs", "[cohort]\nlabs = []\n", &["cohort.labs: the list of labs is empty"]),
-        ("duplicate-itemid", "[cohort]\nlabs = [51221, 51221]\n", &["cohort.labs: itemid 51221 is listed twice"]),
+        (
+            "empty-views",
+            "[cohort]\ncxr_views = []\n",
+            &["bad-empty-views.toml:2: cohort.cxr_views: the list of views is empty"],
+        ),
+        ("empty-labs", "[cohort]\n\nlabs = []\n", &["bad-empty-labs.toml:3: cohort.labs: the list of labs is empty"]),
+        (
+            "duplicate-itemid",
+            "[cohort]\nlabs = [51221, 51221]\n",
+            &["bad-duplicate-itemid.toml:2: cohort.labs: itemid 51221 is listed twice"],
+        ),
         (
             "negative-size",
             "[splits]\nval_n = -3\n",
@@ -545,7 +598,7 @@ fn bad_recipes_are_refused_naming_the_key_and_the_file() {
         (
             "crop-gt-scale",
             "[tensors]\ncxr_scale = 32\ncxr_crop = 40\n",
-            &["tensors.cxr_crop: 40 is larger than tensors.cxr_scale (32)"],
+            &["bad-crop-gt-scale.toml:3: tensors.cxr_crop: 40 is larger than tensors.cxr_scale (32, in ", ".toml:2)"],
         ),
         ("not-toml", "[cohort\n", &["bad-not-toml.toml:1:"]),
     ];
@@ -602,4 +655,59 @@ fn bad_recipes_are_refused_naming_the_key_and_the_file() {
     ]));
     assert_eq!(r.code, Some(2));
     assert!(r.stderr.contains("cannot read the recipe") && r.stderr.contains("none.toml"), "{}", r.stderr);
+}
+
+/// The worked example of docs/recipe.md, rerun: each row of its table is
+/// the embedded demo's cohort under that window (and views), so the page
+/// cannot drift from what the tool does.
+#[test]
+fn the_worked_example_of_the_recipe_page_is_the_demos() {
+    let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/recipe.md")).unwrap();
+    let section = page.split("## A worked example").nth(1).expect("the worked example").split("\n## ").next().unwrap();
+    let dir = scratch("worked-example");
+    let demo = pipeline::demo::demo_input(&dir.join("cache")).unwrap();
+    // The admissions the text says the demo has.
+    let said: usize = section
+        .split(" admissions in `admissions.csv.gz`")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the demo's admission count in the text");
+    let report = |out: &Path| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(out.join(dataset_layout::COHORT_REPORT)).unwrap()).unwrap()
+    };
+    let cell_number = |cell: &str| -> Option<usize> { cell.split_whitespace().next()?.parse().ok() };
+    let mut rows = 0;
+    let mut published_rows = None;
+    for line in section.lines().filter(|l| l.starts_with("| `[")) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        assert_eq!(cells.len(), 3, "{line}");
+        let window = cells[0].split('`').nth(1).unwrap().trim_matches(|c| c == '[' || c == ']').replace(' ', "");
+        let mut args = os_args(&[&"cohort", &"--mimic-root", &demo, &"--save_dir", &dir.join(format!("row-{rows}"))]);
+        args.extend(os_args(&[&"--cxr-window-hours", &window]));
+        if let Some(views) = cells[0].split("cxr_views = ").nth(1) {
+            let views: Vec<&str> = views.trim_matches('`').trim_matches(|c| c == '[' || c == ']').split(", ").collect();
+            let views = views.iter().map(|v| v.trim_matches('"')).collect::<Vec<_>>().join(",");
+            args.extend(os_args(&[&"--cxr-views", &views]));
+        }
+        run(args).assert_success();
+        let r = report(&dir.join(format!("row-{rows}")));
+        let a = &r["attrition"];
+        assert_eq!(a["admissions_read"].as_u64(), Some(said as u64), "the text's admission count");
+        if let Some(listed) = cell_number(cells[1]) {
+            assert_eq!(a["with_cxr_candidate"].as_u64(), Some(listed as u64), "{line}");
+        }
+        let final_rows = cell_number(cells[2]).unwrap_or_else(|| panic!("no cohort rows in {line}"));
+        assert_eq!(a["final_rows"].as_u64(), Some(final_rows as u64), "{line}");
+        // The gain in parentheses is over the published row (the first).
+        match (published_rows, cells[2].split("(+").nth(1)) {
+            (None, None) => published_rows = Some(final_rows),
+            (Some(p), Some(gain)) => {
+                assert_eq!(gain.trim_end_matches(')').parse::<usize>().unwrap(), final_rows - p, "{line}")
+            }
+            _ => panic!("only the first row is the published one, without a gain: {line}"),
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, 5, "the table's rows");
 }

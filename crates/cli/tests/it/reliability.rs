@@ -338,7 +338,7 @@ fn kill_between_renames(name: &str, args: Vec<OsString>, dir: &Path, old: &[&str
     let mut child = Command::new(BIN)
         .arg("--quiet")
         .args(&args)
-        .env("SYMILE_MIMIC_TEST_COMMIT_PAUSE_MS", "4000")
+        .env(durable::commit::PAUSE_BETWEEN_RENAMES_ENV, "4000")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

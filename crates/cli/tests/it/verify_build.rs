@@ -74,6 +74,15 @@ fn lying_tensors_are_failed_checks() {
     assert!(text.contains("test: hadm_id, label_hadm_id and label have 12, 12 and 5 rows"), "{text}");
 }
 
+/// A synthetic MIMIC tree of 120 admissions: the directory that owns it, and its root.
+fn small_input() -> (test_support::TempDir, std::path::PathBuf) {
+    let input = test_support::tempdir();
+    let cfg = synth::SynthConfig { admissions: Some(120), ..synth::demo_config() };
+    let mimic = input.path().join("mimic");
+    synth::generate(&mimic, &cfg).unwrap();
+    (input, mimic)
+}
+
 /// `build` with `flags` from `mimic` into `out`.
 fn build(mimic: &Path, out: &Path, flags: &[&str]) -> pipeline::BuildSummary {
     let mut args = symile_mimic::BuildArgs::from_flags(flags).unwrap();
@@ -84,10 +93,7 @@ fn build(mimic: &Path, out: &Path, flags: &[&str]) -> pipeline::BuildSummary {
 
 #[test]
 fn build_skips_up_to_date_stages_and_redoes_changed_ones() {
-    let input = test_support::tempdir();
-    let cfg = synth::SynthConfig { admissions: Some(120), ..synth::demo_config() };
-    let mimic = input.path().join("mimic");
-    synth::generate(&mimic, &cfg).unwrap();
+    let (_input, mimic) = small_input();
     let out = test_support::tempdir();
     let data = out.path().join("data");
     let base = ["--candidate_n", "3", "--cxr_scale", "64", "--cxr_crop", "64"];
@@ -139,4 +145,42 @@ fn build_skips_up_to_date_stages_and_redoes_changed_ones() {
 
     let rep = verify(&VerifyArgs::new(data.clone()), &NoProgress).unwrap();
     assert!(rep.ok(), "{}", rep.text());
+}
+
+/// `croissant.json` publishes a digest per file; a stage rerun alone after
+/// the build rewrites files and `SHA256SUMS.txt` but not the card, which
+/// `verify` then reports, file by file.
+#[test]
+fn a_croissant_card_left_stale_by_a_stage_rerun_is_reported() {
+    let (_input, mimic) = small_input();
+    let out = test_support::tempdir();
+    let data = out.path().join("data");
+    build(&mimic, &data, &["--candidate_n", "3", "--cxr_scale", "32", "--cxr_crop", "32"]);
+    let rep = verify(&VerifyArgs::new(data.clone()), &NoProgress).unwrap();
+    assert!(rep.ok(), "{}", rep.text());
+    let card: Vec<&verify::Finding> = rep.findings().iter().filter(|f| f.check == verify::Check::Croissant).collect();
+    assert!(card.len() == 1 && card[0].detail.contains("files it lists match SHA256SUMS.txt"), "{card:?}");
+
+    // Stage 2 again with another seed: new split CSVs, a new SHA256SUMS.txt, the old card.
+    let r = crate::common::run(crate::common::os_args(&[
+        &"splits",
+        &"--dataset_path",
+        &data.join(dataset_layout::COHORT_CSV),
+        &"--save_dir",
+        &data,
+        &"--candidate_n",
+        &"3",
+        &"--seed",
+        &"5",
+    ]));
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let rep = verify(&VerifyArgs::new(data.clone()), &NoProgress).unwrap();
+    let stale = rep.failed_of(verify::Check::Croissant);
+    assert!(
+        stale.iter().any(|f| f.detail.starts_with("croissant.json: train.csv has sha256 ")
+            && f.detail.ends_with("(the card is stale: rebuild stage 3)")),
+        "{}",
+        rep.text()
+    );
+    assert!(rep.failed_of(verify::Check::Checksums).is_empty(), "the list itself is current: {}", rep.text());
 }

@@ -61,6 +61,25 @@ pub struct BadFile {
     pub reason: String,
 }
 
+/// How the files of one project are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckMethod {
+    /// Against the project's `SHA256SUMS.txt`, which is there.
+    Sha256,
+    /// By structure only (sizes, JPEG and WFDB syntax): no `SHA256SUMS.txt`.
+    Structure,
+}
+
+impl std::fmt::Display for CheckMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CheckMethod::Sha256 => "sha256",
+            CheckMethod::Structure => "structure",
+        })
+    }
+}
+
 /// What [`check`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct CheckReport {
@@ -68,8 +87,8 @@ pub struct CheckReport {
     pub plan_dir: PathBuf,
     /// Files checked (planned files and tables).
     pub files: usize,
-    /// Per project: `sha256` (its SHA256SUMS.txt is there) or `structure`.
-    pub method: BTreeMap<String, String>,
+    /// Per project: how its files were checked.
+    pub method: BTreeMap<Project, CheckMethod>,
     /// Files that hold what they should.
     pub ok: usize,
     /// Files checked by structure only (no SHA256SUMS.txt entry).
@@ -104,7 +123,7 @@ impl CheckReport {
 
     /// A short human-readable summary for the CLI.
     pub fn summary(&self) -> String {
-        let method: Vec<String> = self.method.iter().map(|(p, m)| format!("{p} by {m}")).collect();
+        let method: Vec<String> = self.method.iter().map(|(p, m)| format!("{} by {m}", p.slug())).collect();
         let mut s = format!(
             "checked {} planned file(s) ({}): {} ok, {} missing, {} truncated, {} corrupt, {} absent from the archive (absent.txt){}\n",
             thousands(self.files),
@@ -176,7 +195,7 @@ pub fn check(cfg: &CheckConfig, jpeg: JpegCheck<'_>, progress: &dyn Progress) ->
     let mut method = BTreeMap::new();
     for p in Project::ALL {
         let found = Sums::load(&d.project_root(p).join(SUMS_FILE))?;
-        method.insert(p.slug().to_string(), if found.is_some() { "sha256" } else { "structure" }.to_string());
+        method.insert(p, if found.is_some() { CheckMethod::Sha256 } else { CheckMethod::Structure });
         if let Some(s) = found {
             sums.insert(p, s);
         }

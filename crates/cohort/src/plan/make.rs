@@ -146,7 +146,7 @@ pub fn make_plan(cfg: &PlanConfig, progress: &dyn Progress) -> Result<PlanReport
         .into_iter()
         .map(|(p, path, local)| {
             let bytes = std::fs::metadata(&local).map_err(crate::io_err(&local))?.len();
-            Ok(PlannedTable { project: p.slug().to_string(), path, bytes })
+            Ok(PlannedTable { project: p, path, bytes })
         })
         .collect::<Result<_, CohortError>>()?;
     let share = |p: Project, unit: &str, listed: usize, planned: usize, files: usize| ArchiveShare {
@@ -180,7 +180,7 @@ pub fn make_plan(cfg: &PlanConfig, progress: &dyn Progress) -> Result<PlanReport
         tables,
         lists: [(Project::CxrJpg, CXR_LIST), (Project::IvEcg, ECG_LIST)]
             .into_iter()
-            .map(|(p, f)| (p.slug().to_string(), f.to_string()))
+            .map(|(p, f)| (p, f.to_string()))
             .collect(),
         out_dir: out.clone(),
         wall_seconds: 0.0,
@@ -263,8 +263,8 @@ fn rules(r: &recipe::CohortRecipe, minimal: bool, every_admission: bool) -> Plan
 fn download_script(plan: &PlanReport) -> String {
     let mut specs = Vec::new();
     for p in Project::ALL {
-        let list = plan.lists.get(p.slug()).map_or("-", String::as_str);
-        let tables: Vec<&str> = plan.tables.iter().filter(|t| t.project == p.slug()).map(|t| t.path.as_str()).collect();
+        let list = plan.lists.get(&p).map_or("-", String::as_str);
+        let tables: Vec<&str> = plan.tables.iter().filter(|t| t.project == p).map(|t| t.path.as_str()).collect();
         specs.push(format!("\"{} {} {list} {}\"", p.slug(), plan.version(p), tables.join(" ")));
     }
     include_str!("download.sh").replace("@PROJECTS@", &format!("\n  {}\n", specs.join("\n  ")))

@@ -40,7 +40,7 @@ use mimic_io::discover::{CxrTables, Project};
 
 use crate::CohortError;
 
-pub use check::{CheckConfig, CheckReport, JpegCheck, Verdict, check};
+pub use check::{CheckConfig, CheckMethod, CheckReport, JpegCheck, Verdict, check};
 pub use make::{PlanConfig, make_plan};
 pub use read::{Download, Plan, PlanStatus, require_downloaded};
 pub use report::{ArchiveShare, PlanAdmissions, PlanReport, PlanRules, PlannedTable};

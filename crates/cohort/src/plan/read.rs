@@ -75,8 +75,8 @@ fn plan_err(path: &Path, line: Option<usize>, message: impl Into<String>) -> Coh
 }
 
 /// Reads a text file of the plan directory; `what` says what it should be.
-fn read_text(path: &Path, what: &str) -> Result<String, CohortError> {
-    std::fs::read_to_string(path).map_err(|e| plan_err(path, None, format!("cannot read {what}: {e}")))
+fn read_text(path: &Path, what: &'static str) -> Result<String, CohortError> {
+    std::fs::read_to_string(path).map_err(|source| CohortError::PlanRead { path: path.to_path_buf(), what, source })
 }
 
 /// A planned path: relative, below the project's `files/`, without `..`.
@@ -91,7 +91,13 @@ pub(crate) fn absent_keys(path: &Path) -> Result<HashSet<String>, CohortError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
-        Err(e) => return Err(plan_err(path, None, format!("cannot read: {e}"))),
+        Err(source) => {
+            return Err(CohortError::PlanRead {
+                path: path.to_path_buf(),
+                what: "the list of files the archive lacks",
+                source,
+            });
+        }
     };
     let mut out = HashSet::new();
     for (i, line) in text.lines().enumerate() {
@@ -119,8 +125,8 @@ impl Plan {
             ));
         }
         let json = read_text(&json_path, "the plan")?;
-        let mut report: PlanReport = serde_json::from_str(&json)
-            .map_err(|e| plan_err(&json_path, Some(e.line()), format!("not a download plan: {e}")))?;
+        let mut report: PlanReport =
+            serde_json::from_str(&json).map_err(|source| CohortError::PlanJson { path: json_path.clone(), source })?;
         report.out_dir = dir.to_path_buf();
         let mut files = Vec::new();
         for (p, name) in [(Project::CxrJpg, CXR_LIST), (Project::IvEcg, ECG_LIST)] {
@@ -169,7 +175,7 @@ impl Plan {
 
     /// The tables the plan was made from, as (project, path relative to the project root).
     pub fn tables(&self) -> Vec<(Project, String)> {
-        self.report.tables.iter().filter_map(|t| Project::from_slug(&t.project).map(|p| (p, t.path.clone()))).collect()
+        self.report.tables.iter().map(|t| (t.project, t.path.clone())).collect()
     }
 
     /// 1-based line of `plan.json` holding `needle` after the line holding `after`.
@@ -187,22 +193,19 @@ impl Plan {
             if let Some(have) = d.versions.get(p)
                 && have != planned
             {
-                return Err(plan_err(
-                    &json_path,
-                    self.line_of("\"versions\"", &format!("\"{}\"", p.slug())),
-                    format!(
-                        "the plan is for {} {planned}, the download has {have} ({}); plan again for {have}, or \
-                         choose {planned} with {} {planned}",
-                        p.name(),
-                        d.project_root(p).display(),
-                        p.version_flag()
-                    ),
-                ));
+                return Err(CohortError::PlanRelease {
+                    plan: json_path.clone(),
+                    line: self.line_of("\"versions\"", &format!("\"{}\"", p.slug())),
+                    project: p,
+                    planned: planned.to_string(),
+                    have: have.to_string(),
+                    root: d.project_root(p),
+                });
             }
         }
         let local = tables_of(&d.hosp, &d.cxr, &d.ecg, &d.cxr_tables);
         for t in &self.report.tables {
-            let Some((_, _, path)) = local.iter().find(|(p, rel, _)| p.slug() == t.project && *rel == t.path) else {
+            let Some((_, _, path)) = local.iter().find(|(p, rel, _)| *p == t.project && *rel == t.path) else {
                 return Err(plan_err(
                     &json_path,
                     self.line_of("\"tables\"", &format!("\"{}\"", t.path)),

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 /// One table of the download, as the plan saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedTable {
-    /// Project slug (`mimiciv`, `mimic-cxr-jpg`, `mimic-iv-ecg`).
-    pub project: String,
+    /// The project (its slug in JSON: `mimiciv`, `mimic-cxr-jpg`, `mimic-iv-ecg`).
+    pub project: Project,
     /// Path relative to the project's root (`hosp/labevents.csv.gz`).
     pub path: String,
     /// Its size: a plan made from other tables may not be sufficient for these.
@@ -100,7 +100,7 @@ pub struct PlanReport {
     /// The tables the plan was made from, with their sizes.
     pub tables: Vec<PlannedTable>,
     /// Files of the plan directory: project → its list.
-    pub lists: BTreeMap<String, String>,
+    pub lists: BTreeMap<Project, String>,
     /// The plan directory (not written).
     #[serde(skip)]
     pub out_dir: PathBuf,

@@ -65,7 +65,7 @@ impl PlanReport {
         s.push_str(&format!("releases: {}", v.join(", ")));
         if !self.versions_assumed.is_empty() {
             s.push_str(&format!(
-                " ({} assumed: the input folders do not name a release; give --mimiciv-version/--cxr-version/--ecg-version)",
+                " ({} assumed: the input folders do not name a release; name the releases to plan for others)",
                 self.versions_assumed.join(", ")
             ));
         }

@@ -105,17 +105,47 @@ pub enum Note {
     },
 }
 
+/// A choice of the caller's that settles a [`Problem`] or changes what a
+/// [`Note`] says was taken. This crate names no command-line flag or keyword:
+/// its messages say what to choose, and a front end that knows its own
+/// spelling renders them with it ([`DiscoverError::render`], [`Note::render`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// The release of one project ([`VersionChoice`]).
+    Release(Project),
+    /// The three project directories, named one by one instead of a root.
+    ProjectDirs,
+}
+
+/// How a caller spells a [`Setting`] (`--cxr-version`), or `None` to leave
+/// it unsaid.
+pub type Spell<'a> = &'a dyn Fn(Setting) -> Option<String>;
+
+/// ` (with X)` after a sentence, or nothing when the setting is unsaid.
+fn with(spell: Spell<'_>, setting: Setting, template: impl Fn(&str) -> String) -> String {
+    spell(setting).map_or_else(String::new, |s| template(&s))
+}
+
+impl Note {
+    /// The note, naming the setting that chooses otherwise as `spell` spells
+    /// it; `Display` leaves it unsaid.
+    pub fn render(&self, spell: Spell<'_>) -> String {
+        match self {
+            Note::TookPublished { project, version, dir, others } => format!(
+                "{project}: took {version}, the release Symile-MIMIC was published from ({}), over {}{}",
+                dir.display(),
+                others.join(", "),
+                with(spell, Setting::Release(*project), |s| format!(" (choose another with {s})"))
+            ),
+            Note::CxrTableNames { .. } => self.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Note::TookPublished { project, version, dir, others } => write!(
-                f,
-                "{project}: took {version}, the release Symile-MIMIC was published from ({}), over {} \
-                 (choose another with {})",
-                dir.display(),
-                others.join(", "),
-                project.version_flag()
-            ),
+            Note::TookPublished { .. } => f.write_str(&self.render(&|_| None)),
             Note::CxrTableNames { dir, tables } => write!(
                 f,
                 "{}: reading {} and {} (no {} there)",
@@ -226,7 +256,7 @@ pub enum DiscoverError {
         root: PathBuf,
     },
     /// Some project is missing or ambiguous.
-    #[error("{}", unresolved_message(root, found, problems))]
+    #[error("{}", unresolved_message(root, found, problems, &|_| None))]
     Unresolved {
         /// The root given.
         root: PathBuf,
@@ -235,6 +265,18 @@ pub enum DiscoverError {
         /// One entry per project that did not.
         problems: Vec<Problem>,
     },
+}
+
+impl DiscoverError {
+    /// The message, naming the settings that resolve it as `spell` spells
+    /// them (the command's flags, the Python keywords); `Display` is
+    /// `render(&|_| None)`, which leaves them unsaid.
+    pub fn render(&self, spell: Spell<'_>) -> String {
+        match self {
+            DiscoverError::NotADirectory { .. } => self.to_string(),
+            DiscoverError::Unresolved { root, found, problems } => unresolved_message(root, found, problems, spell),
+        }
+    }
 }
 
 /// Folders searched for the projects: the root itself, and PhysioNet's
@@ -587,7 +629,7 @@ fn what(project: Project) -> String {
     }
 }
 
-fn problem_message(root: &Path, p: &Problem) -> String {
+fn problem_message(root: &Path, p: &Problem, spell: Spell<'_>) -> String {
     match p {
         Problem::Missing { project, rejected } => {
             let mut s = format!(
@@ -603,40 +645,40 @@ fn problem_message(root: &Path, p: &Problem) -> String {
             s
         }
         Problem::SeveralVersions { project, candidates } => format!(
-            "several {} releases and none is the published {}: {}; choose one with {}",
+            "several {} releases and none is the published {}: {}; choose one{}",
             project.name(),
             project.published_version(),
             list_candidates(root, candidates),
-            project.version_flag()
+            with(spell, Setting::Release(*project), |s| format!(" with {s}"))
         ),
         Problem::ChosenAbsent { project, wanted, candidates } => {
             let there = if candidates.is_empty() { "none".to_string() } else { list_candidates(root, candidates) };
             format!(
-                "{} {wanted} was asked for ({} {wanted}) but is not there; found {there}",
+                "{} {wanted} was asked for{} but is not there; found {there}",
                 project.name(),
-                project.version_flag()
+                with(spell, Setting::Release(*project), |s| format!(" ({s} {wanted})"))
             )
         }
         Problem::Ambiguous { project, version, dirs } => {
             let d: Vec<String> = dirs.iter().map(|d| relative(root, d)).collect();
             format!(
-                "{} {} is in more than one place: {}; keep one, or name the three directories \
-                 (--mimiciv_hosp_dir, --cxr_data_dir, --ecg_data_dir)",
+                "{} {} is in more than one place: {}; keep one, or name the three project directories{}",
                 project.name(),
                 version_label(version),
-                d.join(", ")
+                d.join(", "),
+                with(spell, Setting::ProjectDirs, |s| format!(" ({s})"))
             )
         }
     }
 }
 
-fn unresolved_message(root: &Path, found: &[String], problems: &[Problem]) -> String {
+fn unresolved_message(root: &Path, found: &[String], problems: &[Problem], spell: Spell<'_>) -> String {
     let head = if found.is_empty() {
         format!("found none of MIMIC-IV hosp, MIMIC-CXR-JPG and MIMIC-IV-ECG under {}", root.display())
     } else {
         format!("found {} under {}", and_list(found), root.display())
     };
-    let rest: Vec<String> = problems.iter().map(|p| problem_message(root, p)).collect();
+    let rest: Vec<String> = problems.iter().map(|p| problem_message(root, p, spell)).collect();
     format!("{head}; {}", rest.join("; "))
 }
 

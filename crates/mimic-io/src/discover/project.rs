@@ -54,20 +54,29 @@ impl Project {
             Project::IvEcg => "1.0",
         }
     }
-
-    /// The command-line flag that chooses a release (errors name it).
-    pub const fn version_flag(self) -> &'static str {
-        match self {
-            Project::MimicIv => "--mimiciv-version",
-            Project::CxrJpg => "--cxr-version",
-            Project::IvEcg => "--ecg-version",
-        }
-    }
 }
 
 impl fmt::Display for Project {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// In JSON a project is its [`Project::slug`], as PhysioNet names it.
+impl Serialize for Project {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.slug())
+    }
+}
+
+impl<'de> Deserialize<'de> for Project {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let slug = String::deserialize(d)?;
+        Project::from_slug(&slug).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{slug:?} is not a project this build reads (expected one of mimiciv, mimic-cxr-jpg, mimic-iv-ecg)"
+            ))
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use mimic_io::discover::{
-    CxrTables, DiscoverError, Note, Project, Releases, VersionChoice, cxr_tables, discover, infer_versions,
+    CxrTables, DiscoverError, Note, Project, Releases, Setting, VersionChoice, cxr_tables, discover, infer_versions,
     version_from_path,
 };
 use mimic_io::layout;
@@ -42,6 +42,27 @@ fn err(root: &Path, choice: &VersionChoice) -> String {
     match discover(root, choice) {
         Ok(d) => panic!("expected an error, found {d:?}"),
         Err(e) => e.to_string(),
+    }
+}
+
+/// A front end's spelling of the settings, to check where messages put it.
+fn spell(s: Setting) -> Option<String> {
+    Some(match s {
+        Setting::Release(p) => format!("<release of {}>", p.slug()),
+        Setting::ProjectDirs => "<three dirs>".to_string(),
+    })
+}
+
+/// The error of `discover`, rendered with [`spell`]; its `Display` must be
+/// the same text without any setting named.
+fn spelled_err(root: &Path, choice: &VersionChoice) -> String {
+    match discover(root, choice) {
+        Ok(d) => panic!("expected an error, found {d:?}"),
+        Err(e) => {
+            assert!(!e.to_string().contains('<'), "Display names a setting: {e}");
+            assert_eq!(e.render(&|_| None), e.to_string());
+            e.render(&spell)
+        }
     }
 }
 
@@ -160,7 +181,8 @@ fn several_releases_take_the_published_ones_and_say_so() {
         ]
     );
     let text = d.notes[0].to_string();
-    assert_mentions(&text, &["MIMIC-IV", "took 2.2", "3.1", "--mimiciv-version"]);
+    assert!(text.ends_with("over 3.1"), "{text}");
+    assert_eq!(d.notes[0].render(&spell), format!("{text} (choose another with <release of mimiciv>)"));
 }
 
 #[test]
@@ -201,15 +223,14 @@ fn several_releases_without_the_published_one_are_listed() {
     hosp(r, "mimiciv/3.1/hosp");
     cxr(r, "mimic-cxr-jpg/2.0.0");
     ecg(r, "mimic-iv-ecg/1.0");
-    let msg = err(r, &VersionChoice::default());
+    let msg = spelled_err(r, &VersionChoice::default());
     assert_mentions(
         &msg,
         &[
             "found mimic-cxr-jpg/2.0.0 and mimic-iv-ecg/1.0 under",
             "several MIMIC-IV releases and none is the published 2.2",
             "3.0 (mimiciv/3.0/hosp)",
-            "3.1 (mimiciv/3.1/hosp)",
-            "--mimiciv-version",
+            "3.1 (mimiciv/3.1/hosp); choose one with <release of mimiciv>",
         ],
     );
     // A choice resolves it.
@@ -222,12 +243,14 @@ fn a_chosen_release_that_is_absent_is_named_with_what_is_there() {
     let t = test_support::tempdir();
     let r = t.path();
     two_releases_each(r);
-    let msg = err(r, &VersionChoice { ecg: Some("2.0".into()), ..VersionChoice::default() });
+    let choice = VersionChoice { ecg: Some("2.0".into()), ..VersionChoice::default() };
+    assert_mentions(&err(r, &choice), &["MIMIC-IV-ECG 2.0 was asked for but is not there"]);
+    let msg = spelled_err(r, &choice);
     assert_mentions(
         &msg,
         &[
             "found mimiciv/2.2/hosp and mimic-cxr-jpg/2.0.0 under",
-            "MIMIC-IV-ECG 2.0 was asked for (--ecg-version 2.0) but is not there",
+            "MIMIC-IV-ECG 2.0 was asked for (<release of mimic-iv-ecg> 2.0) but is not there",
             "found 1.0 (mimic-iv-ecg/1.0)",
         ],
     );
@@ -241,12 +264,13 @@ fn one_release_in_two_places_is_ambiguous() {
     cxr(r, "mimic-cxr-jpg/2.0.0");
     cxr(r, "physionet.org/files/mimic-cxr-jpg/2.0.0");
     ecg(r, "mimic-iv-ecg/1.0");
-    let msg = err(r, &VersionChoice::default());
+    let msg = spelled_err(r, &VersionChoice::default());
     assert_mentions(
         &msg,
         &[
             "found mimiciv/2.2/hosp and mimic-iv-ecg/1.0 under",
             "MIMIC-CXR-JPG 2.0.0 is in more than one place",
+            "keep one, or name the three project directories (<three dirs>)",
             "mimic-cxr-jpg/2.0.0",
             "physionet.org/files/mimic-cxr-jpg/2.0.0",
         ],

@@ -301,15 +301,46 @@ pub fn overlay(orig: &Path, new: &Path, rel: &str) -> PathBuf {
 // ---------------------------------------------------------------- file helpers
 
 /// The hosp table file names (and where each lives).
-pub fn cohort_tables() -> [(&'static str, &'static str); 6] {
+pub fn cohort_tables() -> [(InputDir, &'static str); 6] {
     [
-        ("hosp", layout::PATIENTS),
-        ("hosp", layout::ADMISSIONS),
-        ("hosp", layout::LABEVENTS),
-        ("cxr", layout::CXR_METADATA),
-        ("cxr", layout::CXR_CHEXPERT),
-        ("ecg", layout::ECG_RECORD_LIST),
+        (InputDir::Hosp, layout::PATIENTS),
+        (InputDir::Hosp, layout::ADMISSIONS),
+        (InputDir::Hosp, layout::LABEVENTS),
+        (InputDir::Cxr, layout::CXR_METADATA),
+        (InputDir::Cxr, layout::CXR_CHEXPERT),
+        (InputDir::Ecg, layout::ECG_RECORD_LIST),
     ]
+}
+
+/// One of the three input directories of [`Inputs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputDir {
+    /// MIMIC-IV `hosp`.
+    Hosp,
+    /// MIMIC-CXR-JPG.
+    Cxr,
+    /// MIMIC-IV-ECG.
+    Ecg,
+}
+
+impl InputDir {
+    /// The directory in `i`.
+    pub fn of(self, i: &Inputs) -> &Path {
+        match self {
+            InputDir::Hosp => &i.hosp,
+            InputDir::Cxr => &i.cxr,
+            InputDir::Ecg => &i.ecg,
+        }
+    }
+
+    /// Makes `dir` this input directory of `i`.
+    pub fn set(self, i: &mut Inputs, dir: PathBuf) {
+        match self {
+            InputDir::Hosp => i.hosp = dir,
+            InputDir::Cxr => i.cxr = dir,
+            InputDir::Ecg => i.ecg = dir,
+        }
+    }
 }
 
 /// Rewrites the height and width of the first SOF0/SOF1/SOF2 marker of a JPEG.
