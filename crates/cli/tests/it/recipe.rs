@@ -327,6 +327,54 @@ fn stage_3_of_the_variant_is_the_oracles() {
     }
 }
 
+/// The variant's image and ECG tensors hold, row by row, the files its CSV
+/// rows name, prepared at the variant's scale and crop: each expected row is
+/// made here from the row's own `cxr_path` and `ecg_path` with the prep
+/// crates' functions (which their own tests hold to Pillow's and wfdb's
+/// outputs). Train rows take seeded random crops and are left to the goldens;
+/// the other splits are centre-cropped.
+#[test]
+fn stage_3_of_the_variant_holds_each_rows_own_image_and_ecg() {
+    let b = built();
+    let t = &b.requested.tensors;
+    let (scale, crop) = (t.cxr_scale, t.cxr_crop);
+    let prep = cxr_prep::CxrPrep { scale, crop };
+    let f32s =
+        |data: &[u8]| -> Vec<f32> { data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect() };
+    let mut checked = 0;
+    for split in ["val", "val_retrieval", "test"] {
+        let rows = table(&b.out.join(format!("{split}.csv")));
+        let cxr = npy(&b.out.join(format!("{split}/cxr_{split}.npy")));
+        let ecg = npy(&b.out.join(format!("{split}/ecg_{split}.npy")));
+        assert_eq!(ecg.spec.shape, [rows.len(), 1, 5000, 12]);
+        let (cxr, ecg) = (f32s(&cxr.data), f32s(&ecg.data));
+        let per_image = 3 * (crop * crop) as usize;
+        for (i, r) in rows.iter().enumerate() {
+            let img = prep.load_resized(&cxr_dir().join(&r["cxr_path"])).unwrap();
+            assert_eq!(img.width.min(img.height), scale, "{split} row {i}: {}", r["cxr_path"]);
+            let (top, left) = cxr_prep::center_crop_offsets(img.width, img.height, crop);
+            let mut want = vec![0f32; per_image];
+            cxr_prep::write_normalized(&img, top, left, crop, &mut want);
+            let got = &cxr[i * per_image..(i + 1) * per_image];
+            assert!(
+                got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()),
+                "{split} row {i}: the CXR tensor is not {} at scale {scale}, crop {crop}",
+                r["cxr_path"]
+            );
+            let mut want = vec![0f32; 5000 * 12];
+            ecg_prep::load_normalized_into(&ecg_dir().join(&r["ecg_path"]), 5000, 12, &mut want).unwrap();
+            let got = &ecg[i * 60_000..(i + 1) * 60_000];
+            assert!(
+                got.iter().zip(&want).all(|(g, w)| g.to_bits() == w.to_bits()),
+                "{split} row {i}: the ECG tensor is not {}",
+                r["ecg_path"]
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no row checked");
+}
+
 #[test]
 fn the_variant_end_to_end_verifies_and_records_its_recipe() {
     let b = built();
