@@ -139,7 +139,8 @@ pub(crate) fn check_sums(
 }
 
 /// `croissant.json`'s `cr:FileObject`s against `SHA256SUMS.txt`: each
-/// `contentUrl` listed there with the same digest. The card is written with
+/// `contentUrl` listed there with the same digest (or, for a file the list
+/// does not hold, the file's own digest). The card is written with
 /// stage 3's outputs; a stage rerun alone afterwards updates the list but
 /// not the card, which then vouches for bytes that are gone. No card, no
 /// check.
@@ -164,14 +165,31 @@ fn check_croissant(dir: &Path, own: &Sums, rep: &mut VerifyReport) {
             continue;
         };
         match own.get(url) {
-            None => {
-                bad += 1;
-                rep.check(
-                    Check::Croissant,
-                    false,
-                    format!("{CROISSANT}: {url} is not listed in {SUMS_FILE} (the card is stale)"),
-                );
-            }
+            // A file an earlier stage wrote without checksums: the card hashed
+            // it as it was, so it is held to the file itself.
+            None => match durable::sha256_file(&dir.join(url), &mut |_| true) {
+                Ok(d) if durable::sums::hex(&d) == sha => {}
+                Ok(d) => {
+                    bad += 1;
+                    rep.check(
+                        Check::Croissant,
+                        false,
+                        format!(
+                            "{CROISSANT}: {url} has sha256 {sha}, the file (not in {SUMS_FILE}) has {} (the card is \
+                             stale: rebuild stage 3)",
+                            durable::sums::hex(&d)
+                        ),
+                    );
+                }
+                Err(e) => {
+                    bad += 1;
+                    rep.check(
+                        Check::Croissant,
+                        false,
+                        format!("{CROISSANT}: lists {url}, which is not in {SUMS_FILE} and cannot be read: {e}"),
+                    );
+                }
+            },
             Some(d) if durable::sums::hex(d) != sha => {
                 bad += 1;
                 rep.check(
@@ -234,10 +252,27 @@ mod tests {
                     durable::sums::hex(&b),
                     durable::sums::hex(&a)
                 ),
-                "croissant.json: gone.csv is not listed in SHA256SUMS.txt (the card is stale)".to_string(),
+                "croissant.json: lists gone.csv, which is not in SHA256SUMS.txt and cannot be read: No such file or \
+                 directory (os error 2)"
+                    .to_string(),
             ]
         );
         assert_eq!(rep.failed_of(Check::Croissant).len(), 2);
+        // A file no stage listed (written without checksums) is held to its own bytes.
+        std::fs::write(d.path().join("labs_means.json"), b"{}").unwrap();
+        let own_digest = durable::sha256_file(&d.path().join("labs_means.json"), &mut |_| true).unwrap();
+        let rep = run(&card(&[("labs_means.json", durable::sums::hex(&own_digest))]));
+        assert!(rep.ok(), "{:?}", rep.failed());
+        let rep = run(&card(&[("labs_means.json", durable::sums::hex(&a))]));
+        assert_eq!(
+            rep.failed(),
+            [format!(
+                "croissant.json: labs_means.json has sha256 {}, the file (not in SHA256SUMS.txt) has {} (the card is \
+                 stale: rebuild stage 3)",
+                durable::sums::hex(&a),
+                durable::sums::hex(&own_digest)
+            )]
+        );
         assert!(run("{").failed()[0].starts_with("croissant.json: not JSON: "));
         // No card, no check.
         std::fs::remove_file(d.path().join(CROISSANT)).unwrap();
